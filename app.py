@@ -11,11 +11,8 @@ from stacks import ParallelClusterApiStack
 
 app = cdk.App()
 try:
-    # The CDK CLI passes the Region it deploys to as CDK_DEFAULT_REGION; the default spec
-    # location is in that Region.
-    ParallelClusterApiStack.from_app_context(
-        app, env=cdk.Environment(region=os.environ.get("CDK_DEFAULT_REGION"))
-    )
+    # The CDK CLI passes the Region it deploys to as CDK_DEFAULT_REGION.
+    ParallelClusterApiStack.from_app_context(app, deploy_region=os.environ.get("CDK_DEFAULT_REGION"))
 except InvalidSettingError as error:
     sys.exit(f"error: {error}")
 app.synth()

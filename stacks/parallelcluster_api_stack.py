@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Aws, CfnOutput, Environment, Stack
+import dataclasses
+from typing import Optional
+
+from aws_cdk import App, Aws, CfnOutput, Stack
 from constructs import Construct
 
 from constructs_lib import ParallelClusterApi
+from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
 from stacks.settings import Settings
 
 
@@ -19,9 +23,22 @@ class ParallelClusterApiStack(Stack):
     """
 
     @classmethod
-    def from_app_context(cls, app: App, *, env: Environment) -> "ParallelClusterApiStack":
-        """The stack that the app's CDK context describes (see :class:`Settings`)."""
-        return cls(app, settings=Settings.from_context(app.node.get_all_context()), env=env)
+    def from_app_context(cls, app: App, *, deploy_region: Optional[str]) -> "ParallelClusterApiStack":
+        """The stack that the app's CDK context describes (see :class:`Settings`).
+
+        The stack stays environment-agnostic, so that every ARN is built from the partition and
+        Region pseudo parameters; ``deploy_region``, when known, only picks the default location
+        of the OpenAPI spec (``AWS::Include`` cannot resolve ``AWS::Region`` in it).
+        """
+        settings = Settings.from_context(app.node.get_all_context())
+        if settings.api_definition_s3_uri is None and deploy_region:
+            settings = dataclasses.replace(
+                settings,
+                api_definition_s3_uri=official_api_definition_s3_uri(
+                    settings.parallelcluster_version, deploy_region
+                ),
+            )
+        return cls(app, settings=settings)
 
     def __init__(self, scope: Construct, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(

@@ -108,6 +108,19 @@ class ParallelClusterApi(Construct):
         """
         super().__init__(scope, construct_id)
         self._refuse_second_api_in_stack()
+        self.parallelcluster_version = rules.VERSION.check(
+            "parallelcluster_version", parallelcluster_version
+        )
+        self.region = rules.check_region("region", region)
+        self._prefix = rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
+        rules.check_optional("api_definition_s3_uri", api_definition_s3_uri, rules.S3_URI)
+        rules.check_optional("ecr_image_uri", ecr_image_uri, rules.ECR_IMAGE_URI)
+        rules.check_optional("custom_domain_name", custom_domain_name, rules.DOMAIN_NAME)
+        rules.check_optional(
+            "custom_domain_hosted_zone_id", custom_domain_hosted_zone_id, rules.HOSTED_ZONE_ID
+        )
+        rules.check_optional("vpc_endpoint_id", vpc_endpoint_id, rules.VPC_ENDPOINT_ID)
+        fsx_s3_buckets = rules.check_bucket_arns("fsx_s3_buckets", tuple(fsx_s3_buckets))
         rules.check_combinations(
             dict(
                 parallelcluster_function_role=parallelcluster_function_role,
@@ -124,19 +137,6 @@ class ParallelClusterApi(Construct):
                 image_builder_subnet_id=image_builder_subnet_id,
             )
         )
-        self.parallelcluster_version = rules.VERSION.check(
-            "parallelcluster_version", parallelcluster_version
-        )
-        self.region = rules.check_region("region", region)
-        self._prefix = rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
-        rules.check_optional("api_definition_s3_uri", api_definition_s3_uri, rules.S3_URI)
-        rules.check_optional("ecr_image_uri", ecr_image_uri, rules.ECR_IMAGE_URI)
-        rules.check_optional("custom_domain_name", custom_domain_name, rules.DOMAIN_NAME)
-        rules.check_optional(
-            "custom_domain_hosted_zone_id", custom_domain_hosted_zone_id, rules.HOSTED_ZONE_ID
-        )
-        rules.check_optional("vpc_endpoint_id", vpc_endpoint_id, rules.VPC_ENDPOINT_ID)
-        fsx_s3_buckets = rules.check_bucket_arns("fsx_s3_buckets", tuple(fsx_s3_buckets))
         if public_ecr_image_uri or image_builder_vpc_id or image_builder_subnet_id:
             raise NotImplementedError("the in-account image build is not wired yet")
 
@@ -251,7 +251,8 @@ class ParallelClusterApi(Construct):
     def _image_code(self, ecr_image_uri: Optional[str]) -> lambda_.DockerImageCode:
         """The given image, or the version's tag in a private repository of our own."""
         if ecr_image_uri is not None:
-            return lambda_.DockerImageCode.from_ecr(*_repository_and_reference(self, ecr_image_uri))
+            repository, reference = _repository_and_reference(self, ecr_image_uri)
+            return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=reference)
         self.repository = ecr.Repository(
             self,
             "Repository",
@@ -355,15 +356,14 @@ class ParallelClusterApi(Construct):
     def _api_definition_location(self, api_definition_s3_uri: Optional[str]) -> str:
         if api_definition_s3_uri is not None:
             return api_definition_s3_uri
-        key = f"parallelcluster/{self.parallelcluster_version}/api/ParallelCluster.openapi.yaml"
         region = Stack.of(self).region
         if not Token.is_unresolved(region):
-            return f"s3://{region}-aws-parallelcluster/{key}"
+            return official_api_definition_s3_uri(self.parallelcluster_version, region)
         # AWS::Include passes intrinsic functions to the transform as literal text; only a
         # Ref to a template parameter is resolved first (Fn::Transform documentation). So a
-        # stack without a Region needs the location as a parameter at deploy time.
-        parameter = _location_parameter(self, key)
-        return parameter.value_as_string
+        # stack without a Region takes the location as a parameter at deploy time.
+        example = official_api_definition_s3_uri(self.parallelcluster_version, "<region>")
+        return _location_parameter(self, example).value_as_string
 
     def _iam_name(self, base: str) -> Optional[str]:
         """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
@@ -402,25 +402,43 @@ class ParallelClusterApi(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
         policies = {
-            "ParallelClusterClusterPolicy1": permissions.cluster_statements_ec2_and_stacks(scope),
-            "ParallelClusterClusterPolicy2": permissions.cluster_statements_iam_and_storage(scope),
-            "ParallelClusterClusterPolicyBatch": permissions.batch_statements(scope),
-            "ParallelClusterImageManagedPolicy": permissions.image_statements(scope),
-            "ParallelClusterLogRetrievalPolicy": permissions.log_retrieval_statements(scope),
+            "ParallelClusterClusterPolicy1": (
+                "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
+                permissions.cluster_statements_ec2_and_stacks(scope),
+            ),
+            "ParallelClusterClusterPolicy2": (
+                "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
+                permissions.cluster_statements_iam_and_storage(scope),
+            ),
+            "ParallelClusterClusterPolicyBatch": (
+                "Clusters with the AWS Batch scheduler",
+                permissions.batch_statements(scope),
+            ),
+            "ParallelClusterImageManagedPolicy": (
+                "Image operations: build, delete, list and describe custom images",
+                permissions.image_statements(scope),
+            ),
+            "ParallelClusterLogRetrievalPolicy": (
+                "Reading and exporting cluster and image logs",
+                permissions.log_retrieval_statements(scope),
+            ),
         }
         if enable_iam_admin_access:
-            policies["DefaultParallelClusterIamAdminPolicy"] = permissions.iam_admin_statements(
-                scope, permissions_boundary_arn
+            policies["DefaultParallelClusterIamAdminPolicy"] = (
+                "IAM admin access: roles and instance profiles under parallelcluster/",
+                permissions.iam_admin_statements(scope, permissions_boundary_arn),
             )
         if fsx_s3_buckets:
-            policies["ParallelClusterFSxS3AccessPolicy"] = permissions.fsx_s3_statements(
-                scope, fsx_s3_buckets
+            policies["ParallelClusterFSxS3AccessPolicy"] = (
+                "FSx for Lustre data repositories in S3",
+                permissions.fsx_s3_statements(scope, fsx_s3_buckets),
             )
-        for name, statements in policies.items():
+        for name, (description, statements) in policies.items():
             iam.ManagedPolicy(
                 self,
                 name,
                 managed_policy_name=self._iam_name(name),
+                description=f"ParallelCluster API function - {description}",
                 statements=statements,
                 roles=[role],
             )
@@ -463,17 +481,22 @@ def _invoke_policy(
     return iam.PolicyDocument(statements=statements) if statements else None
 
 
-def _location_parameter(scope: Construct, key: str) -> CfnParameter:
+def official_api_definition_s3_uri(parallelcluster_version: str, region: str) -> str:
+    """Where AWS publishes the OpenAPI spec of a ParallelCluster version in a Region."""
+    return (
+        f"s3://{region}-aws-parallelcluster/parallelcluster/{parallelcluster_version}"
+        "/api/ParallelCluster.openapi.yaml"
+    )
+
+
+def _location_parameter(scope: Construct, example: str) -> CfnParameter:
     return CfnParameter(
         Stack.of(scope),
         "ApiDefinitionS3Uri",
         type="String",
         allowed_pattern=rules.S3_URI.pattern,
         constraint_description=rules.S3_URI.expected,
-        description=(
-            "S3 URI of the ParallelCluster OpenAPI spec: "
-            f"s3://<region>-aws-parallelcluster/{key} for the Region you deploy to"
-        ),
+        description=f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to: {example}",
     )
 
 

@@ -505,6 +505,7 @@ def image_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
                 "s3:ListBucketVersions",
             ],
             [f"arn:{Aws.PARTITION}:s3:::parallelcluster-*/*"],
+            region_limited=True,
         ),
         scope.statement(
             "CloudWatchDeleteImage",
