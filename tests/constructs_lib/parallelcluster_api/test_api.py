@@ -1,0 +1,376 @@
+"""What the ParallelClusterApi construct puts in a template, configuration by configuration."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+
+from constructs_lib import ParallelClusterApi
+from constructs_lib.validation import InvalidSettingError
+from tests.conftest import ACCOUNT, STACK_ID, TEST_REGION, render, synthesize
+
+STACK_UUID = STACK_ID.rsplit("/", 1)[1]
+SPEC_KEY = "parallelcluster/3.16.1/api/ParallelCluster.openapi.yaml"
+
+
+def rest_api(configuration: str = "default") -> dict:
+    return synthesize(configuration).only("AWS::ApiGateway::RestApi")
+
+
+# --- The function --------------------------------------------------------------------------
+
+
+def test_function_is_the_container_lambda_the_spec_refers_to(default):
+    function = default.template["Resources"]["ParallelClusterFunction"]
+    assert function["Type"] == "AWS::Lambda::Function"
+    properties = function["Properties"]
+    assert properties["PackageType"] == "Image"
+    assert properties["MemorySize"] == 2048
+    assert properties["Timeout"] == 30
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    tags = {tag["Key"]: tag["Value"] for tag in properties["Tags"]}
+    assert tags == {"parallelcluster:version": "3.16.1", "parallelcluster:resource": "api"}
+
+
+def test_function_runs_the_version_tag_of_the_private_repository(default):
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    separator, parts = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"]["Fn::Join"]
+    # <account>.dkr.ecr.<region>.<url suffix>/<repository>:<version>
+    assert parts[-3:] == ["/", {"Ref": repository_id}, ":3.16.1"]
+    repository = default.only("AWS::ECR::Repository")
+    assert {"Key": "parallelcluster:version", "Value": "3.16.1"} in repository["Properties"]["Tags"]
+    assert repository["DeletionPolicy"] == "Delete"
+    assert repository["Properties"]["EmptyOnDelete"] is True
+    assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+
+
+def test_given_image_uri_means_no_repository():
+    synthesized = synthesize("ecr-image")
+    assert synthesized.resources("AWS::ECR::Repository") == {}
+    image_uri = render(synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"])
+    assert image_uri == f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"
+
+
+def test_log_group_is_the_functions_own_with_30_days_retention(default):
+    (log_group_id, log_group), = default.resources("AWS::Logs::LogGroup").items()
+    function = default.template["Resources"]["ParallelClusterFunction"]["Properties"]
+    function_name = render(function["FunctionName"])
+    assert function_name == f"ParallelClusterFunction-{STACK_UUID}"
+    assert len(function_name) <= 64
+    assert render(log_group["Properties"]["LogGroupName"]) == f"/aws/lambda/{function_name}"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert log_group["DeletionPolicy"] == "Delete"
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+    # No CDK log-retention helper function.
+    assert default.resources("Custom::LogRetention") == {}
+    assert list(default.resources("AWS::Lambda::Function")) == ["ParallelClusterFunction"]
+
+
+# --- Roles ---------------------------------------------------------------------------------
+
+
+def test_execution_role_may_only_invoke_the_function(default):
+    role = default.template["Resources"]["APIGatewayExecutionRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}
+    ]
+    (policy,) = role["Properties"]["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}}
+    ]
+    assert "ManagedPolicyArns" not in role["Properties"]
+    attached = [
+        policy_id
+        for policy_id, policy in {**default.resources("AWS::IAM::Policy"), **default.resources("AWS::IAM::ManagedPolicy")}.items()
+        if {"Ref": "APIGatewayExecutionRole"} in policy["Properties"].get("Roles", [])
+    ]
+    assert attached == []
+
+
+def user_role(configuration: str = "default") -> dict:
+    synthesized = synthesize(configuration)
+    return synthesized.template["Resources"][_logical_id(synthesized, synthesized.stack.api.api_user_role)]
+
+
+def test_api_user_role_is_assumable_by_the_account_and_may_invoke_this_api(default):
+    role = user_role()
+    assert render(role["Properties"]["RoleName"]) == f"PCAPIUserRole-{STACK_UUID}"
+    trust = render(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+    assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]
+    (api_id,) = default.resources("AWS::ApiGateway::RestApi")
+    invoke = [
+        render(policy["Properties"]["PolicyDocument"]["Statement"])
+        for policy in default.resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": _logical_id(default, default.stack.api.api_user_role)}]
+    ]
+    assert invoke == [
+        [
+            {
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": f"arn:aws:execute-api:{TEST_REGION}:{ACCOUNT}:<{api_id}>/*/*/*",
+            }
+        ]
+    ]
+
+
+def test_no_user_role_when_not_wanted():
+    synthesized = synthesize("no-user-role")
+    assert synthesized.stack.api.api_user_role is None
+    names = [render(role["Properties"].get("RoleName", "")) for role in synthesized.resources("AWS::IAM::Role").values()]
+    assert not any("PCAPIUserRole" in str(name) for name in names)
+
+
+def function_policies(configuration: str = "default") -> dict[str, dict]:
+    """The function role's managed policies by construct id."""
+    synthesized = synthesize(configuration)
+    role_id = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    stack = synthesized.stack
+    by_logical_id = {
+        stack.resolve(policy.node.default_child.ref)["Ref"]: policy.node.id
+        for policy in stack.api.node.children
+        if isinstance(policy, iam.ManagedPolicy)
+    }
+    return {
+        by_logical_id[policy_id]: policy
+        for policy_id, policy in synthesized.resources("AWS::IAM::ManagedPolicy").items()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+    }
+
+
+def test_function_role_has_the_parallelcluster_policies_and_no_aws_managed_policy(default):
+    assert set(function_policies()) == {
+        "ParallelClusterClusterPolicy1",
+        "ParallelClusterClusterPolicy2",
+        "ParallelClusterClusterPolicyBatch",
+        "ParallelClusterImageManagedPolicy",
+        "ParallelClusterLogRetrievalPolicy",
+    }
+    for role in default.resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def all_statements(configuration: str) -> list[dict]:
+    return [
+        statement
+        for policy in function_policies(configuration).values()
+        for statement in render(policy["Properties"]["PolicyDocument"]["Statement"])
+    ]
+
+
+def test_function_role_covers_cluster_image_and_log_operations():
+    actions = {action for statement in all_statements("default") for action in _list(statement["Action"])}
+    for needed in (
+        "ec2:RunInstances",
+        "cloudformation:CreateStack",
+        "dynamodb:CreateTable",
+        "iam:PassRole",
+        "imagebuilder:CreateImage",
+        "logs:FilterLogEvents",
+        "batch:*",
+        "fsx:*",
+        "elasticfilesystem:*",
+        "autoscaling:CreateAutoScalingGroup",
+    ):
+        assert needed in actions, needed
+    # Without IAM admin access the function cannot create roles.
+    assert "iam:CreateRole" not in actions
+
+
+def test_function_writes_only_its_own_log_group_and_traces(default):
+    role_id = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (log_group_id,) = default.resources("AWS::Logs::LogGroup")
+    (inline,) = [
+        policy for policy in default.resources("AWS::IAM::Policy").values() if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    statements = render(inline["Properties"]["PolicyDocument"]["Statement"])
+    assert {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": f"<{log_group_id}.Arn>"} in statements
+    # X-Ray has no resource-level permissions for these actions (X-Ray IAM documentation).
+    assert {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Effect": "Allow", "Resource": "*"} in statements
+    assert len(statements) == 2
+
+
+def test_single_region_limits_every_regional_permission():
+    for statement in all_statements("single-region"):
+        resources = _list(statement["Resource"])
+        regional_arns = [arn for arn in resources if arn.startswith("arn:") and arn.split(":")[3]]
+        if resources == ["*"] or any(arn.startswith("arn:aws:s3:::") for arn in resources):
+            # Region-less resources: the requested Region is the limit (Route 53 is global).
+            if not statement["Action"][0].startswith(("route53:", "iam:")):
+                assert statement["Condition"]["StringEquals"]["aws:RequestedRegion"] == [TEST_REGION], statement["Sid"]
+        for arn in regional_arns:
+            assert arn.split(":")[3] == TEST_REGION, (statement["Sid"], arn)
+
+
+def test_all_regions_by_default():
+    for statement in all_statements("default"):
+        assert "aws:RequestedRegion" not in json.dumps(statement.get("Condition", {})), statement["Sid"]
+
+
+def test_managed_policies_fit_the_iam_size_limit_in_the_longest_partition():
+    # IAM counts a managed policy's characters without white space: at most 6,144.
+    longest = {"AWS::Partition": "aws-us-gov", "AWS::Region": "us-gov-west-1"}
+    for configuration in ("default", "single-region", "locked-down"):
+        for name, policy in function_policies(configuration).items():
+            document = render(policy["Properties"]["PolicyDocument"], longest)
+            size = len(re.sub(r"\s", "", json.dumps(document)))
+            assert size <= 6144, (configuration, name, size)
+
+
+def test_a_given_function_role_is_used_as_is():
+    synthesized = synthesize("function-role")
+    role = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/pcluster-api"
+    assert synthesized.resources("AWS::IAM::ManagedPolicy") == {}
+    # The only roles left are the two that API Gateway needs.
+    assert len(synthesized.resources("AWS::IAM::Role")) == 2
+
+
+# --- The REST API --------------------------------------------------------------------------
+
+
+def test_rest_api_body_is_the_official_spec_included_from_the_deployment_region():
+    assert rest_api()["Properties"]["Body"] == {
+        "Fn::Transform": {
+            "Name": "AWS::Include",
+            "Parameters": {"Location": f"s3://{TEST_REGION}-aws-parallelcluster/{SPEC_KEY}"},
+        }
+    }
+    assert rest_api()["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert "BodyS3Location" not in rest_api()["Properties"]
+
+
+def test_given_spec_location_is_included_as_is():
+    location = rest_api("own-spec")["Properties"]["Body"]["Fn::Transform"]["Parameters"]["Location"]
+    assert location == "s3://my-specs/parallelcluster/ParallelCluster.openapi.yaml"
+
+
+def test_a_stack_without_region_takes_the_spec_location_as_a_template_parameter():
+    synthesized = synthesize("default", region=None)
+    location = synthesized.only("AWS::ApiGateway::RestApi")["Properties"]["Body"]["Fn::Transform"]["Parameters"]["Location"]
+    assert location == {"Ref": "ApiDefinitionS3Uri"}
+    parameter = synthesized.template["Parameters"]["ApiDefinitionS3Uri"]
+    assert SPEC_KEY in parameter["Description"]
+    assert re.fullmatch(parameter["AllowedPattern"], f"s3://eu-west-1-aws-parallelcluster/{SPEC_KEY}")
+
+
+def test_prod_stage_traces_throttles_and_measures(default):
+    stage = default.only("AWS::ApiGateway::Stage")["Properties"]
+    assert stage["StageName"] == "prod"
+    assert stage["TracingEnabled"] is True
+    assert stage["MethodSettings"] == [
+        {
+            "DataTraceEnabled": False,
+            "HttpMethod": "*",
+            "MetricsEnabled": True,
+            "ResourcePath": "/*",
+            "ThrottlingBurstLimit": 10,
+            "ThrottlingRateLimit": 100,
+        }
+    ]
+    assert {"Key": "parallelcluster:version", "Value": "3.16.1"} in stage["Tags"]
+    assert {"Key": "parallelcluster:version", "Value": "3.16.1"} in rest_api()["Properties"]["Tags"]
+
+
+def test_resource_policy_denies_everyone_but_the_user_role_and_its_sessions():
+    policy = render(rest_api()["Properties"]["Policy"])
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{render(user_role()['Properties']['RoleName'])}"
+    assert policy["Statement"] == [
+        {
+            "Action": "execute-api:Invoke",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": [role_arn]}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": "execute-api:/*/*/*",
+        }
+    ]
+    # No cycle: the API's policy names the role without referencing the role resource.
+    assert "Fn::GetAtt" not in json.dumps(rest_api()["Properties"]["Policy"])
+    assert '"Ref": "Api' not in json.dumps(rest_api()["Properties"]["Policy"])
+
+
+def test_no_resource_policy_without_user_role():
+    assert "Policy" not in rest_api("no-user-role")["Properties"]
+
+
+def test_no_account_level_api_gateway_settings(default):
+    # The API Gateway CloudWatch role is shared by every API of the account and Region.
+    assert default.resources("AWS::ApiGateway::Account") == {}
+
+
+def test_every_arn_is_partition_aware():
+    for configuration in ("default", "single-region", "iam-admin", "private", "custom-domain-zone-prefix"):
+        text = json.dumps(synthesize(configuration).template)
+        literal = [match for match in re.findall(r'"arn:aws[^"]*"', text) if ACCOUNT not in match]
+        assert literal == [], configuration
+
+
+def test_invoke_url_is_the_prod_stage_without_trailing_slash(default):
+    assert render(default.stack.resolve(default.stack.api.invoke_url)) == (
+        f"https://<{next(iter(default.resources('AWS::ApiGateway::RestApi')))}>.execute-api.{TEST_REGION}.amazonaws.com/prod"
+    )
+
+
+# --- The construct as a library ------------------------------------------------------------
+
+
+def test_a_second_api_in_the_same_stack_is_refused():
+    stack = cdk.Stack(cdk.App())
+    ParallelClusterApi(stack, "First")
+    with pytest.raises(ValueError, match="NestedStack"):
+        ParallelClusterApi(stack, "Second")
+
+
+def test_apis_in_nested_stacks_of_one_stack_are_fine():
+    stack = cdk.Stack(cdk.App())
+    first = ParallelClusterApi(cdk.NestedStack(stack, "One"), "Api")
+    second = ParallelClusterApi(cdk.NestedStack(stack, "Two"), "Api")
+    assert first.function is not second.function
+
+
+def test_construct_attributes_are_the_underlying_resources(default):
+    api = default.stack.api
+    assert default.stack.resolve(api.function.node.default_child.ref) == {"Ref": "ParallelClusterFunction"}
+    assert isinstance(api.api_user_role, iam.Role)
+    assert api.rest_api.deployment_stage.node.default_child.stage_name == "prod"
+    assert api.log_group.node.default_child is not None
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"parallelcluster_version": "3"}, "parallelcluster_version: expected a ParallelCluster version"),
+        ({"region": "moon-1"}, "region: expected '*' or a Region name"),
+        ({"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
+        ({"parallelcluster_function_role": "role"}, "parallelcluster_function_role: expected an IAM role ARN"),
+        ({"permissions_boundary_policy": "boundary"}, "permissions_boundary_policy: expected an IAM managed policy ARN"),
+        ({"fsx_s3_buckets": ["bucket"]}, "fsx_s3_buckets: expected an S3 bucket ARN"),
+        ({"enable_fsx_s3_access": True}, "fsx_s3_buckets: expected a value when enable_fsx_s3_access is set"),
+        ({"custom_domain_name": "api.example.com"}, "custom_domain_certificate: expected a value"),
+    ],
+)
+def test_construct_props_are_checked_with_the_same_rules(props, message):
+    with pytest.raises(InvalidSettingError, match=re.escape(message)):
+        ParallelClusterApi(cdk.Stack(cdk.App()), "Api", **props)
+
+
+def test_tokens_are_accepted_where_values_come_at_deploy_time():
+    stack = cdk.Stack(cdk.App())
+    role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    api = ParallelClusterApi(stack, "Api", parallelcluster_function_role=role)
+    assert api.function_role is role
+
+
+def _logical_id(synthesized, construct) -> str:
+    return synthesized.stack.resolve(construct.node.default_child.ref)["Ref"]
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+

@@ -1,0 +1,81 @@
+"""The stack: official outputs, and a reviewed snapshot of the default template."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONFIGURATIONS, TEST_REGION, render, synthesize
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "default.template.json"
+
+
+def outputs(configuration: str = "default") -> dict:
+    return synthesize(configuration).template["Outputs"]
+
+
+def test_default_template_matches_the_reviewed_snapshot(default):
+    """A changed snapshot is reviewed, and explained in the commit that changes it.
+
+    Regenerate with ``UPDATE_SNAPSHOTS=1 make test``.
+    """
+    current = json.dumps(default.template, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current)
+    assert current == SNAPSHOT.read_text()
+
+
+def test_outputs_keep_the_official_names():
+    assert set(outputs()) == {
+        "ParallelClusterApiInvokeUrl",
+        "ParallelClusterApiUserRole",
+        "ParallelClusterLambdaArn",
+        "ParallelClusterLambdaLogGroup",
+    }
+
+
+def test_invoke_url_is_the_prod_stage_url_without_trailing_slash(default):
+    (api_id,) = default.resources("AWS::ApiGateway::RestApi")
+    url = render(outputs()["ParallelClusterApiInvokeUrl"]["Value"])
+    assert url == f"https://<{api_id}>.execute-api.{TEST_REGION}.amazonaws.com/prod"
+
+
+def test_invoke_url_follows_the_partition_url_suffix(default):
+    url = render(outputs()["ParallelClusterApiInvokeUrl"]["Value"], {"AWS::URLSuffix": "amazonaws.com.cn", "AWS::Region": "cn-north-1"})
+    assert url.endswith(".execute-api.cn-north-1.amazonaws.com.cn/prod")
+
+
+@pytest.mark.parametrize("output", ["ParallelClusterApiInvokeUrl", "ParallelClusterApiUserRole"])
+def test_exports_are_named_after_the_stack(output):
+    assert render(outputs()[output]["Export"]["Name"]) == f"ParallelClusterApi-{output}"
+    assert render(outputs("locked-down")[output]["Export"]["Name"]) == f"ParallelClusterApi-{output}"
+
+
+def test_stack_name_setting_names_the_stack():
+    stack = synthesize("locked-down").stack
+    assert stack.stack_name == "HpcApi"
+    assert stack.artifact_id == "HpcApi"
+
+
+def test_user_role_output_is_the_role_arn(default):
+    role_id = default.stack.resolve(default.stack.api.api_user_role.node.default_child.ref)["Ref"]
+    assert outputs()["ParallelClusterApiUserRole"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_no_user_role_output_without_user_role():
+    assert "ParallelClusterApiUserRole" not in outputs("no-user-role")
+
+
+def test_lambda_outputs(default):
+    assert outputs()["ParallelClusterLambdaArn"]["Value"] == {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}
+    (log_group_id,) = default.resources("AWS::Logs::LogGroup")
+    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == {"Ref": log_group_id}
+
+
+def test_every_configuration_synthesizes():
+    for configuration in CONFIGURATIONS:
+        assert synthesize(configuration).template["Resources"], configuration
+
