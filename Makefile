@@ -10,7 +10,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := $(CURDIR)/node_modules/.bin/cdk
 CDK_ARGS ?=
-PYTEST_ARGS ?=
+# Two workers: the suite synthesizes each configuration once per worker.
+PYTEST_ARGS ?= -n 2
 
 PY_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
@@ -39,7 +40,7 @@ test: setup
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(PYTHON) -m tests.bench.synth_bench
+	$(PYTHON) -m benchmarks.synth_time
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -10,7 +10,7 @@ from typing import Optional
 from aws_cdk import App, Aws, CfnOutput, Stack
 from constructs import Construct
 
-from constructs_lib import ParallelClusterApi
+from constructs_lib import ParallelClusterApi, outputs
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
 from stacks.settings import Settings
 
@@ -52,28 +52,28 @@ class ParallelClusterApiStack(Stack):
 
         CfnOutput(
             self,
-            "ParallelClusterApiInvokeUrl",
+            outputs.INVOKE_URL,
             description="URL to reach the API endpoint",
             value=self.api.invoke_url,
-            export_name=f"{Aws.STACK_NAME}-ParallelClusterApiInvokeUrl",
+            export_name=f"{Aws.STACK_NAME}-{outputs.INVOKE_URL}",
         )
         if self.api.api_user_role is not None:
             CfnOutput(
                 self,
-                "ParallelClusterApiUserRole",
+                outputs.USER_ROLE,
                 description="IAM role with permissions to invoke the ParallelCluster API",
                 value=self.api.api_user_role.role_arn,
-                export_name=f"{Aws.STACK_NAME}-ParallelClusterApiUserRole",
+                export_name=f"{Aws.STACK_NAME}-{outputs.USER_ROLE}",
             )
         CfnOutput(
             self,
-            "ParallelClusterLambdaArn",
+            outputs.LAMBDA_ARN,
             description="ARN of the ParallelCluster Lambda function",
             value=self.api.function.function_arn,
         )
         CfnOutput(
             self,
-            "ParallelClusterLambdaLogGroup",
+            outputs.LAMBDA_LOG_GROUP,
             description="Log group of the Lambda function implementing the ParallelCluster API",
             value=self.api.log_group.log_group_name,
         )
