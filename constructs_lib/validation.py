@@ -107,6 +107,9 @@ STACK_NAME = Rule(
     r"[A-Za-z][A-Za-z0-9-]{0,127}",
     "a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters",
 )
+IMAGE_BUILDER = "imagebuilder"
+ASSET = "asset"
+LAMBDA_IMAGE_SOURCE = Rule(f"{IMAGE_BUILDER}|{ASSET}", f"{IMAGE_BUILDER} (build in the account) or {ASSET} (build with local Docker)")
 _REGION_NAMES = frozenset(region.name for region in RegionInfo.regions)
 
 
@@ -169,6 +172,9 @@ def check_combinations(props: Mapping[str, Any], display: Callable[[str], str] =
     )
     for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
         excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
+    if props.get("lambda_image_source") == ASSET:
+        for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
+            excludes("lambda_image_source", option, "the image is built with local Docker")
     for option in ("enable_iam_admin_access", "enable_fsx_s3_access"):
         excludes(
             "parallelcluster_function_role",

@@ -65,6 +65,19 @@ class ParallelClusterApiStack(Stack):
                 value=self.api.api_user_role.role_arn,
                 export_name=f"{Aws.STACK_NAME}-{outputs.USER_ROLE}",
             )
+        if self.api.image_build is not None:
+            CfnOutput(
+                self,
+                outputs.IMAGE_PIPELINE,
+                description="Image Builder pipeline that rebuilds the API image for the deployed version",
+                value=self.api.image_build.pipeline.attr_arn,
+            )
+            CfnOutput(
+                self,
+                outputs.IMAGE_URI,
+                description="URI of the image the API function runs",
+                value=self.api.image_build.image_uri,
+            )
         CfnOutput(
             self,
             outputs.LAMBDA_ARN,

@@ -124,6 +124,10 @@ class Settings:
     image_builder_subnet_id: Optional[str] = field(
         default=None, metadata={"key": "ImageBuilderSubnetId", "parse": _text(rules.SUBNET_ID)}
     )
+    lambda_image_source: str = field(
+        default=rules.IMAGE_BUILDER,
+        metadata={"key": "LambdaImageSource", "parse": _required(rules.LAMBDA_IMAGE_SOURCE)},
+    )
 
     @classmethod
     def keys(cls) -> dict[str, str]:

@@ -17,6 +17,8 @@ from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
 from constructs_lib import validation as rules
+from constructs_lib.api_image import dockerfile
+from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.parallelcluster_api import function_permissions as permissions
 
 # The official OpenAPI spec refers to these two logical ids from its integrations
@@ -66,6 +68,7 @@ class ParallelClusterApi(Construct):
         public_ecr_image_uri: Optional[str] = None,
         image_builder_vpc_id: Optional[str] = None,
         image_builder_subnet_id: Optional[str] = None,
+        lambda_image_source: str = rules.IMAGE_BUILDER,
     ) -> None:
         """Create the API.
 
@@ -105,6 +108,10 @@ class ParallelClusterApi(Construct):
         :param image_builder_vpc_id: VPC of the image build instance (with
             ``image_builder_subnet_id``), for accounts without a default VPC.
         :param image_builder_subnet_id: Subnet, with internet access, of the image build instance.
+        :param lambda_image_source: Where the function's image comes from when neither
+            ``ecr_image_uri`` nor ``public_ecr_image_uri`` is given: ``imagebuilder`` builds
+            ``lambda_image/`` in the account with EC2 Image Builder; ``asset`` builds it with the
+            deployer's Docker as a CDK image asset.
         """
         super().__init__(scope, construct_id)
         self._refuse_second_api_in_stack()
@@ -135,10 +142,13 @@ class ParallelClusterApi(Construct):
                 public_ecr_image_uri=public_ecr_image_uri,
                 image_builder_vpc_id=image_builder_vpc_id,
                 image_builder_subnet_id=image_builder_subnet_id,
+                lambda_image_source=lambda_image_source,
             )
         )
-        if public_ecr_image_uri or image_builder_vpc_id or image_builder_subnet_id:
-            raise NotImplementedError("the in-account image build is not wired yet")
+        rules.check_optional("public_ecr_image_uri", public_ecr_image_uri, rules.CONTAINER_IMAGE_URI)
+        rules.check_optional("image_builder_vpc_id", image_builder_vpc_id, rules.VPC_ID)
+        rules.check_optional("image_builder_subnet_id", image_builder_subnet_id, rules.SUBNET_ID)
+        rules.LAMBDA_IMAGE_SOURCE.check("lambda_image_source", lambda_image_source)
 
         boundary = self._managed_policy("permissions_boundary_policy", permissions_boundary_policy)
         if boundary is not None:
@@ -168,10 +178,17 @@ class ParallelClusterApi(Construct):
             self.function_role = self._imported_role(parallelcluster_function_role)
 
         self.repository: Optional[ecr.Repository] = None
+        self.image_build: Optional[ApiImageBuild] = None
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            code=self._image_code(ecr_image_uri),
+            code=self._image_code(
+                ecr_image_uri=ecr_image_uri,
+                public_ecr_image_uri=public_ecr_image_uri,
+                lambda_image_source=lambda_image_source,
+                vpc_id=image_builder_vpc_id,
+                subnet_id=image_builder_subnet_id,
+            ),
             function_name=function_name,
             role=self.function_role,
             memory_size=2048,
@@ -181,6 +198,8 @@ class ParallelClusterApi(Construct):
         )
         self.function.node.default_child.override_logical_id(FUNCTION_LOGICAL_ID)
         Tags.of(self.function).add(RESOURCE_TAG, "api")
+        if self.image_build is not None:
+            self.image_build.keep_function_current(self.function)
 
         self.execution_role = iam.Role(
             self,
@@ -248,11 +267,24 @@ class ParallelClusterApi(Construct):
                 self.domain_target = self.domain.domain_name_alias_domain_name
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
 
-    def _image_code(self, ecr_image_uri: Optional[str]) -> lambda_.DockerImageCode:
-        """The given image, or the version's tag in a private repository of our own."""
+    def _image_code(
+        self,
+        *,
+        ecr_image_uri: Optional[str],
+        public_ecr_image_uri: Optional[str],
+        lambda_image_source: str,
+        vpc_id: Optional[str],
+        subnet_id: Optional[str],
+    ) -> lambda_.DockerImageCode:
+        """The function's image: given, built locally as an asset, or built in the account."""
         if ecr_image_uri is not None:
             repository, reference = _repository_and_reference(self, ecr_image_uri)
             return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=reference)
+        if public_ecr_image_uri is None and lambda_image_source == rules.ASSET:
+            return lambda_.DockerImageCode.from_image_asset(
+                str(dockerfile.LAMBDA_IMAGE_DIR),
+                build_args={dockerfile.VERSION_ARGUMENT: self.parallelcluster_version},
+            )
         self.repository = ecr.Repository(
             self,
             "Repository",
@@ -266,9 +298,24 @@ class ParallelClusterApi(Construct):
                 )
             ],
         )
-        return lambda_.DockerImageCode.from_ecr(
-            self.repository, tag_or_digest=self.parallelcluster_version
+        recipe = (
+            dockerfile.copy_recipe_dockerfile(public_ecr_image_uri)
+            if public_ecr_image_uri is not None
+            else dockerfile.build_recipe_dockerfile(self.parallelcluster_version)
         )
+        self.image_build = ApiImageBuild(
+            self,
+            "ImageBuild",
+            recipe=recipe,
+            recipe_version=self.parallelcluster_version,
+            repository=self.repository,
+            iam_name=self._iam_name,
+            vpc_id=vpc_id,
+            subnet_id=subnet_id,
+        )
+        # <repository URI>:<tag>; the tag is <recipe version>-<build number>.
+        tag = Fn.select(1, Fn.split(":", self.image_build.image_uri))
+        return lambda_.DockerImageCode.from_ecr(self.repository, tag_or_digest=tag)
 
     def _create_rest_api(
         self, location: str, vpc_endpoint_id: Optional[str], allowed_principal_arns: Sequence[str]

@@ -1,0 +1,345 @@
+"""The API function's image, built in the account by EC2 Image Builder and kept current."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Optional
+
+from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_imagebuilder as imagebuilder
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib.api_image.dockerfile import RecipeDockerfile
+
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+# The actions of the AWS managed policy AmazonSSMManagedInstanceCore: Image Builder drives the
+# build instance through the SSM agent (Image Builder instance profile documentation).
+SSM_AGENT_ACTIONS = (
+    "ssm:DescribeAssociation",
+    "ssm:GetDeployablePatchSnapshotForInstance",
+    "ssm:GetDocument",
+    "ssm:DescribeDocument",
+    "ssm:GetManifest",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:ListAssociations",
+    "ssm:ListInstanceAssociations",
+    "ssm:PutInventory",
+    "ssm:PutComplianceItems",
+    "ssm:PutConfigurePackageResult",
+    "ssm:UpdateAssociationStatus",
+    "ssm:UpdateInstanceAssociationStatus",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+)
+
+
+class ApiImageBuild(Construct):
+    """Builds the API function's container image into ``repository`` with EC2 Image Builder.
+
+    An ``AWS::ImageBuilder::Image`` builds the first image during stack creation, so the image
+    exists when the function is created; an image pipeline rebuilds it on demand
+    (``aws imagebuilder start-image-pipeline-execution``). Image Builder reports each build on an
+    encrypted SNS topic, and a small function points the API function at each new image
+    (:meth:`keep_function_current`). The images that pipeline runs create are deleted with the
+    stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        recipe: RecipeDockerfile,
+        recipe_version: str,
+        repository: ecr.Repository,
+        iam_name: Callable[[str], Optional[str]],
+        vpc_id: Optional[str] = None,
+        subnet_id: Optional[str] = None,
+    ) -> None:
+        """Create the recipe, infrastructure, first image and pipeline.
+
+        :param recipe: Dockerfile template and parent image of the container recipe.
+        :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
+        :param repository: ECR repository the images are pushed to.
+        :param iam_name: Name for an IAM role or policy from a base name (``None``: generated).
+        :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
+        :param subnet_id: Subnet of the build instance; it needs internet access.
+        """
+        super().__init__(scope, construct_id)
+        self._iam_name = iam_name
+        stack_suffix = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Stack.of(self).stack_id))))
+        # Recipes are immutable: a new Dockerfile needs a new recipe name (a replacement).
+        content_hash = hashlib.sha256(f"{recipe.parent_image}\n{recipe.template_data}".encode()).hexdigest()[:8]
+        version_label = recipe_version.replace(".", "_")
+
+        self.key = kms.Key(
+            self,
+            "NotificationsKey",
+            description="Encrypts the ParallelCluster API image build notifications",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Image Builder publishes with its service-linked role, which must be able to use the key.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.AccountRootPrincipal()],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+                    }
+                },
+            )
+        )
+        self.topic = sns.Topic(
+            self,
+            "Notifications",
+            display_name="ParallelCluster API image builds",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+
+        self.instance_role = iam.Role(
+            self,
+            "InstanceRole",
+            role_name=iam_name("ParallelClusterApiImageBuilderRole"),
+            description="Build instance of the ParallelCluster API image",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+        )
+        self.recipe_name = Fn.join("-", [f"ParallelClusterApi-{version_label}-{content_hash}", stack_suffix])
+        self._grant_build(repository)
+        instance_profile = iam.CfnInstanceProfile(
+            self, "InstanceProfile", roles=[self.instance_role.role_name]
+        )
+
+        self.security_group: Optional[ec2.CfnSecurityGroup] = None
+        network = {}
+        if vpc_id is not None and subnet_id is not None:
+            # Egress only, HTTPS only: the build pulls the base image, OS and Python packages
+            # and talks to SSM and ECR, all over HTTPS; nothing connects to the instance.
+            self.security_group = ec2.CfnSecurityGroup(
+                self,
+                "BuildSecurityGroup",
+                vpc_id=vpc_id,
+                group_description="ParallelCluster API image build instance: HTTPS egress only",
+                security_group_egress=[
+                    ec2.CfnSecurityGroup.EgressProperty(
+                        ip_protocol="tcp", from_port=443, to_port=443, cidr_ip="0.0.0.0/0",
+                        description="HTTPS to package registries and AWS endpoints",
+                    )
+                ],
+            )
+            network = {"subnet_id": subnet_id, "security_group_ids": [self.security_group.attr_group_id]}
+
+        self.infrastructure = imagebuilder.CfnInfrastructureConfiguration(
+            self,
+            "Infrastructure",
+            name=Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix]),
+            description="Build instance of the ParallelCluster API image",
+            instance_profile_name=instance_profile.ref,
+            terminate_instance_on_failure=True,
+            instance_metadata_options=imagebuilder.CfnInfrastructureConfiguration.InstanceMetadataOptionsProperty(
+                http_tokens="required"
+            ),
+            sns_topic_arn=self.topic.topic_arn,
+            **network,
+        )
+        self.recipe = imagebuilder.CfnContainerRecipe(
+            self,
+            "Recipe",
+            name=self.recipe_name,
+            version=recipe_version,
+            description="ParallelCluster API Lambda image",
+            container_type="DOCKER",
+            parent_image=recipe.parent_image,
+            dockerfile_template_data=recipe.template_data,
+            target_repository=imagebuilder.CfnContainerRecipe.TargetContainerRepositoryProperty(
+                service="ECR", repository_name=repository.repository_name
+            ),
+            platform_override="Linux",
+            working_directory="/tmp",
+        )
+        tests_off = imagebuilder.CfnImage.ImageTestsConfigurationProperty(image_tests_enabled=False)
+        self.image = imagebuilder.CfnImage(
+            self,
+            "Image",
+            container_recipe_arn=self.recipe.attr_arn,
+            infrastructure_configuration_arn=self.infrastructure.attr_arn,
+            enhanced_image_metadata_enabled=True,
+            image_tests_configuration=tests_off,
+        )
+        self.pipeline = imagebuilder.CfnImagePipeline(
+            self,
+            "Pipeline",
+            name=Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix]),
+            description="Rebuilds the ParallelCluster API image on demand",
+            container_recipe_arn=self.recipe.attr_arn,
+            infrastructure_configuration_arn=self.infrastructure.attr_arn,
+            enhanced_image_metadata_enabled=True,
+            image_tests_configuration=imagebuilder.CfnImagePipeline.ImageTestsConfigurationProperty(
+                image_tests_enabled=False
+            ),
+            status="ENABLED",
+        )
+        #: URI of the image built during stack creation (``<repository uri>:<version>-<build>``).
+        self.image_uri: str = self.image.attr_image_uri
+        self._delete_pipeline_images_with_the_stack()
+
+    def keep_function_current(self, function: lambda_.IFunction) -> lambda_.Function:
+        """Point ``function`` at each image a pipeline run makes available; return the updater."""
+        updater = self._helper_function(
+            "ImageUpdater",
+            handler="update_function_image.handler",
+            description="Points the ParallelCluster API function at each new image build",
+            environment={"FUNCTION_NAME": function.function_name},
+            timeout=Duration.seconds(30),
+        )
+        updater.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn])
+        )
+        self.topic.add_subscription(subscriptions.LambdaSubscription(updater))
+        return updater
+
+    def _grant_build(self, repository: ecr.Repository) -> None:
+        """What the build instance needs: the SSM agent, the recipe, and pushing to the repository."""
+        recipe_arn = f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:container-recipe/*"
+        iam.ManagedPolicy(
+            self,
+            "BuildPolicy",
+            managed_policy_name=self._iam_name("ParallelClusterApiImageBuildPolicy"),
+            description="ParallelCluster API image build instance - SSM agent, recipe, ECR push",
+            roles=[self.instance_role],
+            statements=[
+                iam.PolicyStatement(sid="SsmAgent", actions=list(SSM_AGENT_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="ReadRecipe",
+                    actions=["imagebuilder:GetContainerRecipe", "imagebuilder:GetComponent"],
+                    resources=[recipe_arn, f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:aws:component/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="PushImage",
+                    actions=[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:InitiateLayerUpload",
+                        "ecr:UploadLayerPart",
+                        "ecr:CompleteLayerUpload",
+                        "ecr:PutImage",
+                    ],
+                    resources=[repository.repository_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="BuildLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/imagebuilder/*"
+                    ],
+                ),
+            ],
+        )
+
+    def _delete_pipeline_images_with_the_stack(self) -> None:
+        """Images made by pipeline runs are not stack resources; a custom resource deletes them."""
+        cleaner = self._helper_function(
+            "PipelineImagesCleanup",
+            handler="delete_pipeline_images.handler",
+            description="Deletes the ParallelCluster API pipeline's images when the stack is deleted",
+            timeout=Duration.minutes(5),
+        )
+        cleaner.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]
+            )
+        )
+        # Images are named after their recipe: .../container-recipe/<name>/<version> builds
+        # .../image/<name>/<version>/<build>.
+        recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
+        cleaner.add_to_role_policy(
+            iam.PolicyStatement(
+                # Images still building are cancelled; they cannot be deleted yet.
+                actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
+                resources=[f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"],
+            )
+        )
+        CustomResource(
+            self,
+            "PipelineImages",
+            service_token=cleaner.function_arn,
+            resource_type="Custom::PipelineImagesCleanup",
+            properties={"ImagePipelineArn": self.pipeline.attr_arn},
+            # A lost response fails the operation after this, not after CloudFormation's hour.
+            service_timeout=Duration.minutes(10),
+        )
+
+    def _helper_function(
+        self,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        timeout: Duration,
+        environment: Optional[dict[str, str]] = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # A role of our own, so that the function may write its own log group and nothing else
+        # (the default role carries the AWS managed AWSLambdaBasicExecutionRole).
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            role_name=self._iam_name(f"ParallelClusterApi{construct_id}"),
+            description=description,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            construct_id,
+            role=role,
+            runtime=HELPER_RUNTIME,
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            handler=handler,
+            description=description,
+            timeout=timeout,
+            memory_size=128,
+            environment=environment,
+            log_group=log_group,
+            dead_letter_queue=sqs.Queue(
+                self,
+                f"{construct_id}DeadLetters",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+        )
