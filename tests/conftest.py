@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "CustomDomainName": "pcluster.example.com",
         "CustomDomainCertificate": CERTIFICATE_ARN,
     },
+    "public-image": {"PublicEcrImageUri": "public.ecr.aws/parallelcluster/pcluster-api:3.5.1"},
+    "image-builder-subnet": {
+        "ImageBuilderVpcId": "vpc-0123456789abcdef0",
+        "ImageBuilderSubnetId": "subnet-0123456789abcdef0",
+    },
+    "local-image": {"LambdaImageSource": "asset"},
     "locked-down": {
         "Region": TEST_REGION,
         "EnableIamAdminAccess": "true",
@@ -147,6 +154,8 @@ def render(value: Any, pseudo: Optional[dict[str, str]] = None) -> Any:
         if function == "Fn::Split":
             separator, text = argument
             return str(render(text, pseudo)).split(separator)
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}]+)\}", lambda name: str(render({"Ref": name.group(1)}, pseudo)), argument)
         if function == "Fn::Select":
             index, items = argument
             return render(items, pseudo)[int(index)]

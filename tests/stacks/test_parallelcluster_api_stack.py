@@ -34,6 +34,8 @@ def test_outputs_keep_the_official_names():
         "ParallelClusterApiUserRole",
         "ParallelClusterLambdaArn",
         "ParallelClusterLambdaLogGroup",
+        "ParallelClusterDockerUpdateImagePipeline",
+        "UriOfCopyOfPublicEcrImage",
     }
 
 
@@ -71,8 +73,8 @@ def test_no_user_role_output_without_user_role():
 
 def test_lambda_outputs(default):
     assert outputs()["ParallelClusterLambdaArn"]["Value"] == {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}
-    (log_group_id,) = default.resources("AWS::Logs::LogGroup")
-    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == {"Ref": log_group_id}
+    log_group = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["LoggingConfig"]["LogGroup"]
+    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == log_group
 
 
 def test_every_configuration_synthesizes():

@@ -36,7 +36,7 @@ def parse(**context: object) -> Settings:
 
 
 def test_every_official_parameter_is_a_setting():
-    assert OFFICIAL_PARAMETERS | {"ParallelClusterVersion", "StackName"} == set(Settings.keys())
+    assert OFFICIAL_PARAMETERS | {"ParallelClusterVersion", "StackName", "LambdaImageSource"} == set(Settings.keys())
 
 
 def test_cdk_json_holds_every_setting_with_the_construct_default():
@@ -143,6 +143,7 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("EcrImageUri", "public.ecr.aws/parallelcluster/pcluster-api:3.5.1", "a private ECR image URI"),
         ("EcrImageUri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo", "a private ECR image URI"),
         ("PublicEcrImageUri", "pcluster-api", "a container image URI with a tag or digest"),
+        ("LambdaImageSource", "docker", "imagebuilder (build in the account) or asset"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, value, expected):
@@ -173,6 +174,11 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
             {"EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
             "PublicEcrImageUri",
             "no value when EcrImageUri is set",
+        ),
+        (
+            {"LambdaImageSource": "asset", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
+            "PublicEcrImageUri",
+            "no value when LambdaImageSource is set",
         ),
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},

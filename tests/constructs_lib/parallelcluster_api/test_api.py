@@ -36,11 +36,13 @@ def test_function_is_the_container_lambda_the_spec_refers_to(default):
     assert tags == {"parallelcluster:version": "3.16.1", "parallelcluster:resource": "api"}
 
 
-def test_function_runs_the_version_tag_of_the_private_repository(default):
+def test_function_runs_the_built_image_of_the_private_repository(default):
     (repository_id,) = default.resources("AWS::ECR::Repository")
+    (image_id,) = default.resources("AWS::ImageBuilder::Image")
     separator, parts = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"]["Fn::Join"]
-    # <account>.dkr.ecr.<region>.<url suffix>/<repository>:<version>
-    assert parts[-3:] == ["/", {"Ref": repository_id}, ":3.16.1"]
+    # <account>.dkr.ecr.<region>.<url suffix>/<repository>:<tag of the image built with the stack>
+    assert parts[-4:-1] == ["/", {"Ref": repository_id}, ":"]
+    assert parts[-1] == {"Fn::Select": [1, {"Fn::Split": [":", {"Fn::GetAtt": [image_id, "ImageUri"]}]}]}
     repository = default.only("AWS::ECR::Repository")
     assert {"Key": "parallelcluster:version", "Value": "3.16.1"} in repository["Properties"]["Tags"]
     assert repository["DeletionPolicy"] == "Delete"
@@ -55,8 +57,13 @@ def test_given_image_uri_means_no_repository():
     assert image_uri == f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"
 
 
+def function_log_group_id(synthesized) -> str:
+    return synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+
+
 def test_log_group_is_the_functions_own_with_30_days_retention(default):
-    (log_group_id, log_group), = default.resources("AWS::Logs::LogGroup").items()
+    log_group_id = function_log_group_id(default)
+    log_group = default.template["Resources"][log_group_id]
     function = default.template["Resources"]["ParallelClusterFunction"]["Properties"]
     function_name = render(function["FunctionName"])
     assert function_name == f"ParallelClusterFunction-{STACK_UUID}"
@@ -65,9 +72,10 @@ def test_log_group_is_the_functions_own_with_30_days_retention(default):
     assert log_group["Properties"]["RetentionInDays"] == 30
     assert log_group["DeletionPolicy"] == "Delete"
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
-    # No CDK log-retention helper function.
+    # No CDK log-retention helper function: every log group is a resource with its retention.
     assert default.resources("Custom::LogRetention") == {}
-    assert list(default.resources("AWS::Lambda::Function")) == ["ParallelClusterFunction"]
+    for group in default.resources("AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == 30 and group["DeletionPolicy"] == "Delete"
 
 
 # --- Roles ---------------------------------------------------------------------------------
@@ -185,7 +193,7 @@ def test_function_role_covers_cluster_image_and_log_operations():
 
 def test_function_writes_only_its_own_log_group_and_traces(default):
     role_id = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
-    (log_group_id,) = default.resources("AWS::Logs::LogGroup")
+    log_group_id = function_log_group_id(default)
     (inline,) = [
         policy for policy in default.resources("AWS::IAM::Policy").values() if policy["Properties"]["Roles"] == [{"Ref": role_id}]
     ]
@@ -227,9 +235,17 @@ def test_a_given_function_role_is_used_as_is():
     synthesized = synthesize("function-role")
     role = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]
     assert role == f"arn:aws:iam::{ACCOUNT}:role/pcluster-api"
-    assert synthesized.resources("AWS::IAM::ManagedPolicy") == {}
-    # The only roles left are the two that API Gateway needs.
-    assert len(synthesized.resources("AWS::IAM::Role")) == 2
+    descriptions = [p["Properties"]["Description"] for p in synthesized.resources("AWS::IAM::ManagedPolicy").values()]
+    assert descriptions == ["ParallelCluster API image build instance - SSM agent, recipe, ECR push"]
+    trusted_by_lambda = [
+        role for role in synthesized.resources("AWS::IAM::Role").values()
+        if "lambda.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    # Only the image helpers' roles, each with its own small inline policy.
+    assert {role["Properties"]["Description"] for role in trusted_by_lambda} == {
+        "Points the ParallelCluster API function at each new image build",
+        "Deletes the ParallelCluster API pipeline's images when the stack is deleted",
+    }
 
 
 # --- The REST API --------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Helpers for the tests of the helper functions in ``constructs_lib/api_image/runtime``.
+
+Not a conftest.py: this directory is shared with the construct tests; modules import what they use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator, Optional
+from unittest import mock
+
+import pytest
+
+RUNTIME_DIR = Path(__file__).resolve().parents[3] / "constructs_lib" / "api_image" / "runtime"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+
+
+def load_runtime(name: str) -> ModuleType:
+    """Import ``runtime/<name>.py`` as Lambda does: a top-level module, not part of a package.
+
+    Its boto3 clients are created at import; a region and fake credentials are set only for that
+    time, and the tests stub every call (botocore's Stubber answers before anything is signed
+    or sent).
+    """
+    fake_env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }
+    spec = importlib.util.spec_from_file_location(name, RUNTIME_DIR / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    # No __pycache__ in the runtime directory: it is the functions' code asset (and its hash).
+    with mock.patch.dict("os.environ", fake_env), mock.patch.object(sys, "dont_write_bytecode", True):
+        spec.loader.exec_module(module)
+    return module
+
+
+class FakeContext:
+    """A Lambda context whose remaining time follows ``remaining_ms``, one value a call (the last repeats)."""
+
+    function_name = "DeletePipelineImages"
+    log_stream_name = "2025/01/01/[$LATEST]0123456789abcdef"
+
+    def __init__(self, *remaining_ms: int) -> None:
+        self._remaining = list(remaining_ms or [300_000])
+        self.calls = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls += 1
+        return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
+
+
+class ResponseRecorder:
+    """What the local stand-in for the pre-signed S3 URL received."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+
+    @property
+    def only(self) -> dict[str, Any]:
+        (request,) = self.requests
+        return request
+
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.only["body"])
+
+
+@pytest.fixture
+def response_url() -> Iterator[ResponseRecorder]:
+    """A real HTTP server on 127.0.0.1 standing for CloudFormation's pre-signed S3 URL."""
+    recorder: Optional[ResponseRecorder] = None
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length", 0))
+            assert recorder is not None
+            recorder.requests.append(
+                {
+                    "method": "PUT",
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "body": self.rfile.read(length).decode(),
+                }
+            )
+            self.send_response(recorder.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # A short poll interval makes shutdown() quick (it waits for the loop to notice).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    # Shaped like CloudFormation's pre-signed URL: the query string must reach the server intact.
+    recorder = ResponseRecorder(
+        f"http://{host}:{port}/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A{ACCOUNT}%3Astack/ParallelClusterApi/"
+        "8131d980/Cleanup?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature=abc123"
+    )
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

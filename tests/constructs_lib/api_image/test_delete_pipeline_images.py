@@ -1,0 +1,358 @@
+"""delete_pipeline_images: the custom resource that deletes a pipeline's images with the stack."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from typing import Any, Iterator
+
+import pytest
+from botocore.stub import Stubber
+
+from .runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
+from .runtime_support import response_url  # noqa: F401 - the fixture
+
+module = load_runtime("delete_pipeline_images")
+
+PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api"
+PHYSICAL_ID = f"{PIPELINE_ARN}/images-cleanup"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
+SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-DeletePipelineImages-3kTqW9xLpZ2m"
+REQUEST_ID = "5f1c3c0e-2d2b-4c8e-9a51-8d2b7c6e4f10"
+LOGICAL_ID = "ImageBuildPipelineImagesCleanup4F2A1B3C"
+
+
+def image_arn(build: int, version: str = "3.16.1") -> str:
+    return f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/pcluster-api/{version}/{build}"
+
+
+def summary(build: int, status: str = "AVAILABLE") -> dict[str, Any]:
+    """An ImageSummary as ListImagePipelineImages returns it."""
+    return {
+        "arn": image_arn(build),
+        "name": "pcluster-api",
+        "type": "DOCKER",
+        "version": f"3.16.1/{build}",
+        "platform": "Linux",
+        "state": {"status": status},
+        "owner": ACCOUNT,
+        "dateCreated": "2025-06-02T09:14:27.312Z",
+        "outputResources": {"containers": [{"region": REGION, "imageUris": [f"repo:3.16.1-{build}"]}]},
+        "buildType": "USER_INITIATED",
+        "imageSource": "CUSTOM",
+    }
+
+
+def request(
+    request_type: str, url: str, pipeline_arn: str = PIPELINE_ARN, **extra: Any
+) -> dict[str, Any]:
+    """A CloudFormation custom resource request as the Lambda function receives it."""
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": SERVICE_TOKEN,
+        "ResponseURL": url,
+        "StackId": STACK_ID,
+        "RequestId": REQUEST_ID,
+        "LogicalResourceId": LOGICAL_ID,
+        "ResourceType": "Custom::PipelineImagesCleanup",
+        "ResourceProperties": {"ServiceToken": SERVICE_TOKEN, "ImagePipelineArn": pipeline_arn},
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = f"{pipeline_arn}/images-cleanup"
+    event.update(extra)
+    return event
+
+
+def expected_body(status: str, reason: str, physical_id: str = PHYSICAL_ID) -> dict[str, Any]:
+    return {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": STACK_ID,
+        "RequestId": REQUEST_ID,
+        "LogicalResourceId": LOGICAL_ID,
+        "NoEcho": False,
+        "Data": {},
+    }
+
+
+@pytest.fixture
+def imagebuilder() -> Iterator[Stubber]:
+    """Every Image Builder call must be expected; an unexpected one raises."""
+    with Stubber(module.IMAGEBUILDER) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def expect_list(stub: Stubber, summaries: list[dict[str, Any]], token: str = "", next_token: str = "") -> None:
+    params: dict[str, Any] = {"imagePipelineArn": PIPELINE_ARN, "maxResults": 100}
+    if token:
+        params["nextToken"] = token
+    response: dict[str, Any] = {"requestId": "r", "imageSummaryList": summaries}
+    if next_token:
+        response["nextToken"] = next_token
+    stub.add_response("list_image_pipeline_images", response, params)
+
+
+def expect_delete(stub: Stubber, build: int, error: str = "") -> None:
+    params = {"imageBuildVersionArn": image_arn(build)}
+    if error:
+        status = 404 if error == "ResourceNotFoundException" else 400
+        message = f"{error} for {image_arn(build)}"
+        stub.add_client_error("delete_image", error, message, status, expected_params=params)
+    else:
+        stub.add_response("delete_image", {"requestId": "r", "imageBuildVersionArn": image_arn(build)}, params)
+
+
+# --- the response --------------------------------------------------------------------------------
+
+
+def test_create_responds_success_with_a_stable_physical_id(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    body = module.handler(request("Create", response_url.url), FakeContext())
+
+    sent = response_url.only
+    assert sent["method"] == "PUT"
+    # The pre-signed URL, query string included, is used as given.
+    assert "http://" + sent["headers"]["Host"] + sent["path"] == response_url.url
+    # Documented for the pre-signed S3 URL: an empty Content-Type (the URL is signed without one).
+    content_type = {key.lower(): value for key, value in sent["headers"].items()}["content-type"]
+    assert content_type == ""
+    assert int(sent["headers"]["Content-Length"]) == len(sent["body"])
+    expected = expected_body("SUCCESS", f"The images of {PIPELINE_ARN} will be deleted with this resource")
+    assert json.loads(sent["body"]) == expected == body
+
+
+def test_update_keeps_the_physical_id_of_the_same_pipeline(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    event = request("Update", response_url.url, OldResourceProperties={"ServiceToken": SERVICE_TOKEN,
+                                                                        "ImagePipelineArn": PIPELINE_ARN})
+    module.handler(event, FakeContext())
+
+    assert response_url.body()["Status"] == "SUCCESS"
+    assert response_url.body()["PhysicalResourceId"] == PHYSICAL_ID
+
+
+def test_update_to_another_pipeline_replaces_without_deleting_anything(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    """A new physical id: CloudFormation later sends Delete for the old id, which names the old pipeline."""
+    new_pipeline = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api-v2"
+    event = request("Update", response_url.url, new_pipeline, PhysicalResourceId=PHYSICAL_ID,
+                    OldResourceProperties={"ServiceToken": SERVICE_TOKEN, "ImagePipelineArn": PIPELINE_ARN})
+
+    module.handler(event, FakeContext())
+
+    assert response_url.body()["Status"] == "SUCCESS"
+    assert response_url.body()["PhysicalResourceId"] == f"{new_pipeline}/images-cleanup"
+
+
+def test_delete_after_a_replacement_cleans_the_pipeline_of_its_physical_id(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    """Even if the properties named the new pipeline, only the old id's pipeline is touched."""
+    new_pipeline = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api-v2"
+    event = request("Delete", response_url.url, new_pipeline, PhysicalResourceId=PHYSICAL_ID)
+    expect_list(imagebuilder, [summary(1)])
+    expect_delete(imagebuilder, 1)
+
+    module.handler(event, FakeContext())
+
+    assert response_url.body() == expected_body("SUCCESS", f"Deleted 1 image(s) of {PIPELINE_ARN}")
+
+
+def test_create_with_a_bad_property_fails(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    event = request("Create", response_url.url)
+    event["ResourceProperties"] = {"ServiceToken": SERVICE_TOKEN}
+
+    module.handler(event, FakeContext())
+
+    assert response_url.body() == expected_body(
+        "FAILED",
+        "Create failed: ValueError: ImagePipelineArn must be an image pipeline ARN, got None",
+        f"images-cleanup-{REQUEST_ID}",
+    )
+
+
+def test_unexpected_error_in_create_fails(
+    imagebuilder: Stubber, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(module, "PHYSICAL_ID_SUFFIX", None)  # makes the handler raise TypeError
+
+    module.handler(request("Create", response_url.url), FakeContext())
+
+    body = response_url.body()
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", f"images-cleanup-{REQUEST_ID}")
+    assert body["Reason"].startswith("Create failed: TypeError: ")
+
+
+def test_unexpected_error_in_update_fails_and_keeps_the_physical_id(
+    imagebuilder: Stubber, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(module, "PHYSICAL_ID_SUFFIX", None)  # makes the handler raise TypeError
+
+    module.handler(request("Update", response_url.url), FakeContext())
+
+    body = response_url.body()
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", PHYSICAL_ID)
+    assert body["Reason"].startswith("Update failed: TypeError: ")
+
+
+def test_delete_of_a_failed_creation_touches_nothing(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    event = request("Delete", response_url.url, PhysicalResourceId=f"images-cleanup-{REQUEST_ID}")
+
+    module.handler(event, FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        "No image pipeline was recorded for this resource: nothing to delete",
+        f"images-cleanup-{REQUEST_ID}",
+    )
+
+
+def test_unusable_response_url_raises_for_lambda_to_retry(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    response_url.status = 403  # for example an expired pre-signed URL
+
+    with pytest.raises(urllib.error.HTTPError):
+        module.handler(request("Create", response_url.url), FakeContext())
+    assert response_url.body()["Status"] == "SUCCESS"
+
+
+# --- Delete --------------------------------------------------------------------------------------
+
+
+def test_delete_deletes_every_image_of_every_page(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    expect_list(imagebuilder, [summary(1), summary(2, "FAILED")], next_token="page-2")
+    expect_list(imagebuilder, [summary(3, "CANCELLED"), summary(4, "DEPRECATED")], token="page-2")
+    for build in (1, 2, 3, 4):
+        expect_delete(imagebuilder, build)
+
+    body = module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == body == expected_body("SUCCESS", f"Deleted 4 image(s) of {PIPELINE_ARN}")
+
+
+def test_delete_tolerates_gone_and_reports_what_is_left(
+    imagebuilder: Stubber, response_url: ResponseRecorder
+) -> None:
+    expect_list(imagebuilder, [summary(1), summary(2), summary(3), summary(4, "BUILDING"), summary(5, "DELETED")])
+    expect_delete(imagebuilder, 1)
+    expect_delete(imagebuilder, 2, "ResourceNotFoundException")
+    expect_delete(imagebuilder, 3, "ResourceDependencyException")  # e.g. shared with another account
+    # A running build can't be deleted: it is cancelled (botocore adds the idempotency token after
+    # the Stubber checked the parameters).
+    imagebuilder.add_response(
+        "cancel_image_creation",
+        {"requestId": "r", "clientToken": "t", "imageBuildVersionArn": image_arn(4)},
+        {"imageBuildVersionArn": image_arn(4)},
+    )
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Deleted 1 image(s) of {PIPELINE_ARN}, 2 already gone; left behind 2: "
+        f"{image_arn(3)} (ResourceDependencyException), {image_arn(4)} (BUILDING, build cancelled)",
+    )
+
+
+def test_delete_reports_a_failed_cancellation(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    expect_list(imagebuilder, [summary(1, "TESTING")])
+    imagebuilder.add_client_error("cancel_image_creation", "ResourceInUseException", "busy", 400)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"] == (
+        f"Deleted 0 image(s) of {PIPELINE_ARN}; left behind 1: "
+        f"{image_arn(1)} (TESTING, cancel failed: ResourceInUseException)"
+    )
+
+
+def test_delete_when_the_pipeline_is_gone(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    imagebuilder.add_client_error("list_image_pipeline_images", "ResourceNotFoundException", "gone", 404)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    reason = f"Image pipeline {PIPELINE_ARN} not found: nothing to delete"
+    assert response_url.body() == expected_body("SUCCESS", reason)
+
+
+def test_delete_with_no_images(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    """Documented: an unknown pipeline ARN lists no images rather than ResourceNotFoundException."""
+    expect_list(imagebuilder, [])
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body("SUCCESS", f"Deleted 0 image(s) of {PIPELINE_ARN}")
+
+
+def test_delete_stops_in_time_and_still_responds(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    expect_list(imagebuilder, [summary(1), summary(2), summary(3)])
+    expect_delete(imagebuilder, 1)
+    # Checked before listing, then before each image: 29 s left before the second one.
+    context = FakeContext(120_000, 60_000, 29_000)
+
+    module.handler(request("Delete", response_url.url), context)
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Deleted 1 image(s) of {PIPELINE_ARN}; stopped early, less than 30 s left: 2 image(s) not attempted",
+    )
+
+
+def test_delete_stops_listing_in_time(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    expect_list(imagebuilder, [summary(1), summary(2)], next_token="page-2")
+
+    module.handler(request("Delete", response_url.url), FakeContext(60_000, 10_000))
+
+    assert response_url.body()["Reason"] == (
+        f"Deleted 0 image(s) of {PIPELINE_ARN}; stopped early, less than 30 s left: "
+        "2 image(s) not attempted, more not listed"
+    )
+
+
+def test_unexpected_error_in_delete_still_succeeds(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    imagebuilder.add_client_error("list_image_pipeline_images", "AccessDeniedException", "not authorized", 403)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        "Delete failed: AccessDeniedException: An error occurred (AccessDeniedException) when calling the "
+        "ListImagePipelineImages operation: not authorized; images of the pipeline may be left behind",
+    )
+
+
+def test_unexpected_exception_in_delete_still_responds(
+    imagebuilder: Stubber, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(module, "_list_images", broken)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Status"] == "SUCCESS"
+    assert response_url.body()["Reason"].startswith("Delete failed: RuntimeError: boom")
+
+
+def test_long_reason_is_truncated(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+    builds = range(1, 41)
+    expect_list(imagebuilder, [summary(build) for build in builds])
+    for build in builds:
+        expect_delete(imagebuilder, build, "ResourceDependencyException")
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    sent = response_url.only["body"]
+    reason = json.loads(sent)["Reason"]
+    assert len(reason) == module.MAX_REASON and reason.endswith("... (truncated)")
+    assert reason.startswith(f"Deleted 0 image(s) of {PIPELINE_ARN}; left behind 40: {image_arn(1)}")
+    assert len(sent.encode()) < 4096

@@ -1,0 +1,172 @@
+"""The in-account image build: recipe, infrastructure, first image, pipeline, updates, cleanup."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+
+from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile
+from constructs_lib.api_image.image_build import ApiImageBuild
+from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
+
+
+def test_default_builds_lambda_image_in_the_account(default):
+    recipe = default.only("AWS::ImageBuilder::ContainerRecipe")["Properties"]
+    expected = build_recipe_dockerfile("3.16.1")
+    assert recipe["DockerfileTemplateData"] == expected.template_data
+    assert recipe["ParentImage"] == expected.parent_image
+    assert recipe["Version"] == "3.16.1"
+    assert recipe["ContainerType"] == "DOCKER"
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    assert recipe["TargetRepository"] == {"Service": "ECR", "RepositoryName": {"Ref": repository_id}}
+
+
+def test_function_runs_the_image_built_during_stack_creation(default):
+    (image_id,) = default.resources("AWS::ImageBuilder::Image")
+    image_uri = json.dumps(default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"])
+    assert json.dumps({"Fn::GetAtt": [image_id, "ImageUri"]}) in image_uri
+    image = default.resources("AWS::ImageBuilder::Image")[image_id]["Properties"]
+    assert image["ImageTestsConfiguration"] == {"ImageTestsEnabled": False}
+
+
+def test_build_instance_is_locked_down(default):
+    infrastructure = default.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
+    assert infrastructure["TerminateInstanceOnFailure"] is True
+    assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "required"}
+    (topic_id,) = default.resources("AWS::SNS::Topic")
+    assert infrastructure["SnsTopicArn"] == {"Ref": topic_id}
+    assert "SubnetId" not in infrastructure and "SecurityGroupIds" not in infrastructure
+    (profile_id, profile), = default.resources("AWS::IAM::InstanceProfile").items()
+    assert infrastructure["InstanceProfileName"] == {"Ref": profile_id}
+
+
+def test_build_instance_may_push_only_to_the_stack_repository(default):
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    (build_policy,) = [
+        policy for policy in default.resources("AWS::IAM::ManagedPolicy").values()
+        if "image build instance" in policy["Properties"]["Description"]
+    ]
+    statements = {s["Sid"]: s for s in build_policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["PushImage"]["Resource"] == {"Fn::GetAtt": [repository_id, "Arn"]}
+    assert "ecr:PutImage" in statements["PushImage"]["Action"]
+    every_action = [a for s in statements.values() for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert not any(action.endswith("*") for action in every_action)
+
+
+def test_subnet_settings_place_the_build_in_its_own_egress_only_security_group():
+    synthesized = synthesize("image-builder-subnet")
+    infrastructure = synthesized.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
+    (group_id, group), = synthesized.resources("AWS::EC2::SecurityGroup").items()
+    assert infrastructure["SubnetId"] == "subnet-0123456789abcdef0"
+    assert infrastructure["SecurityGroupIds"] == [{"Fn::GetAtt": [group_id, "GroupId"]}]
+    assert group["Properties"]["VpcId"] == "vpc-0123456789abcdef0"
+    assert "SecurityGroupIngress" not in group["Properties"]
+    (egress,) = group["Properties"]["SecurityGroupEgress"]
+    assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+
+
+def test_notifications_are_encrypted_and_tls_only(default):
+    topic = default.only("AWS::SNS::Topic")["Properties"]
+    (key_id, key), = default.resources("AWS::KMS::Key").items()
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
+    (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    key_statements = render(key["Properties"]["KeyPolicy"]["Statement"])
+    assert any(
+        "AWSServiceRoleForImageBuilder" in json.dumps(statement.get("Condition", {}))
+        and "kms:GenerateDataKey*" in statement["Action"]
+        for statement in key_statements
+    )
+
+
+def updater(synthesized):
+    (function,) = [
+        f for f in synthesized.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "update_function_image.handler"
+    ]
+    return function
+
+
+def test_updater_follows_notifications_and_may_only_update_the_api_function(default):
+    function = updater(default)["Properties"]
+    assert function["Environment"]["Variables"]["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
+    assert function["Runtime"] == "python3.13"
+    (subscription,) = default.resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "lambda"
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in default.resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    lambda_statements = [s for s in statements if "lambda:" in json.dumps(s["Action"])]
+    assert lambda_statements == [
+        {"Action": "lambda:UpdateFunctionCode", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}}
+    ]
+    assert "DeadLetterConfig" in function
+
+
+def test_pipeline_images_are_deleted_with_the_stack(default):
+    (pipeline_id,) = default.resources("AWS::ImageBuilder::ImagePipeline")
+    (cleanup,) = default.resources("Custom::PipelineImagesCleanup").values()
+    assert cleanup["Properties"]["ImagePipelineArn"] == {"Fn::GetAtt": [pipeline_id, "Arn"]}
+    assert cleanup["DeletionPolicy"] == "Delete"
+    (function,) = [
+        f for f in default.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "delete_pipeline_images.handler"
+    ]
+    # Bounded: the handler answers before this timeout even when work is left.
+    assert function["Properties"]["Timeout"] == 300
+
+
+def test_pipeline_and_image_outputs(default):
+    (pipeline_id,) = default.resources("AWS::ImageBuilder::ImagePipeline")
+    (image_id,) = default.resources("AWS::ImageBuilder::Image")
+    outputs = default.template["Outputs"]
+    assert outputs["ParallelClusterDockerUpdateImagePipeline"]["Value"] == {"Fn::GetAtt": [pipeline_id, "Arn"]}
+    assert outputs["UriOfCopyOfPublicEcrImage"]["Value"] == {"Fn::GetAtt": [image_id, "ImageUri"]}
+
+
+def test_public_image_is_copied_as_it_is():
+    recipe = synthesize("public-image").only("AWS::ImageBuilder::ContainerRecipe")["Properties"]
+    assert recipe["ParentImage"] == "public.ecr.aws/parallelcluster/pcluster-api:3.5.1"
+    assert recipe["DockerfileTemplateData"] == "FROM {{{ imagebuilder:parentImage }}}\n"
+
+
+@pytest.mark.parametrize("configuration", ["ecr-image", "local-image"])
+def test_no_pipeline_when_the_image_comes_from_elsewhere(configuration):
+    synthesized = synthesize(configuration)
+    assert synthesized.resources("AWS::ImageBuilder::ImagePipeline") == {}
+    assert "ParallelClusterDockerUpdateImagePipeline" not in synthesized.template["Outputs"]
+
+
+def test_local_image_is_a_cdk_image_asset_of_lambda_image():
+    synthesized = synthesize("local-image")
+    assert synthesized.resources("AWS::ECR::Repository") == {}
+    image_uri = render(synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"])
+    assert image_uri.startswith(f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/cdk-")
+
+
+def recipe_name(recipe: RecipeDockerfile) -> str:
+    stack = cdk.Stack(cdk.App())
+    build = ApiImageBuild(
+        stack, "Build", recipe=recipe, recipe_version="3.16.1",
+        repository=ecr.Repository(stack, "Repository"), iam_name=lambda base: None,
+    )
+    return render(stack.resolve(build.recipe.name))
+
+
+def test_a_changed_dockerfile_gets_a_new_recipe_name():
+    """Recipes are immutable: CloudFormation must replace the recipe, under a new name."""
+    original = build_recipe_dockerfile("3.16.1")
+    changed = RecipeDockerfile(original.parent_image, original.template_data + "RUN true\n")
+    assert recipe_name(original) != recipe_name(changed)
+    assert recipe_name(original) == recipe_name(build_recipe_dockerfile("3.16.1"))
+    assert recipe_name(original).startswith("ParallelClusterApi-3_16_1-")
