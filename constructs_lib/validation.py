@@ -110,6 +110,21 @@ STACK_NAME = Rule(
 IMAGE_BUILDER = "imagebuilder"
 ASSET = "asset"
 LAMBDA_IMAGE_SOURCE = Rule(f"{IMAGE_BUILDER}|{ASSET}", f"{IMAGE_BUILDER} (build in the account) or {ASSET} (build with local Docker)")
+ENSURE = "ensure"
+EXISTING = "existing"
+NONE = "none"
+ACCOUNT_ROLE = Rule(
+    f"{ENSURE}|{EXISTING}|{NONE}",
+    f"{ENSURE} (keep the account's role, else set one), {EXISTING} (managed elsewhere) or {NONE} (no API logging)",
+)
+WEB_ACL_ARN = Rule(
+    rf"arn:{_PARTITION}:wafv2:[a-z0-9-]+:{_ACCOUNT}:regional/webacl/[\w-]+/[0-9a-f-]+",
+    "a regional AWS WAF web ACL ARN, arn:<partition>:wafv2:<region>:<account id>:regional/webacl/<name>/<id>",
+)
+KMS_KEY_ARN = Rule(
+    rf"arn:{_PARTITION}:kms:[a-z0-9-]+:{_ACCOUNT}:key/[0-9a-f-]+",
+    "a KMS key ARN, arn:<partition>:kms:<region>:<account id>:key/<key id>",
+)
 _REGION_NAMES = frozenset(region.name for region in RegionInfo.regions)
 
 

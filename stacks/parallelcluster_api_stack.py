@@ -5,14 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Sequence
 
-from aws_cdk import App, Aws, CfnOutput, Stack
+import cdk_nag
+from aws_cdk import App, Aws, CfnOutput, Stack, Validations
 from constructs import Construct
 
-from constructs_lib import ParallelClusterApi, outputs
+from constructs_lib import ParallelClusterApi, audit, outputs
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
 from stacks.settings import Settings
+
+NAG_PACKS = {
+    audit.AWS_SOLUTIONS: cdk_nag.AwsSolutionsChecks,
+    audit.SERVERLESS: cdk_nag.ServerlessChecks,
+    audit.NIST_800_53_R5: cdk_nag.NIST80053R5Checks,
+    audit.HIPAA: cdk_nag.HIPAASecurityChecks,
+}
+
+
+def add_nag_packs(app: App, packs: Sequence[str]) -> None:
+    """Audit every synth with these cdk-nag packs: a finding not acknowledged fails the synth.
+
+    Acknowledgements are written to each resource's metadata (``cdk_nag.rules_to_suppress``),
+    where a reviewer reads the template.
+    """
+    for pack in packs:
+        Validations.of(app).add_plugins(NAG_PACKS[pack](app, write_suppressions_to_cloud_formation=True))
 
 
 class ParallelClusterApiStack(Stack):
@@ -31,6 +49,7 @@ class ParallelClusterApiStack(Stack):
         of the OpenAPI spec (``AWS::Include`` cannot resolve ``AWS::Region`` in it).
         """
         settings = Settings.from_context(app.node.get_all_context())
+        add_nag_packs(app, settings.nag_packs)
         if settings.api_definition_s3_uri is None and deploy_region:
             settings = dataclasses.replace(
                 settings,
@@ -64,6 +83,13 @@ class ParallelClusterApiStack(Stack):
                 description="IAM role with permissions to invoke the ParallelCluster API",
                 value=self.api.api_user_role.role_arn,
                 export_name=f"{Aws.STACK_NAME}-{outputs.USER_ROLE}",
+            )
+        if self.api.domain_target is not None:
+            CfnOutput(
+                self,
+                outputs.DOMAIN_TARGET,
+                description="Regional domain name to point the custom domain's DNS record at",
+                value=self.api.domain_target,
             )
         if self.api.image_build is not None:
             CfnOutput(

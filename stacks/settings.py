@@ -12,6 +12,7 @@ import difflib
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Optional
 
+from constructs_lib import audit
 from constructs_lib import validation as rules
 from constructs_lib.validation import InvalidSettingError, UnknownSettingError
 
@@ -51,6 +52,32 @@ def _region(key: str, raw: Any) -> str:
     return rules.check_region(key, raw if isinstance(raw, str) else repr(raw))
 
 
+def _role_list(key: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, str):
+        raise InvalidSettingError(key, "comma-separated IAM role ARNs", raw)
+    arns = tuple(item.strip() for item in raw.split(",")) if raw else ()
+    return tuple(rules.IAM_ROLE_ARN.check(key, arn) for arn in arns)
+
+
+def _positive_integer(key: str, raw: Any) -> Optional[int]:
+    if raw in ("", None):
+        return None
+    text = str(raw)
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidSettingError(key, "a positive whole number, or nothing for no reservation", raw)
+    return int(text)
+
+
+def _pack_list(key: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, str):
+        raise InvalidSettingError(key, f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", raw)
+    packs = tuple(item.strip() for item in raw.split(",")) if raw else ()
+    for pack in packs:
+        if pack not in audit.PACKS:
+            raise InvalidSettingError(key, f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", raw)
+    return packs
+
+
 def _bucket_list(key: str, raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, str):
         raise InvalidSettingError(key, "comma-separated S3 bucket ARNs, or '*'", raw)
@@ -63,7 +90,8 @@ class Settings:
     """Every setting of the app, validated. Field metadata: the context key and its parser."""
 
     stack_name: str = field(
-        default=DEFAULT_STACK_NAME, metadata={"key": "StackName", "parse": _required(rules.STACK_NAME)}
+        default=DEFAULT_STACK_NAME,
+        metadata={"key": "StackName", "parse": _required(rules.STACK_NAME), "app_only": True},
     )
     parallelcluster_version: str = field(
         default=rules.DEFAULT_PARALLELCLUSTER_VERSION,
@@ -128,6 +156,25 @@ class Settings:
         default=rules.IMAGE_BUILDER,
         metadata={"key": "LambdaImageSource", "parse": _required(rules.LAMBDA_IMAGE_SOURCE)},
     )
+    allowed_principal_arns: tuple[str, ...] = field(
+        default=(), metadata={"key": "AllowedPrincipalArns", "parse": _role_list}
+    )
+    api_gateway_account_role: str = field(
+        default=rules.ENSURE,
+        metadata={"key": "ApiGatewayAccountRole", "parse": _required(rules.ACCOUNT_ROLE)},
+    )
+    web_acl_arn: Optional[str] = field(
+        default=None, metadata={"key": "WebAclArn", "parse": _text(rules.WEB_ACL_ARN)}
+    )
+    logs_kms_key: Optional[str] = field(
+        default=None, metadata={"key": "LogsKmsKeyArn", "parse": _text(rules.KMS_KEY_ARN)}
+    )
+    reserved_concurrent_executions: Optional[int] = field(
+        default=None, metadata={"key": "ReservedConcurrency", "parse": _positive_integer}
+    )
+    nag_packs: tuple[str, ...] = field(
+        default=audit.PACKS, metadata={"key": "NagPacks", "parse": _pack_list, "app_only": True}
+    )
 
     @classmethod
     def keys(cls) -> dict[str, str]:
@@ -156,6 +203,4 @@ class Settings:
 
     def construct_props(self) -> dict[str, Any]:
         """The keyword props of :class:`constructs_lib.ParallelClusterApi`."""
-        props = {f.name: getattr(self, f.name) for f in fields(self)}
-        del props["stack_name"]
-        return props
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("app_only")}

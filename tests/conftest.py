@@ -65,6 +65,14 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "ImageBuilderSubnetId": "subnet-0123456789abcdef0",
     },
     "local-image": {"LambdaImageSource": "asset"},
+    "account-role-existing": {"ApiGatewayAccountRole": "existing"},
+    "no-api-logging": {"ApiGatewayAccountRole": "none"},
+    "hardened": {
+        "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
+        "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        "ReservedConcurrency": "20",
+        "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
+    },
     "locked-down": {
         "Region": TEST_REGION,
         "EnableIamAdminAccess": "true",

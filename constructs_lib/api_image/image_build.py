@@ -16,13 +16,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
+from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
-HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 # The actions of the AWS managed policy AmazonSSMManagedInstanceCore: Image Builder drives the
 # build instance through the SSM agent (Image Builder instance profile documentation).
 SSM_AGENT_ACTIONS = (
@@ -54,6 +54,14 @@ SSM_AGENT_ACTIONS = (
 )
 
 
+# Why the build instance's statements have wildcards, and what limits them.
+BUILD_WILDCARD_REASONS = {
+    "SsmAgent": "Image Builder drives the build instance through the SSM agent, whose actions have no resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
+    "RegistryLogin": "ECR's GetAuthorizationToken has no resource-level permissions; pushing is limited to this stack's repository.",
+    "BuildLogs": "Image Builder names the build's log group and streams at build time under /aws/imagebuilder/; the wildcard stays within that prefix, in this account and Region.",
+}
+
+
 class ApiImageBuild(Construct):
     """Builds the API function's container image into ``repository`` with EC2 Image Builder.
 
@@ -74,6 +82,7 @@ class ApiImageBuild(Construct):
         recipe_version: str,
         repository: ecr.Repository,
         iam_name: Callable[[str], Optional[str]],
+        log_group_factory: Callable[[Construct, str], logs.ILogGroup],
         vpc_id: Optional[str] = None,
         subnet_id: Optional[str] = None,
     ) -> None:
@@ -83,11 +92,13 @@ class ApiImageBuild(Construct):
         :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
         :param repository: ECR repository the images are pushed to.
         :param iam_name: Name for an IAM role or policy from a base name (``None``: generated).
+        :param log_group_factory: Makes the log group of a helper function.
         :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
         :param subnet_id: Subnet of the build instance; it needs internet access.
         """
         super().__init__(scope, construct_id)
         self._iam_name = iam_name
+        self._log_group_factory = log_group_factory
         stack_suffix = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Stack.of(self).stack_id))))
         # Recipes are immutable: a new Dockerfile needs a new recipe name (a replacement).
         content_hash = hashlib.sha256(f"{recipe.parent_image}\n{recipe.template_data}".encode()).hexdigest()[:8]
@@ -129,7 +140,6 @@ class ApiImageBuild(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
         )
         self.recipe_name = Fn.join("-", [f"ParallelClusterApi-{version_label}-{content_hash}", stack_suffix])
-        self._grant_build(repository)
         instance_profile = iam.CfnInstanceProfile(
             self, "InstanceProfile", roles=[self.instance_role.role_name]
         )
@@ -190,6 +200,7 @@ class ApiImageBuild(Construct):
             enhanced_image_metadata_enabled=True,
             image_tests_configuration=tests_off,
         )
+        self._grant_build(repository)
         self.pipeline = imagebuilder.CfnImagePipeline(
             self,
             "Pipeline",
@@ -207,7 +218,7 @@ class ApiImageBuild(Construct):
         self.image_uri: str = self.image.attr_image_uri
         self._delete_pipeline_images_with_the_stack()
 
-    def keep_function_current(self, function: lambda_.IFunction) -> lambda_.Function:
+    def keep_function_current(self, function: lambda_.IFunction) -> lambda_.IFunction:
         """Point ``function`` at each image a pipeline run makes available; return the updater."""
         updater = self._helper_function(
             "ImageUpdater",
@@ -216,27 +227,22 @@ class ApiImageBuild(Construct):
             environment={"FUNCTION_NAME": function.function_name},
             timeout=Duration.seconds(30),
         )
-        updater.add_to_role_policy(
+        updater.function.add_to_role_policy(
             iam.PolicyStatement(actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn])
         )
-        self.topic.add_subscription(subscriptions.LambdaSubscription(updater))
-        return updater
+        updater.acknowledge_xray()
+        # Notifications SNS cannot deliver go to the updater's dead-letter queue too.
+        self.topic.add_subscription(
+            subscriptions.LambdaSubscription(updater.function, dead_letter_queue=updater.dead_letter_queue)
+        )
+        return updater.function
 
     def _grant_build(self, repository: ecr.Repository) -> None:
         """What the build instance needs: the SSM agent, the recipe, and pushing to the repository."""
-        recipe_arn = f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:container-recipe/*"
-        iam.ManagedPolicy(
-            self,
-            "BuildPolicy",
-            managed_policy_name=self._iam_name("ParallelClusterApiImageBuildPolicy"),
-            description="ParallelCluster API image build instance - SSM agent, recipe, ECR push",
-            roles=[self.instance_role],
-            statements=[
+        statements = [
                 iam.PolicyStatement(sid="SsmAgent", actions=list(SSM_AGENT_ACTIONS), resources=["*"]),
                 iam.PolicyStatement(
-                    sid="ReadRecipe",
-                    actions=["imagebuilder:GetContainerRecipe", "imagebuilder:GetComponent"],
-                    resources=[recipe_arn, f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:aws:component/*"],
+                    sid="ReadRecipe", actions=["imagebuilder:GetContainerRecipe"], resources=[self.recipe.attr_arn]
                 ),
                 iam.PolicyStatement(
                     sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
@@ -261,8 +267,16 @@ class ApiImageBuild(Construct):
                         f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/imagebuilder/*"
                     ],
                 ),
-            ],
+        ]
+        policy = iam.ManagedPolicy(
+            self,
+            "BuildPolicy",
+            managed_policy_name=self._iam_name("ParallelClusterApiImageBuildPolicy"),
+            description="ParallelCluster API image build instance - SSM agent, recipe, ECR push",
+            roles=[self.instance_role],
+            statements=statements,
         )
+        acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
 
     def _delete_pipeline_images_with_the_stack(self) -> None:
         """Images made by pipeline runs are not stack resources; a custom resource deletes them."""
@@ -272,7 +286,7 @@ class ApiImageBuild(Construct):
             description="Deletes the ParallelCluster API pipeline's images when the stack is deleted",
             timeout=Duration.minutes(5),
         )
-        cleaner.add_to_role_policy(
+        cleaner.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]
             )
@@ -280,17 +294,27 @@ class ApiImageBuild(Construct):
         # Images are named after their recipe: .../container-recipe/<name>/<version> builds
         # .../image/<name>/<version>/<build>.
         recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
-        cleaner.add_to_role_policy(
-            iam.PolicyStatement(
-                # Images still building are cancelled; they cannot be deleted yet.
-                actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
-                resources=[f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"],
-            )
+        delete_images = iam.PolicyStatement(
+            sid="DeletePipelineImages",
+            # Images still building are cancelled; they cannot be deleted yet.
+            actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
+            resources=[f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"],
+        )
+        cleaner.function.add_to_role_policy(delete_images)
+        cleaner.acknowledge_xray()
+        acknowledge_wildcards(
+            cleaner.role.managed_policy,
+            [delete_images],
+            {
+                "DeletePipelineImages": "Each pipeline run adds an image whose version and build "
+                "number are only known at run time; the wildcard covers the images of this "
+                "stack's recipe only."
+            },
         )
         CustomResource(
             self,
             "PipelineImages",
-            service_token=cleaner.function_arn,
+            service_token=cleaner.function.function_arn,
             resource_type="Custom::PipelineImagesCleanup",
             properties={"ImagePipelineArn": self.pipeline.attr_arn},
             # A lost response fails the operation after this, not after CloudFormation's hour.
@@ -305,41 +329,15 @@ class ApiImageBuild(Construct):
         description: str,
         timeout: Duration,
         environment: Optional[dict[str, str]] = None,
-    ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        # A role of our own, so that the function may write its own log group and nothing else
-        # (the default role carries the AWS managed AWSLambdaBasicExecutionRole).
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            role_name=self._iam_name(f"ParallelClusterApi{construct_id}"),
-            description=description,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        )
-        log_group.grant_write(role)
-        return lambda_.Function(
+    ) -> HelperFunction:
+        return HelperFunction(
             self,
             construct_id,
-            role=role,
-            runtime=HELPER_RUNTIME,
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            code_directory=RUNTIME_DIR,
             handler=handler,
             description=description,
             timeout=timeout,
-            memory_size=128,
+            role_name=self._iam_name(f"ParallelClusterApi{construct_id}"),
+            log_group_factory=self._log_group_factory,
             environment=environment,
-            log_group=log_group,
-            dead_letter_queue=sqs.Queue(
-                self,
-                f"{construct_id}DeadLetters",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
-                removal_policy=RemovalPolicy.DESTROY,
-            ),
         )

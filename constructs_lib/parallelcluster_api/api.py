@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+import json
+from typing import Any, Optional, Sequence, Union
 
 from aws_cdk import Aws, CfnParameter, Duration, Fn, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_apigateway as apigateway
@@ -10,15 +11,20 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib import validation as rules
+from constructs_lib.api_logging import ApiGatewayAccountRole
+from constructs_lib.audit import acknowledge, acknowledge_wildcards
 from constructs_lib.api_image import dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
+from constructs_lib.managed_policy_role import ManagedPolicyRole
 from constructs_lib.parallelcluster_api import function_permissions as permissions
 
 # The official OpenAPI spec refers to these two logical ids from its integrations
@@ -31,6 +37,29 @@ VERSION_TAG = "parallelcluster:version"
 RESOURCE_TAG = "parallelcluster:resource"
 # ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
 KEPT_IMAGES = 5
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# One JSON object per request in the access log (API Gateway $context variables).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "sourceIp": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "userArn": "$context.identity.userArn",
+    "userAgent": "$context.identity.userAgent",
+    "vpceId": "$context.identity.vpceId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "errorMessage": "$context.error.message",
+    "wafResponseCode": "$context.wafResponseCode",
+}
 
 
 class ParallelClusterApi(Construct):
@@ -69,6 +98,11 @@ class ParallelClusterApi(Construct):
         image_builder_vpc_id: Optional[str] = None,
         image_builder_subnet_id: Optional[str] = None,
         lambda_image_source: str = rules.IMAGE_BUILDER,
+        allowed_principal_arns: Sequence[str] = (),
+        api_gateway_account_role: str = rules.ENSURE,
+        web_acl_arn: Optional[str] = None,
+        logs_kms_key: Union[str, kms.IKey, None] = None,
+        reserved_concurrent_executions: Optional[int] = None,
     ) -> None:
         """Create the API.
 
@@ -112,6 +146,20 @@ class ParallelClusterApi(Construct):
             ``ecr_image_uri`` nor ``public_ecr_image_uri`` is given: ``imagebuilder`` builds
             ``lambda_image/`` in the account with EC2 Image Builder; ``asset`` builds it with the
             deployer's Docker as a CDK image asset.
+        :param allowed_principal_arns: ARNs of further IAM roles allowed to invoke the API: the
+            resource policy allows them (same as :meth:`grant_invoke` for roles of other stacks).
+        :param api_gateway_account_role: The API logs to CloudWatch (access and execution logs),
+            which needs the CloudWatch role of the account's API Gateway settings, shared by every
+            API of the account and Region. ``ensure``: keep the account's role when it has one,
+            else set a role this construct creates (and unset it when deleted, if still ours).
+            ``existing``: the account's role is managed elsewhere; leave account settings alone.
+            ``none``: no CloudWatch logging of API requests.
+        :param web_acl_arn: ARN of an AWS WAF (v2, regional) web ACL to associate with the stage.
+        :param logs_kms_key: KMS key (ARN or ``IKey``) that encrypts every log group of this
+            construct; its key policy must let CloudWatch Logs use it. Default: CloudWatch Logs'
+            own encryption.
+        :param reserved_concurrent_executions: Concurrency reserved for (and capping) the API
+            function. Default: none, the account's unreserved pool.
         """
         super().__init__(scope, construct_id)
         self._refuse_second_api_in_stack()
@@ -149,6 +197,18 @@ class ParallelClusterApi(Construct):
         rules.check_optional("image_builder_vpc_id", image_builder_vpc_id, rules.VPC_ID)
         rules.check_optional("image_builder_subnet_id", image_builder_subnet_id, rules.SUBNET_ID)
         rules.LAMBDA_IMAGE_SOURCE.check("lambda_image_source", lambda_image_source)
+        rules.ACCOUNT_ROLE.check("api_gateway_account_role", api_gateway_account_role)
+        rules.check_optional("web_acl_arn", web_acl_arn, rules.WEB_ACL_ARN)
+        for principal_arn in allowed_principal_arns:
+            rules.IAM_ROLE_ARN.check("allowed_principal_arns", principal_arn)
+        if isinstance(logs_kms_key, str):
+            rules.KMS_KEY_ARN.check("logs_kms_key", logs_kms_key)
+            logs_kms_key = kms.Key.from_key_arn(self, "LogsKey", logs_kms_key)
+        self._logs_kms_key = logs_kms_key
+        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
+            raise rules.InvalidSettingError(
+                "reserved_concurrent_executions", "a positive number of executions", reserved_concurrent_executions
+            )
 
         boundary = self._managed_policy("permissions_boundary_policy", permissions_boundary_policy)
         if boundary is not None:
@@ -159,13 +219,7 @@ class ParallelClusterApi(Construct):
         # A name of our choosing lets the log group exist, with its retention, before the function
         # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
         function_name = f"ParallelClusterFunction-{stack_uuid}"
-        self.log_group = logs.LogGroup(
-            self,
-            "FunctionLogGroup",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = self.new_log_group(self, "FunctionLogGroup", log_group_name=f"/aws/lambda/{function_name}")
         if parallelcluster_function_role is None:
             self.function_role: iam.IRole = self._create_function_role(
                 permissions.PermissionScope(self.region),
@@ -195,60 +249,77 @@ class ParallelClusterApi(Construct):
             timeout=Duration.seconds(30),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         self.function.node.default_child.override_logical_id(FUNCTION_LOGICAL_ID)
+        self._acknowledge_function_findings(reserved_concurrent_executions)
         Tags.of(self.function).add(RESOURCE_TAG, "api")
         if self.image_build is not None:
             self.image_build.keep_function_current(self.function)
 
-        self.execution_role = iam.Role(
+        self.execution_role = ManagedPolicyRole(
             self,
             "ExecutionRole",
             role_name=self._iam_name("APIGatewayExecutionRole"),
+            policy_name=self._iam_name("APIGatewayExecutionPolicy"),
             description="Lets API Gateway invoke the ParallelCluster API function",
             # API Gateway's principal is apigateway.amazonaws.com in every partition, China included.
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            inline_policies={
-                "lambda-invoke": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=["lambda:InvokeFunction"],
-                            resources=[self.function.function_arn],
-                        )
-                    ]
-                )
-            },
+        )
+        self.execution_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
         )
         self.execution_role.node.default_child.override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
 
         self.api_user_role: Optional[iam.Role] = None
-        allowed_principal_arns: list[str] = []
+        self._denied_unless_principal_arns: list[str] = []
+        self._allowed_principal_arns = list(allowed_principal_arns)
         if create_api_user_role:
             # Named from the stack id so that the resource policy can name it without
             # referencing the role (the role's policy already references the API).
             user_role_name = Fn.join("", [f"{self._prefix}PCAPIUserRole-", stack_uuid])
-            self.api_user_role = iam.Role(
+            self.api_user_role = ManagedPolicyRole(
                 self,
                 "ApiUserRole",
                 role_name=user_role_name,
+                policy_name=self._iam_name("ParallelClusterApiInvokePolicy"),
                 description="May invoke the ParallelCluster API",
                 assumed_by=iam.AccountRootPrincipal(),
             )
-            allowed_principal_arns.append(
+            self._denied_unless_principal_arns.append(
                 f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{user_role_name}"
             )
+            self._denied_unless_principal_arns += self._allowed_principal_arns
 
+        self.access_log_group: Optional[logs.LogGroup] = None
+        self._vpc_endpoint_id = vpc_endpoint_id
         self.rest_api = self._create_rest_api(
             self._api_definition_location(api_definition_s3_uri),
             vpc_endpoint_id,
-            allowed_principal_arns,
+            api_gateway_account_role,
         )
+        self._apply_resource_policy()
         if self.api_user_role is not None:
-            self.api_user_role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["execute-api:Invoke"],
-                    resources=[self.rest_api.arn_for_execute_api("*", "/*", "*")],
-                )
+            self.grant_invoke(self.api_user_role, admit=False)
+            acknowledge(
+                self.api_user_role,
+                "The user role may call every method and path of this one API, as in the official "
+                "template; narrower grants are the account administrator's choice (README).",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<"
+                + Stack.of(self).resolve(self.rest_api.rest_api_id)["Ref"]
+                + ">/*/*/*]",
+            )
+        if web_acl_arn is not None:
+            wafv2.CfnWebACLAssociation(
+                self, "WebAcl", resource_arn=self.rest_api.deployment_stage.stage_arn, web_acl_arn=web_acl_arn
+            )
+        else:
+            acknowledge(
+                self.rest_api.deployment_stage,
+                "Every request is SigV4-authenticated and limited by the resource policy; a WAF web "
+                "ACL is optional (WebAclArn) because its rules are the account's own choice.",
+                "AwsSolutions-APIG3",
+                "NIST.800.53.R5-APIGWAssociatedWithWAF",
             )
 
         host = self.rest_api.rest_api_id
@@ -310,6 +381,7 @@ class ParallelClusterApi(Construct):
             recipe_version=self.parallelcluster_version,
             repository=self.repository,
             iam_name=self._iam_name,
+            log_group_factory=self.new_log_group,
             vpc_id=vpc_id,
             subnet_id=subnet_id,
         )
@@ -317,8 +389,123 @@ class ParallelClusterApi(Construct):
         tag = Fn.select(1, Fn.split(":", self.image_build.image_uri))
         return lambda_.DockerImageCode.from_ecr(self.repository, tag_or_digest=tag)
 
+    def grant_invoke(self, grantee: iam.IGrantable, *, admit: bool = True) -> iam.Grant:
+        """Let ``grantee`` invoke every method of the API.
+
+        Adds ``execute-api:Invoke`` on this API to the grantee's policy and, when the resource
+        policy only admits the API user role, admits the grantee's role or user ARN too. Works
+        after construction.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["execute-api:Invoke"],
+            resource_arns=[self.rest_api.arn_for_execute_api("*", "/*", "*")],
+        )
+        if admit and self.api_user_role is not None:
+            principal = grantee.grant_principal
+            principal_arn = getattr(principal, "role_arn", None) or getattr(principal, "arn", None)
+            if principal_arn is None:
+                raise ValueError(
+                    f"grant_invoke: {principal} has no role or user ARN; the resource policy admits "
+                    "principals by ARN (aws:PrincipalArn)"
+                )
+            self._denied_unless_principal_arns.append(principal_arn)
+            self._apply_resource_policy()
+        return grant
+
+    def _acknowledge_function_findings(self, reserved_concurrent_executions: Optional[int]) -> None:
+        acknowledge(
+            self.function,
+            "API Gateway invokes the function synchronously and returns its errors to the caller, "
+            "so a dead-letter queue would never receive an event.",
+            "Serverless-LambdaDLQ",
+            "NIST.800.53.R5-LambdaDLQ",
+            "HIPAA.Security-LambdaDLQ",
+        )
+        acknowledge(
+            self.function,
+            "The function calls the public endpoints of many AWS services in any Region; outside a "
+            "VPC it needs no NAT gateway or endpoints, and it holds no network-reachable data.",
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "HIPAA.Security-LambdaInsideVPC",
+        )
+        if reserved_concurrent_executions is None:
+            acknowledge(
+                self.function,
+                "Reserving concurrency takes it from the account's pool and fails in new accounts "
+                "whose limit is 10; the stage's throttling (100 requests/s, burst 10) caps load, "
+                "and ReservedConcurrency sets a reservation when wanted.",
+                "NIST.800.53.R5-LambdaConcurrency",
+                "HIPAA.Security-LambdaConcurrency",
+            )
+        if isinstance(self.function_role, ManagedPolicyRole):
+            acknowledge(
+                self.function_role.managed_policy,
+                "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level "
+                "permissions; the policy's other statements name the function's own log group.",
+                "AwsSolutions-IAM5[Resource::*]",
+            )
+
+    def new_log_group(self, scope: Construct, construct_id: str, **props: Any) -> logs.LogGroup:
+        """A log group of this construct: 30 days, deleted with the stack, encrypted when asked."""
+        log_group = logs.LogGroup(
+            scope,
+            construct_id,
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=self._logs_kms_key,
+            **props,
+        )
+        if self._logs_kms_key is None:
+            acknowledge(
+                log_group,
+                "CloudWatch Logs encrypts every log group at rest with its own keys; a customer "
+                "managed key is optional (LogsKmsKeyArn) because its key policy is the account's.",
+                "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                "HIPAA.Security-CloudWatchLogGroupEncrypted",
+            )
+        return log_group
+
+    def _apply_resource_policy(self) -> None:
+        """(Re)write the REST API's resource policy from the admitted principals."""
+        self.rest_api.node.default_child.policy = self._resource_policy(self._vpc_endpoint_id)
+
+    def _resource_policy(self, vpc_endpoint_id: Optional[str]) -> Optional[dict]:
+        """Who may invoke the API, on top of the SigV4 authentication the spec requires.
+
+        Deny every principal but the admitted ones: ``aws:PrincipalArn`` is the role's ARN for
+        its assumed-role sessions too (IAM global condition keys documentation), so the user
+        role's temporary credentials pass. ``allowed_principal_arns`` are allowed outright, so
+        that roles of other stacks need no identity policy. A private API needs a policy that
+        allows its VPC endpoint and denies every other source (API Gateway private API
+        documentation). Without any of these there is no resource policy: IAM policies alone
+        decide, as in the official template.
+        """
+        invoke = {"actions": ["execute-api:Invoke"], "resources": ["execute-api:/*/*/*"]}
+        anyone = {"principals": [iam.AnyPrincipal()], **invoke}
+        statements = []
+        if vpc_endpoint_id is not None:
+            through_endpoint = {"aws:SourceVpce": vpc_endpoint_id}
+            statements += [
+                iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **anyone),
+                iam.PolicyStatement(effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **anyone),
+            ]
+        if self._allowed_principal_arns:
+            statements.append(
+                iam.PolicyStatement(principals=[iam.ArnPrincipal(arn) for arn in self._allowed_principal_arns], **invoke)
+            )
+        if self._denied_unless_principal_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    conditions={"ArnNotLike": {"aws:PrincipalArn": list(dict.fromkeys(self._denied_unless_principal_arns))}},
+                    **anyone,
+                )
+            )
+        return iam.PolicyDocument(statements=statements).to_json() if statements else None
+
     def _create_rest_api(
-        self, location: str, vpc_endpoint_id: Optional[str], allowed_principal_arns: Sequence[str]
+        self, location: str, vpc_endpoint_id: Optional[str], api_gateway_account_role: str
     ) -> apigateway.SpecRestApi:
         if vpc_endpoint_id is None:
             endpoint = apigateway.EndpointConfiguration(types=[apigateway.EndpointType.REGIONAL])
@@ -331,6 +518,17 @@ class ParallelClusterApi(Construct):
                     )
                 ],
             )
+        logging = {}
+        if api_gateway_account_role != rules.NONE:
+            self.access_log_group = self.new_log_group(self, "AccessLogs")
+            logging = {
+                "access_log_destination": apigateway.LogGroupLogDestination(self.access_log_group),
+                "access_log_format": apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
+                # Errors only: request and response bodies (data trace) would log cluster
+                # configurations, which may hold secrets.
+                "logging_level": apigateway.MethodLoggingLevel.ERROR,
+                "data_trace_enabled": False,
+            }
         rest_api = apigateway.SpecRestApi(
             self,
             "RestApi",
@@ -340,9 +538,8 @@ class ParallelClusterApi(Construct):
                 {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": location}}}
             ),
             endpoint_configuration=endpoint,
-            policy=_invoke_policy(allowed_principal_arns, vpc_endpoint_id),
-            # The account-level API Gateway CloudWatch role is shared by every API of the
-            # account and Region: an embedded construct must not create or replace it.
+            # The account's API Gateway settings are shared by every API of the account and
+            # Region; api_gateway_account_role decides how they are handled, not SpecRestApi.
             cloud_watch_role=False,
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE_NAME,
@@ -350,11 +547,51 @@ class ParallelClusterApi(Construct):
                 metrics_enabled=True,
                 throttling_rate_limit=100,
                 throttling_burst_limit=10,
+                **logging,
             ),
         )
         # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
         # official ParallelClusterApiInvokeUrl instead.
         rest_api.node.try_remove_child("Endpoint")
+        if api_gateway_account_role == rules.ENSURE:
+            self.account_role: Optional[ApiGatewayAccountRole] = ApiGatewayAccountRole(
+                self, "AccountRole", iam_name=self._iam_name, log_group_factory=self.new_log_group
+            )
+            rest_api.deployment_stage.node.add_dependency(self.account_role)
+        else:
+            self.account_role = None
+        if api_gateway_account_role == rules.NONE:
+            acknowledge(
+                rest_api.deployment_stage,
+                "CloudWatch logging of API requests is off because the deployer chose "
+                "ApiGatewayAccountRole=none; Lambda logs and X-Ray traces still record every call.",
+                "AwsSolutions-APIG1",
+                "AwsSolutions-APIG6",
+                "Serverless-APIGWAccessLogging",
+                "NIST.800.53.R5-APIGWExecutionLoggingEnabled",
+                "HIPAA.Security-APIGWExecutionLoggingEnabled",
+            )
+        acknowledge(
+            rest_api.node.default_child,
+            "The methods come from the official OpenAPI spec, included at deploy time, which "
+            "declares no request validators; the function validates every request against the "
+            "same spec and answers 400 to an invalid one.",
+            "AwsSolutions-APIG2",
+        )
+        acknowledge(
+            rest_api.deployment_stage,
+            "Responses describe live clusters and images per caller, so caching them would serve "
+            "stale or another caller's state; the stage therefore has no cache to encrypt.",
+            "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+            "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+        )
+        acknowledge(
+            rest_api.deployment_stage,
+            "The only backend is a Lambda integration, which API Gateway calls through the Lambda "
+            "API over TLS; client certificates only apply to HTTP backends.",
+            "NIST.800.53.R5-APIGWSSLEnabled",
+            "HIPAA.Security-APIGWSSLEnabled",
+        )
         return rest_api
 
     def _create_custom_domain(
@@ -441,10 +678,11 @@ class ParallelClusterApi(Construct):
         permissions_boundary_arn: Optional[str],
         fsx_s3_buckets: Sequence[str],
     ) -> iam.Role:
-        role = iam.Role(
+        role = ManagedPolicyRole(
             self,
             "FunctionRole",
             role_name=self._iam_name("ParallelClusterLambdaRole"),
+            policy_name=self._iam_name("ParallelClusterLambdaRuntimePolicy"),
             description="Runs the ParallelCluster API function",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
@@ -481,7 +719,7 @@ class ParallelClusterApi(Construct):
                 permissions.fsx_s3_statements(scope, fsx_s3_buckets),
             )
         for name, (description, statements) in policies.items():
-            iam.ManagedPolicy(
+            policy = iam.ManagedPolicy(
                 self,
                 name,
                 managed_policy_name=self._iam_name(name),
@@ -489,43 +727,15 @@ class ParallelClusterApi(Construct):
                 statements=statements,
                 roles=[role],
             )
+            acknowledge_wildcards(policy, statements, permissions.WILDCARD_REASONS)
+            if any(action.endswith(":*") for statement in statements for action in statement.actions):
+                acknowledge(
+                    policy,
+                    permissions.FULL_ACCESS_REASON,
+                    "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
+                    "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
+                )
         return role
-
-
-def _invoke_policy(
-    allowed_principal_arns: Sequence[str], vpc_endpoint_id: Optional[str]
-) -> Optional[iam.PolicyDocument]:
-    """Who may invoke the API, on top of the SigV4 authentication the spec requires.
-
-    Deny every principal but the allowed ones: ``aws:PrincipalArn`` is the role's ARN for its
-    assumed-role sessions too (IAM global condition keys documentation), so the user role's
-    temporary credentials pass. A private API needs a policy that allows its VPC endpoint and
-    denies every other source (API Gateway private API documentation). Without either there is
-    no resource policy: IAM policies alone decide, as in the official template.
-    """
-    invoke = {
-        "principals": [iam.AnyPrincipal()],
-        "actions": ["execute-api:Invoke"],
-        "resources": ["execute-api:/*/*/*"],
-    }
-    statements = []
-    if vpc_endpoint_id is not None:
-        through_endpoint = {"aws:SourceVpce": vpc_endpoint_id}
-        statements += [
-            iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **invoke),
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **invoke
-            ),
-        ]
-    if allowed_principal_arns:
-        statements.append(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                conditions={"ArnNotLike": {"aws:PrincipalArn": list(allowed_principal_arns)}},
-                **invoke,
-            )
-        )
-    return iam.PolicyDocument(statements=statements) if statements else None
 
 
 def official_api_definition_s3_uri(parallelcluster_version: str, region: str) -> str:

@@ -591,3 +591,78 @@ def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> lis
         ),
         scope.statement("EnableFSxS3Access", ["s3:Get*", "s3:List*", "s3:PutObject"], buckets_and_objects),
     ]
+
+
+# Why each statement with a wildcard needs it, and what limits it: the audit acknowledges each
+# wildcard finding (cdk-nag AwsSolutions-IAM5) with the reason of its statement.
+_REGION_LIMIT = "When Region is set, an aws:RequestedRegion condition keeps it to that Region."
+WILDCARD_REASONS = {
+    "EC2ReadAndWrite": "ParallelCluster launches, describes and tears down the EC2 instances, network interfaces, volumes, security groups and launch templates of clusters whose ids are only known at run time; EC2 has no resource-level permissions for Describe* and RunInstances spans many resource types. "
+    + _REGION_LIMIT,
+    "DynamoDB": "Each cluster gets its own DynamoDB table; the wildcard only covers tables named parallelcluster-*.",
+    "Route53HostedZones": "Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
+    "CloudFormationCreateAndUpdate": "Clusters are CloudFormation stacks named by the user; creation and update are limited to stacks tagged parallelcluster:cluster-name.",
+    "CloudFormationReadAndDelete": "The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
+    "CloudWatch": "Each cluster gets a dashboard and alarms named after it; CloudWatch dashboard and alarm names are chosen at run time. "
+    + _REGION_LIMIT,
+    "IamRead": "ParallelCluster validates the roles, instance profiles and policies that users name in cluster and image configurations, which can be any in the account; these are read-only actions.",
+    "IamInstanceProfile": "Cluster instance profiles are created under the parallelcluster/ path only.",
+    "IamPassRole": "Only roles under the parallelcluster/ path may be passed, and only to Lambda, EC2 and Spot Fleet.",
+    "ServiceLinkedRoles": "Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing and Auto Scaling.",
+    "Lambda": "Cluster helper functions are created at run time; the wildcard only covers functions named parallelcluster-* and pcluster-*.",
+    "S3ResourcesBucket": "ParallelCluster keeps cluster artifacts in buckets it creates, named parallelcluster-* or aws-parallelcluster-*; the wildcard covers only those. "
+    + _REGION_LIMIT,
+    "S3ParallelClusterReadOnly": "Read-only access to the AWS-owned ParallelCluster buckets of the Region, which hold cookbooks, templates and specs.",
+    "FSx": "Clusters create and delete FSx file systems, backups and data repository associations whose ids are assigned at creation; limited to this account (and Region when set).",
+    "EFS": "Clusters create and delete EFS file systems, mount targets and access points whose ids are assigned at creation; limited to this account (and Region when set).",
+    "CloudWatchLogs": "Each cluster gets log groups named after it; the API creates, tags, filters and deletes them. "
+    + _REGION_LIMIT,
+    "ResourceGroupRead": "Capacity reservation resource groups are named by users in cluster configurations; these are read-only actions. "
+    + _REGION_LIMIT,
+    "LoginNodes": "Login node Auto Scaling groups and load balancers are created per cluster; the tag-keys condition limits these actions to resources tagged parallelcluster:cluster-name. "
+    + _REGION_LIMIT,
+    "LoginNodesCreateAndTag": "Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them. "
+    + _REGION_LIMIT,
+    "BatchPassRole": "Only roles under the parallelcluster/ path may be passed, and only to ECS tasks, AWS Batch and CodeBuild.",
+    "BatchServiceLinkedRole": "AWS Batch's service-linked role has a name chosen by AWS; the condition limits this to Batch.",
+    "CodeBuild": "Clusters with the AWS Batch scheduler build their container images with CodeBuild projects named pcluster-*; the wildcard covers only those.",
+    "ECR": "Clusters with the AWS Batch scheduler push and pull their container images in repositories created per cluster. "
+    + _REGION_LIMIT,
+    "Batch": "AWS Batch compute environments, job queues and job definitions are created per cluster with generated names. "
+    + _REGION_LIMIT,
+    "EventBridge": "Clusters create EventBridge rules named after them for their lifecycle events. " + _REGION_LIMIT,
+    "ECS": "AWS Batch clusters list their ECS container instances, whose ids are assigned at run time. " + _REGION_LIMIT,
+    "EC2BuildAndDeleteImage": "Image builds look up and deregister AMIs and snapshots whose ids are assigned at build time; EC2 Describe* actions have no resource-level permissions. "
+    + _REGION_LIMIT,
+    "IAMBuildImage": "Image build roles and instance profiles are limited to the parallelcluster/ path and the ParallelClusterImage prefix.",
+    "IAMPassRoleBuildImage": "Only roles and instance profiles under the parallelcluster/ path may be passed, and only to Lambda and EC2.",
+    "CloudWatchBuildImage": "Image builds create log groups named /aws/lambda/ParallelClusterImage-*; the wildcard covers only those.",
+    "CloudFormationBuildAndDeleteImage": "Each image build is a CloudFormation stack named by the user; limited to this account's stacks.",
+    "LambdaBuildAndDeleteImage": "Image builds create helper functions named ParallelClusterImage-*; the wildcard covers only those.",
+    "ImageBuilderGetBuildImage": "Image builds read Image Builder images, recipes and components, including AWS-owned ones, whose ARNs depend on the build; these are read-only actions. "
+    + _REGION_LIMIT,
+    "ImageBuilderBuildAndDeleteImage": "Each image build creates Image Builder resources named parallelclusterimage-*; the wildcard covers only those.",
+    "SNSBuildAndDeleteImage": "Image builds notify through topics named ParallelClusterImage-*; the wildcard covers only those.",
+    "IAMSLRBuildImage": "The Image Builder service-linked role has a name chosen by AWS.",
+    "IAMDeleteImage": "Limited to instance profiles and roles under the parallelcluster/ path.",
+    "S3BucketBuildAndDeleteImage": "Image build artifacts live in buckets named parallelcluster-*; the wildcard covers only their objects. "
+    + _REGION_LIMIT,
+    "CloudWatchDeleteImage": "Image builds leave log groups named ParallelClusterImage-*; the wildcard covers only those.",
+    "CloudFormationListImages": "Listing images describes every stack to find the image stacks, which needs all stacks; it is read-only. "
+    + _REGION_LIMIT,
+    "LogRetrieval": "Cluster and image logs live in log groups and streams named at run time; these actions read and export them. "
+    + _REGION_LIMIT,
+    "IamRole": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path.",
+    "IamInlinePolicyAndCreateRole": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
+    "IamPolicy": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
+    "FSxS3PoliciesAttach": "FSx for Lustre data repositories need their service-linked role, whose name is chosen by AWS.",
+    "EnableFSxS3Access": "FSx for Lustre data repositories read and write the objects of the buckets listed in FsxS3Buckets, as asked for with EnableFSxS3Access.",
+}
+
+# Statements that grant every action of a service (cdk-nag NIST/HIPAA IAMPolicyNoStatementsWithFullAccess).
+FULL_ACCESS_REASON = (
+    "ParallelCluster manages FSx and EFS file systems, and for AWS Batch clusters ECR repositories, "
+    "Batch environments, EventBridge rules and CodeBuild projects, through their whole life cycle, "
+    "as the official ParallelCluster policies grant; each is limited to this account and to the "
+    "ParallelCluster names or Region where the service allows it."
+)

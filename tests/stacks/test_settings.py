@@ -36,7 +36,18 @@ def parse(**context: object) -> Settings:
 
 
 def test_every_official_parameter_is_a_setting():
-    assert OFFICIAL_PARAMETERS | {"ParallelClusterVersion", "StackName", "LambdaImageSource"} == set(Settings.keys())
+    ours = {
+        "ParallelClusterVersion",
+        "StackName",
+        "LambdaImageSource",
+        "AllowedPrincipalArns",
+        "ApiGatewayAccountRole",
+        "WebAclArn",
+        "LogsKmsKeyArn",
+        "ReservedConcurrency",
+        "NagPacks",
+    }
+    assert OFFICIAL_PARAMETERS | ours == set(Settings.keys())
 
 
 def test_cdk_json_holds_every_setting_with_the_construct_default():

@@ -8,6 +8,7 @@ import pytest
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_logs as logs
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
@@ -96,13 +97,13 @@ def updater(synthesized):
 def test_updater_follows_notifications_and_may_only_update_the_api_function(default):
     function = updater(default)["Properties"]
     assert function["Environment"]["Variables"]["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
-    assert function["Runtime"] == "python3.13"
+    assert function["Runtime"] == "python3.14"
     (subscription,) = default.resources("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "lambda"
     role_id = function["Role"]["Fn::GetAtt"][0]
     statements = [
         statement
-        for policy in default.resources("AWS::IAM::Policy").values()
+        for policy in default.resources("AWS::IAM::ManagedPolicy").values()
         if policy["Properties"]["Roles"] == [{"Ref": role_id}]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -159,6 +160,7 @@ def recipe_name(recipe: RecipeDockerfile) -> str:
     build = ApiImageBuild(
         stack, "Build", recipe=recipe, recipe_version="3.16.1",
         repository=ecr.Repository(stack, "Repository"), iam_name=lambda base: None,
+        log_group_factory=lambda scope, construct_id: logs.LogGroup(scope, construct_id),
     )
     return render(stack.resolve(build.recipe.name))
 

@@ -1,0 +1,37 @@
+"""An IAM role whose permissions live in a customer-managed policy, never in an inline policy."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+
+class ManagedPolicyRole(iam.Role):
+    """A role that keeps every statement granted to it in its own customer-managed policy.
+
+    CDK grants (``grant_write``, tracing, dead-letter queues, ...) add statements to a role's
+    default inline policy; compliance packs such as NIST 800-53 and HIPAA ask for managed
+    policies instead, which can be reviewed, versioned and reused on their own. The policy is
+    created on the first statement and named after the role (with ``policy_name``).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, policy_name: Optional[str] = None, **role_props: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **role_props)
+        self._policy_name = policy_name
+        self.managed_policy: Optional[iam.ManagedPolicy] = None
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        if self.managed_policy is None:
+            self.managed_policy = iam.ManagedPolicy(
+                self,
+                "Policy",
+                managed_policy_name=self._policy_name,
+                description=f"Permissions of {self.node.path}",
+                roles=[self],
+            )
+        self.managed_policy.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.managed_policy)
