@@ -22,7 +22,8 @@ HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 class HelperFunction(Construct):
     """A Python function from a module beside the construct that deploys it.
 
-    It runs with a role of its own whose permissions live in a customer-managed policy, logs to a
+    It runs with a role of its own (named with ``iam_name``) whose permissions live in a
+    customer-managed policy, logs to a
     log group of its own (``log_group_factory``: retention and encryption of the caller), traces
     with X-Ray, and sends the events it failed to process to an encrypted dead-letter queue.
     Attributes: ``function``, ``role``, ``dead_letter_queue``.
@@ -37,15 +38,17 @@ class HelperFunction(Construct):
         handler: str,
         description: str,
         timeout: Duration,
-        role_name: Optional[str],
+        iam_name: Callable[[str], Optional[str]],
         log_group_factory: Callable[[Construct, str], logs.ILogGroup],
         environment: Optional[dict[str, str]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # IAM names (with the caller's prefix, when it has one) derive from the construct id.
         self.role = ManagedPolicyRole(
             self,
             "Role",
-            role_name=role_name,
+            role_name=iam_name(f"ParallelClusterApi{construct_id}Role"),
+            policy_name=iam_name(f"ParallelClusterApi{construct_id}Policy"),
             description=description,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
@@ -61,7 +64,6 @@ class HelperFunction(Construct):
             self.dead_letter_queue,
             "This queue is itself the dead-letter queue of a helper function; a queue behind it "
             "would only move the same failed events once more.",
-            "AwsSolutions-SQS3",
             "Serverless-SQSRedrivePolicy",
         )
         self.function = lambda_.Function(

@@ -337,7 +337,7 @@ class ApiImageBuild(Construct):
             handler=handler,
             description=description,
             timeout=timeout,
-            role_name=self._iam_name(f"ParallelClusterApi{construct_id}"),
+            iam_name=self._iam_name,
             log_group_factory=self._log_group_factory,
             environment=environment,
         )

@@ -83,7 +83,7 @@ class ApiGatewayAccountRole(Construct):
             description="Sets the API Gateway account's CloudWatch role where it has none",
             # Room for the retries while IAM makes the new role usable by API Gateway.
             timeout=Duration.minutes(5),
-            role_name=iam_name("ParallelClusterApiAccountRoleSetter"),
+            iam_name=iam_name,
             log_group_factory=log_group_factory,
         )
         account = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/account"
