@@ -95,6 +95,12 @@ class Synthesized:
 
     stack: ParallelClusterApiStack
     template: dict[str, Any]
+    outdir: Path
+
+    @functools.cached_property
+    def validation_report(self) -> dict[str, Any]:
+        """The cdk-nag packs' report of this synthesis (violations and acknowledged ones)."""
+        return json.loads((self.outdir / "validation-report.json").read_text())
 
     @functools.cached_property
     def assertions(self) -> Template:
@@ -116,10 +122,11 @@ class Synthesized:
 def synthesize(configuration: str, region: Optional[str] = TEST_REGION) -> Synthesized:
     """Synthesize a configuration of :data:`CONFIGURATIONS` the way ``app.py`` does."""
     context = {**cdk_json_context(), **CONFIGURATIONS[configuration]}
-    app = cdk.App(context=context, outdir=tempfile.mkdtemp(prefix="cdk-test-"))
+    outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
+    app = cdk.App(context=context, outdir=str(outdir))
     stack = ParallelClusterApiStack.from_app_context(app, deploy_region=region)
     template = app.synth().get_stack_by_name(stack.stack_name).template
-    return Synthesized(stack, template)
+    return Synthesized(stack, template, outdir)
 
 
 @pytest.fixture(scope="session")

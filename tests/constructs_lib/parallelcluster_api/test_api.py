@@ -386,3 +386,46 @@ def _logical_id(synthesized, construct) -> str:
 def _list(value) -> list:
     return value if isinstance(value, list) else [value]
 
+
+
+def embedded(build) -> dict:
+    """Synthesize a plain stack (no app settings, no audit) holding what ``build`` makes."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    build(stack)
+    return app.synth().get_stack_by_name("Platform").template
+
+
+def test_grant_invoke_after_construction_admits_the_grantee():
+    def build(stack):
+        api = ParallelClusterApi(stack, "Api")
+        ci_role = iam.Role(stack, "CiRole", assumed_by=iam.AccountRootPrincipal())
+        api.grant_invoke(ci_role)
+
+    template = embedded(build)
+    (ci_role_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role" and k.startswith("CiRole")]
+    (api,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::ApiGateway::RestApi"]
+    (deny,) = api["Properties"]["Policy"]["Statement"]
+    admitted = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert {"Fn::GetAtt": [ci_role_id, "Arn"]} in admitted
+    assert len(admitted) == 2  # the user role and the CI role
+    (grant,) = [
+        v for v in template["Resources"].values()
+        if v["Type"] == "AWS::IAM::Policy" and v["Properties"]["Roles"] == [{"Ref": ci_role_id}]
+    ]
+    (statement,) = grant["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+
+
+def test_grant_invoke_needs_a_principal_with_an_arn():
+    stack = cdk.Stack(cdk.App())
+    api = ParallelClusterApi(stack, "Api")
+    with pytest.raises(ValueError, match="aws:PrincipalArn"):
+        api.grant_invoke(iam.ServicePrincipal("lambda.amazonaws.com"))
+
+
+def test_every_prop_has_a_default_so_the_construct_alone_is_the_default_api():
+    template = embedded(lambda stack: ParallelClusterApi(stack, "Api"))
+    assert template["Resources"]["ParallelClusterFunction"]["Properties"]["MemorySize"] == 2048
+    assert "APIGatewayExecutionRole" in template["Resources"]
+    assert not [v for v in template["Resources"].values() if v["Type"] == "AWS::ApiGateway::Account"]
