@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 PY_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: setup synth deploy test bench clean
+.PHONY: setup synth deploy test bench audit clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -40,8 +40,11 @@ test: setup
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(PYTHON) -m benchmarks.synth_time
+	$(PYTHON) -m tools.synth_bench
+
+audit: setup
+	$(PYTHON) -m tools.audit_report
 
 clean:
-	rm -rf cdk.out .pytest_cache .cache
+	rm -rf cdk.out .pytest_cache .cache audit
 	find . -name __pycache__ -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

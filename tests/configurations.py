@@ -1,0 +1,88 @@
+"""Configurations users run: the context keys each sets on top of cdk.json (tests and `make audit`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEST_REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/pcluster-boundary"
+CERTIFICATE_ARN = f"arn:aws:acm:{TEST_REGION}:{ACCOUNT}:certificate/0f4e7c52-1a2b-4c3d-9e8f-123456789abc"
+VPC_ENDPOINT_ID = "vpce-0123456789abcdef0"
+
+# Configurations users run, by name: the context keys they set on top of cdk.json.
+CONFIGURATIONS: dict[str, dict[str, str]] = {
+    "default": {},
+    "single-region": {"Region": TEST_REGION},
+    "ecr-image": {"EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"},
+    "own-spec": {"ApiDefinitionS3Uri": "s3://my-specs/parallelcluster/ParallelCluster.openapi.yaml"},
+    "no-user-role": {"CreateApiUserRole": "false"},
+    "function-role": {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/pcluster-api"},
+    "iam-admin": {"EnableIamAdminAccess": "true"},
+    "iam-admin-boundary": {"EnableIamAdminAccess": "true", "PermissionsBoundaryPolicy": BOUNDARY_ARN},
+    "boundary": {"PermissionsBoundaryPolicy": BOUNDARY_ARN},
+    "fsx-buckets": {
+        "EnableFSxS3Access": "true",
+        "FsxS3Buckets": "arn:aws:s3:::fsx-data-1,arn:aws:s3:::fsx-data-2",
+    },
+    "fsx-all-buckets": {"EnableFSxS3Access": "true", "FsxS3Buckets": "*"},
+    "prefix": {"IAMRoleAndPolicyPrefix": "pc-"},
+    "private": {"VpcEndpointId": VPC_ENDPOINT_ID},
+    "private-no-user-role": {"VpcEndpointId": VPC_ENDPOINT_ID, "CreateApiUserRole": "false"},
+    "custom-domain-zone-prefix": {
+        "CustomDomainName": "pcluster.example.com",
+        "CustomDomainCertificate": CERTIFICATE_ARN,
+        "CustomDomainHostedZoneId": "Z0123456789ABCDEFGHIJ",
+        "IAMRoleAndPolicyPrefix": "pc-",
+    },
+    "custom-domain-no-zone": {
+        "CustomDomainName": "pcluster.example.com",
+        "CustomDomainCertificate": CERTIFICATE_ARN,
+    },
+    "public-image": {"PublicEcrImageUri": "public.ecr.aws/parallelcluster/pcluster-api:3.5.1"},
+    "image-builder-subnet": {
+        "ImageBuilderVpcId": "vpc-0123456789abcdef0",
+        "ImageBuilderSubnetId": "subnet-0123456789abcdef0",
+    },
+    "local-image": {"LambdaImageSource": "asset"},
+    "account-role-existing": {"ApiGatewayAccountRole": "existing"},
+    "no-api-logging": {"ApiGatewayAccountRole": "none"},
+    "hardened": {
+        "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
+        "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        "ReservedConcurrency": "20",
+        "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
+    },
+    "locked-down": {
+        "Region": TEST_REGION,
+        "EnableIamAdminAccess": "true",
+        "PermissionsBoundaryPolicy": BOUNDARY_ARN,
+        "EnableFSxS3Access": "true",
+        "FsxS3Buckets": "arn:aws:s3:::fsx-data-1",
+        "IAMRoleAndPolicyPrefix": "hpc-",
+        "StackName": "HpcApi",
+    },
+}
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+def synthesize_configuration(configuration: str, outdir: Path, region: Optional[str] = TEST_REGION):
+    """Synthesize a configuration the way ``app.py`` does, cdk-nag packs included.
+
+    Returns the stack and its template; the packs' report is ``outdir/validation-report.json``.
+    """
+    import aws_cdk as cdk
+
+    from stacks import ParallelClusterApiStack
+
+    context = {**cdk_json_context(), **CONFIGURATIONS[configuration]}
+    app = cdk.App(context=context, outdir=str(outdir))
+    stack = ParallelClusterApiStack.from_app_context(app, deploy_region=region)
+    return stack, app.synth().get_stack_by_name(stack.stack_name).template
