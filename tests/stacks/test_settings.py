@@ -155,6 +155,13 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("EcrImageUri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo", "a private ECR image URI"),
         ("PublicEcrImageUri", "pcluster-api", "a container image URI with a tag or digest"),
         ("LambdaImageSource", "docker", "imagebuilder (build in the account) or asset"),
+        ("ApiGatewayAccountRole", "create", "ensure (keep the account's role, else set one)"),
+        ("WebAclArn", "arn:aws:waf::123456789012:webacl/x", "a regional AWS WAF web ACL ARN"),
+        ("LogsKmsKeyArn", "alias/aws/logs", "a KMS key ARN"),
+        ("ReservedConcurrency", "0", "a positive whole number"),
+        ("ReservedConcurrency", "ten", "a positive whole number"),
+        ("AllowedPrincipalArns", "arn:aws:iam::123456789012:user/alice", "an IAM role ARN"),
+        ("NagPacks", "AwsSolutions,PCI", "comma-separated cdk-nag packs among"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, value, expected):
