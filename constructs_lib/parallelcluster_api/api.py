@@ -21,7 +21,7 @@ from constructs import Construct
 
 from constructs_lib import validation as rules
 from constructs_lib.api_logging import ApiGatewayAccountRole
-from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.audit import acknowledge, acknowledge_wildcards, nag_text
 from constructs_lib.api_image import dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.managed_policy_role import ManagedPolicyRole
@@ -298,6 +298,8 @@ class ParallelClusterApi(Construct):
             vpc_endpoint_id,
             api_gateway_account_role,
         )
+        #: ``execute-api`` ARN of every stage, method and path of this API.
+        self.invoke_arn = self.rest_api.arn_for_execute_api("*", "/*", "*")
         self._apply_resource_policy()
         if self.api_user_role is not None:
             self.grant_invoke(self.api_user_role, admit=False)
@@ -305,9 +307,7 @@ class ParallelClusterApi(Construct):
                 self.api_user_role,
                 "The user role may call every method and path of this one API, as in the official "
                 "template; narrower grants are the account administrator's choice (README).",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<"
-                + Stack.of(self).resolve(self.rest_api.rest_api_id)["Ref"]
-                + ">/*/*/*]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self), self.invoke_arn)}]",
             )
         if web_acl_arn is not None:
             wafv2.CfnWebACLAssociation(
@@ -397,9 +397,7 @@ class ParallelClusterApi(Construct):
         after construction.
         """
         grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[self.rest_api.arn_for_execute_api("*", "/*", "*")],
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[self.invoke_arn]
         )
         if admit and self.api_user_role is not None:
             principal = grantee.grant_principal
