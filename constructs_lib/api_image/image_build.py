@@ -110,6 +110,8 @@ class ApiImageBuild(Construct):
             description="Encrypts the ParallelCluster API image build notifications",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.DESTROY,
+            # Deleted with the stack after the shortest waiting period KMS allows.
+            pending_window=Duration.days(7),
         )
         # Image Builder publishes with its service-linked role, which must be able to use the key.
         self.key.add_to_resource_policy(

@@ -172,3 +172,9 @@ def test_a_changed_dockerfile_gets_a_new_recipe_name():
     assert recipe_name(original) != recipe_name(changed)
     assert recipe_name(original) == recipe_name(build_recipe_dockerfile("3.16.1"))
     assert recipe_name(original).startswith("ParallelClusterApi-3_16_1-")
+
+
+def test_notifications_key_goes_with_the_stack(default):
+    (key,) = default.resources("AWS::KMS::Key").values()
+    assert key["DeletionPolicy"] == "Delete"
+    assert key["Properties"]["PendingWindowInDays"] == 7
