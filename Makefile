@@ -20,9 +20,11 @@ NODE_STAMP := node_modules/.package-lock-installed
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The app and tests use the project as users install it (editable: the sources stay here).
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
@@ -37,6 +39,8 @@ deploy: setup
 	$(CDK) deploy $(CDK_ARGS)
 
 test: setup
+	# The Lambda image's Python environment, built once and cached in .cache/ (PyPI, a few minutes).
+	$(PYTHON) -m tests.lambda_image.venv
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: setup

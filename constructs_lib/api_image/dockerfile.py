@@ -9,12 +9,15 @@ and `COPY requirements.txt` becomes a `RUN` that writes the same lines in the im
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-LAMBDA_IMAGE_DIR = Path(__file__).resolve().parents[2] / "lambda_image"
+# `lambda_image/` is a package with its two files as package data, so this one lookup finds it
+# in a checkout (the repository root is on sys.path) and in an installed wheel alike.
+LAMBDA_IMAGE_DIR = Path(str(importlib.resources.files("lambda_image")))
 VERSION_ARGUMENT = "PARALLELCLUSTER_VERSION"
 # Image Builder puts the recipe's parent image here (container recipe documentation).
 PARENT_IMAGE_PLACEHOLDER = "{{{ imagebuilder:parentImage }}}"

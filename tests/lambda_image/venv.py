@@ -189,3 +189,9 @@ def ensure_venvs() -> LambdaVenvs:
             shutil.rmtree(stale, ignore_errors=True)
             Path(f"{stale}.lock").unlink(missing_ok=True)
     return venvs()
+
+
+if __name__ == "__main__":
+    # `make test` builds (or reuses) the venvs before the suite, as part of its setup.
+    venvs = ensure_venvs()
+    print(f"Lambda image venvs ready: {venvs}")
