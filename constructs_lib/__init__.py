@@ -10,11 +10,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from constructs_lib.managed_policy_role import ManagedPolicyRole
     from constructs_lib.parallelcluster_api import ParallelClusterApi
     from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION, InvalidSettingError
 
 _EXPORTS = {
     "ParallelClusterApi": "constructs_lib.parallelcluster_api",
+    "ManagedPolicyRole": "constructs_lib.managed_policy_role",
     "DEFAULT_PARALLELCLUSTER_VERSION": "constructs_lib.validation",
     "InvalidSettingError": "constructs_lib.validation",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Sequence, Union
 
-from aws_cdk import Aws, CfnParameter, Duration, Fn, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import ArnFormat, Aws, CfnParameter, Duration, Fn, Names, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -303,11 +303,10 @@ class ParallelClusterApi(Construct):
         self._apply_resource_policy()
         if self.api_user_role is not None:
             self.grant_invoke(self.api_user_role, admit=False)
-            acknowledge(
+            self.acknowledge_invoke_grant(
                 self.api_user_role,
                 "The user role may call every method and path of this one API, as in the official "
                 "template; narrower grants are the account administrator's choice (README).",
-                f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self), self.invoke_arn)}]",
             )
         if web_acl_arn is not None:
             wafv2.CfnWebACLAssociation(
@@ -355,6 +354,8 @@ class ParallelClusterApi(Construct):
             return lambda_.DockerImageCode.from_image_asset(
                 str(dockerfile.LAMBDA_IMAGE_DIR),
                 build_args={dockerfile.VERSION_ARGUMENT: self.parallelcluster_version},
+                # The directory is also a Python package (its files ship with the library).
+                exclude=["__init__.py", "__pycache__"],
             )
         self.repository = ecr.Repository(
             self,
@@ -394,7 +395,9 @@ class ParallelClusterApi(Construct):
 
         Adds ``execute-api:Invoke`` on this API to the grantee's policy and, when the resource
         policy only admits the API user role, admits the grantee's role or user ARN too. Works
-        after construction.
+        after construction, for grantees in this stack or in the stack that holds this API's
+        nested stack. A role of a sibling stack would make the two stacks reference each other
+        (a dependency cycle): give its ARN in ``allowed_principal_arns`` instead.
         """
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[self.invoke_arn]
@@ -410,6 +413,35 @@ class ParallelClusterApi(Construct):
             self._denied_unless_principal_arns.append(principal_arn)
             self._apply_resource_policy()
         return grant
+
+    def acknowledge_invoke_grant(self, policy: Construct, reason: str) -> None:
+        """Acknowledge, on the grantee's ``policy``, the wildcard that :meth:`grant_invoke` adds.
+
+        cdk-nag reports ``execute-api:Invoke`` on every method and path (``.../*/*/*``) as a
+        wildcard finding (AwsSolutions-IAM5); this names that finding as cdk-nag writes it from
+        the policy's stack: this stack, or the parent of this API's nested stack.
+        """
+        acknowledge(policy, reason, f"AwsSolutions-IAM5[Resource::{self._invoke_arn_seen_from(Stack.of(policy))}]")
+
+    def _invoke_arn_seen_from(self, stack: Stack) -> str:
+        own = Stack.of(self)
+        if stack is own:
+            return nag_text(own, self.invoke_arn)
+        if own.nested_stack_parent is not stack:
+            raise ValueError(
+                f"{stack.node.path} is neither the stack of {self.node.path} nor its nested stack's parent"
+            )
+        # The parent reads the API id through the output CDK adds to the nested stack for this
+        # reference: <unique id of the referenced resource>Ref.
+        rest_api = self.rest_api.node.default_child
+        api_id = own.nested_stack_resource.get_att(f"Outputs.{Names.node_unique_id(rest_api.node)}Ref")
+        arn = own.format_arn(
+            service="execute-api",
+            resource=api_id.to_string(),
+            resource_name="*/*/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return nag_text(stack, arn)
 
     def _acknowledge_function_findings(self, reserved_concurrent_executions: Optional[int]) -> None:
         acknowledge(
@@ -645,7 +677,7 @@ class ParallelClusterApi(Construct):
         # Ref to a template parameter is resolved first (Fn::Transform documentation). So a
         # stack without a Region takes the location as a parameter at deploy time.
         example = official_api_definition_s3_uri(self.parallelcluster_version, "<region>")
-        return _location_parameter(self, example).value_as_string
+        return _location_parameter(Stack.of(self), example).value_as_string
 
     def _iam_name(self, base: str) -> Optional[str]:
         """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
@@ -744,9 +776,19 @@ def official_api_definition_s3_uri(parallelcluster_version: str, region: str) ->
     )
 
 
-def _location_parameter(scope: Construct, example: str) -> CfnParameter:
+def _location_parameter(stack: Stack, example: str) -> CfnParameter:
+    """The template parameter of the spec location, in the top-level stack.
+
+    A nested stack's parameters are set by its parent; a parameter of the top-level stack that a
+    nested stack references reaches it as a nested stack parameter, which CDK wires.
+    """
+    while stack.nested_stack_parent is not None:
+        stack = stack.nested_stack_parent
+    existing = stack.node.try_find_child("ApiDefinitionS3Uri")
+    if isinstance(existing, CfnParameter):
+        return existing
     return CfnParameter(
-        Stack.of(scope),
+        stack,
         "ApiDefinitionS3Uri",
         type="String",
         allowed_pattern=rules.S3_URI.pattern,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -429,3 +430,19 @@ def test_every_prop_has_a_default_so_the_construct_alone_is_the_default_api():
     assert template["Resources"]["ParallelClusterFunction"]["Properties"]["MemorySize"] == 2048
     assert "APIGatewayExecutionRole" in template["Resources"]
     assert not [v for v in template["Resources"].values() if v["Type"] == "AWS::ApiGateway::Account"]
+
+
+def test_nested_api_without_region_takes_the_spec_location_from_the_top_level_stack():
+    app = cdk.App()
+    parent = cdk.Stack(app, "Parent")
+    nested = cdk.NestedStack(parent, "Hpc")
+    ParallelClusterApi(nested, "Api")
+    assembly = app.synth()
+    template = assembly.get_stack_by_name("Parent").template
+    assert "ApiDefinitionS3Uri" in template["Parameters"]
+    (nested_resource,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    passed = nested_resource["Properties"]["Parameters"]
+    (name,) = [n for n, value in passed.items() if value == {"Ref": "ApiDefinitionS3Uri"}]
+    nested_template = json.loads((Path(assembly.directory) / f"{nested.artifact_id}.nested.template.json").read_text())
+    (api,) = [r for r in nested_template["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    assert api["Properties"]["Body"]["Fn::Transform"]["Parameters"]["Location"] == {"Ref": name}
