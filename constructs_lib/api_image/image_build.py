@@ -57,6 +57,7 @@ SSM_AGENT_ACTIONS = (
 # Why the build instance's statements have wildcards, and what limits them.
 BUILD_WILDCARD_REASONS = {
     "SsmAgent": "Image Builder drives the build instance through the SSM agent, whose actions have no resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
+    "BuildTools": "Image Builder's tools live in AWS-owned buckets named ec2imagebuilder-* per Region; the build may only read them.",
     "RegistryLogin": "ECR's GetAuthorizationToken has no resource-level permissions; pushing is limited to this stack's repository.",
     "BuildLogs": "Image Builder names the build's log group and streams at build time under /aws/imagebuilder/; the wildcard stays within that prefix, in this account and Region.",
 }
@@ -245,6 +246,11 @@ class ApiImageBuild(Construct):
                 iam.PolicyStatement(sid="SsmAgent", actions=list(SSM_AGENT_ACTIONS), resources=["*"]),
                 iam.PolicyStatement(
                     sid="ReadRecipe", actions=["imagebuilder:GetContainerRecipe"], resources=[self.recipe.attr_arn]
+                ),
+                # The build downloads Image Builder's own tools (AWSTOE) from AWS's buckets, as the
+                # AWS managed instance profile policies for Image Builder allow.
+                iam.PolicyStatement(
+                    sid="BuildTools", actions=["s3:GetObject"], resources=[f"arn:{Aws.PARTITION}:s3:::ec2imagebuilder*"]
                 ),
                 iam.PolicyStatement(
                     sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
