@@ -52,10 +52,15 @@ FIXED_BY_CONSTRUCTION = {
 
 def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
     """Acknowledge ``rules`` (``Pack-Rule`` or ``Pack-Rule[finding]``) on ``construct``."""
-    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
-        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+    _acknowledge_each(construct, [(rule, reason) for rule in rules])
+
+
+def _acknowledge_each(construct: IConstruct, rules_and_reasons: list[tuple[str, str]]) -> None:
+    for rule, reason in rules_and_reasons:
+        if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
+            raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
     Validations.of(construct).acknowledge(
-        *(Acknowledgment(id=f"{_pack_of(rule)}::{rule}", reason=reason) for rule in rules)
+        *(Acknowledgment(id=f"{_pack_of(rule)}::{rule}", reason=reason) for rule, reason in rules_and_reasons)
     )
 
 
@@ -68,7 +73,10 @@ def _pack_of(rule: str) -> str:
 
 def nag_text(stack: Stack, value: Any) -> str:
     """A value as cdk-nag writes it in a finding: ``Ref`` as ``<Name>``, ``GetAtt`` as ``<Name.Attr>``."""
-    resolved = stack.resolve(value)
+    return _render(stack.resolve(value))
+
+
+def _render(resolved: Any) -> str:
     if isinstance(resolved, str):
         return resolved
     if "Ref" in resolved:
@@ -77,7 +85,7 @@ def nag_text(stack: Stack, value: Any) -> str:
         return "<{}.{}>".format(*resolved["Fn::GetAtt"])
     if "Fn::Join" in resolved:
         separator, parts = resolved["Fn::Join"]
-        return separator.join(nag_text(stack, part) for part in parts)
+        return separator.join(_render(part) for part in parts)
     # Other functions appear as their compact JSON.
     return json.dumps(resolved, separators=(",", ":"))
 
@@ -90,14 +98,21 @@ def acknowledge_wildcards(
     ``reasons`` maps a statement id to why that statement needs its wildcards; a wildcard
     statement without a reason is an error, so no wildcard goes unexplained.
     """
-    stack = Stack.of(construct)
-    for statement in statements:
-        findings = [f"Action::{action}" for action in statement.actions if "*" in action]
-        findings += [
-            f"Resource::{text}" for text in (nag_text(stack, r) for r in statement.resources) if "*" in text
-        ]
+    acknowledged = []
+    # One resolution for all statements: each jsii call costs about a millisecond.
+    for statement in Stack.of(construct).resolve([s.to_statement_json() for s in statements]):
+        findings = [f"Action::{action}" for action in _as_list(statement["Action"]) if "*" in action]
+        resources = [_render(resource) for resource in _as_list(statement["Resource"])]
+        findings += [f"Resource::{text}" for text in resources if "*" in text]
         if not findings:
             continue
-        if statement.sid not in reasons:
-            raise KeyError(f"statement {statement.sid} has wildcards ({', '.join(findings)}) but no reason")
-        acknowledge(construct, reasons[statement.sid], *(f"AwsSolutions-IAM5[{finding}]" for finding in findings))
+        sid = statement.get("Sid")
+        if sid not in reasons:
+            raise KeyError(f"statement {sid} has wildcards ({', '.join(findings)}) but no reason")
+        acknowledged += [(f"AwsSolutions-IAM5[{finding}]", reasons[sid]) for finding in findings]
+    if acknowledged:
+        _acknowledge_each(construct, acknowledged)
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]

@@ -7,6 +7,7 @@ the expected form, so that a refusal can say in one line what to write instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
@@ -125,12 +126,15 @@ KMS_KEY_ARN = Rule(
     rf"arn:{_PARTITION}:kms:[a-z0-9-]+:{_ACCOUNT}:key/[0-9a-f-]+",
     "a KMS key ARN, arn:<partition>:kms:<region>:<account id>:key/<key id>",
 )
-_REGION_NAMES = frozenset(region.name for region in RegionInfo.regions)
+@functools.cache
+def _region_names() -> frozenset[str]:
+    # Read from CDK's region facts only when a Region is named: it takes a call per Region.
+    return frozenset(region.name for region in RegionInfo.regions)
 
 
 def check_region(name: str, value: str) -> str:
     """``*`` (every Region) or the name of one Region that CDK knows."""
-    if Token.is_unresolved(value) or value == ALL_REGIONS or value in _REGION_NAMES:
+    if value == ALL_REGIONS or Token.is_unresolved(value) or value in _region_names():
         return value
     raise InvalidSettingError(name, "'*' or a Region name such as eu-west-1", value)
 
