@@ -8,7 +8,7 @@ findings (such as wildcard permissions) the finding itself, on the construct it 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Union
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -91,16 +91,20 @@ def _render(resolved: Any) -> str:
 
 
 def acknowledge_wildcards(
-    construct: IConstruct, statements: Iterable[iam.PolicyStatement], reasons: Mapping[str, str]
+    construct: IConstruct,
+    statements: Iterable[Union[iam.PolicyStatement, Mapping[str, Any]]],
+    reasons: Mapping[str, str],
 ) -> None:
     """Acknowledge each wildcard (AwsSolutions-IAM5) of ``statements`` with its statement's reason.
 
-    ``reasons`` maps a statement id to why that statement needs its wildcards; a wildcard
+    ``statements`` are policy statements or their JSON. ``reasons`` maps a statement id to why
+    that statement needs its wildcards; a wildcard
     statement without a reason is an error, so no wildcard goes unexplained.
     """
     acknowledged = []
     # One resolution for all statements: each jsii call costs about a millisecond.
-    for statement in Stack.of(construct).resolve([s.to_statement_json() for s in statements]):
+    as_json = [s if isinstance(s, Mapping) else s.to_statement_json() for s in statements]
+    for statement in Stack.of(construct).resolve(as_json):
         findings = [f"Action::{action}" for action in _as_list(statement["Action"]) if "*" in action]
         resources = [_render(resource) for resource in _as_list(statement["Resource"])]
         findings += [f"Resource::{text}" for text in resources if "*" in text]

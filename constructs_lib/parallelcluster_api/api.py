@@ -754,11 +754,11 @@ class ParallelClusterApi(Construct):
                 name,
                 managed_policy_name=self._iam_name(name),
                 description=f"ParallelCluster API function - {description}",
-                statements=statements,
+                document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}),
                 roles=[role],
             )
             acknowledge_wildcards(policy, statements, permissions.WILDCARD_REASONS)
-            if any(action.endswith(":*") for statement in statements for action in statement.actions):
+            if any(action.endswith(":*") for statement in statements for action in statement["Action"]):
                 acknowledge(
                     policy,
                     permissions.FULL_ACCESS_REASON,

@@ -11,10 +11,9 @@ Region, regional ARNs name it and unscoped actions carry an ``aws:RequestedRegio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from aws_cdk import Aws
-from aws_cdk import aws_iam as iam
 
 from constructs_lib.validation import ALL_BUCKETS, ALL_REGIONS
 
@@ -34,6 +33,10 @@ ATTACHABLE_AWS_MANAGED_POLICIES = (
 )
 
 
+# An IAM policy statement as JSON (``iam.PolicyDocument.from_json`` reads it in one call).
+Statement = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class PermissionScope:
     """Where the function's permissions apply: one Region or all (``*``)."""
@@ -48,32 +51,26 @@ class PermissionScope:
     def iam_arn(self, resource: str) -> str:
         return self.arn("iam", resource, regional=False)
 
-    @property
-    def requested_region(self) -> Optional[dict]:
-        """The condition that keeps region-less resources (``*``) to the scope's Region."""
-        if self.region == ALL_REGIONS:
-            return None
-        return {"StringEquals": {"aws:RequestedRegion": [self.region]}}
-
     def statement(
         self,
         sid: str,
         actions: Sequence[str],
         resources: Sequence[str] = ("*",),
-        conditions: Optional[dict] = None,
+        conditions: Optional[dict[str, dict[str, Any]]] = None,
         *,
         region_limited: bool = False,
-    ) -> iam.PolicyStatement:
-        """An Allow statement; ``region_limited`` adds the requested-Region condition."""
-        merged = dict(conditions or {})
-        if region_limited and self.requested_region:
-            merged.update(self.requested_region)
-        return iam.PolicyStatement(
-            sid=sid, actions=list(actions), resources=list(resources), conditions=merged or None
-        )
+    ) -> Statement:
+        """An Allow statement; ``region_limited`` keeps region-less resources to the scope's Region."""
+        condition = {operator: dict(keys) for operator, keys in (conditions or {}).items()}
+        if region_limited and self.region != ALL_REGIONS:
+            condition.setdefault("StringEquals", {})["aws:RequestedRegion"] = [self.region]
+        statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+        if condition:
+            statement["Condition"] = condition
+        return statement
 
 
-def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[iam.PolicyStatement]:
+def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]:
     """Cluster operations, first half: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch."""
     stacks = scope.arn("cloudformation", "stack/*")
     return [
@@ -179,7 +176,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[iam.Policy
     ]
 
 
-def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[iam.PolicyStatement]:
+def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement]:
     """Cluster operations, second half: IAM reads, Lambda, S3, FSx, EFS, logs, login nodes."""
     cluster_roles = scope.iam_arn("role/parallelcluster/*")
     return [
@@ -337,7 +334,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[iam.Polic
     ]
 
 
-def batch_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+def batch_statements(scope: PermissionScope) -> list[Statement]:
     """AWS Batch clusters (the official API stack always enables them)."""
     return [
         scope.statement(
@@ -373,7 +370,7 @@ def batch_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
     ]
 
 
-def image_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+def image_statements(scope: PermissionScope) -> list[Statement]:
     """Image operations: build-image, delete-image, list-images, describe-image."""
     image_resources = [
         scope.arn("imagebuilder", f"{kind}/parallelclusterimage-*")
@@ -519,7 +516,7 @@ def image_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
     ]
 
 
-def log_retrieval_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+def log_retrieval_statements(scope: PermissionScope) -> list[Statement]:
     """Reading and exporting cluster and image logs."""
     return [
         scope.statement(
@@ -539,7 +536,7 @@ def log_retrieval_statements(scope: PermissionScope) -> list[iam.PolicyStatement
 
 def iam_admin_statements(
     scope: PermissionScope, permissions_boundary_arn: Optional[str]
-) -> list[iam.PolicyStatement]:
+) -> list[Statement]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary, roles may only be created, and policies only put or attached,
@@ -577,7 +574,7 @@ def iam_admin_statements(
     ]
 
 
-def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[iam.PolicyStatement]:
+def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[Statement]:
     """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all)."""
     if tuple(bucket_arns) == (ALL_BUCKETS,):
         buckets_and_objects = [ALL_BUCKETS]
