@@ -33,7 +33,6 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 
 synth: setup
 	$(CDK) synth --quiet $(CDK_ARGS)
-	@echo "Synthesized: $$(ls cdk.out/*.template.json 2>/dev/null | tr '\n' ' ')"
 
 deploy: setup
 	$(CDK) deploy $(CDK_ARGS)
