@@ -19,7 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
-from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.audit import acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
