@@ -69,12 +69,9 @@ def _positive_integer(key: str, raw: Any) -> Optional[int]:
 
 
 def _pack_list(key: str, raw: Any) -> tuple[str, ...]:
-    if not isinstance(raw, str):
+    packs = tuple(item.strip() for item in raw.split(",")) if isinstance(raw, str) and raw else ()
+    if not isinstance(raw, str) or any(pack not in audit.PACKS for pack in packs):
         raise InvalidSettingError(key, f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", raw)
-    packs = tuple(item.strip() for item in raw.split(",")) if raw else ()
-    for pack in packs:
-        if pack not in audit.PACKS:
-            raise InvalidSettingError(key, f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", raw)
     return packs
 
 

@@ -18,8 +18,6 @@ import pytest
 # end-of-life); put it first on PATH before aws_cdk starts its runtime.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-from aws_cdk.assertions import Template  # noqa: E402
-
 from stacks import ParallelClusterApiStack  # noqa: E402
 from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
     ROOT,
@@ -46,10 +44,6 @@ class Synthesized:
     def validation_report(self) -> dict[str, Any]:
         """The cdk-nag packs' report of this synthesis (violations and acknowledged ones)."""
         return json.loads((self.outdir / "validation-report.json").read_text())
-
-    @functools.cached_property
-    def assertions(self) -> Template:
-        return Template.from_json(self.template)
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {

@@ -104,6 +104,8 @@ class ApiImageBuild(Construct):
         # Recipes are immutable: a new Dockerfile needs a new recipe name (a replacement).
         content_hash = hashlib.sha256(f"{recipe.parent_image}\n{recipe.template_data}".encode()).hexdigest()[:8]
         version_label = recipe_version.replace(".", "_")
+        # Image Builder names are unique per account and Region: the stack id makes them ours.
+        base_name = Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix])
 
         self.key = kms.Key(
             self,
@@ -142,7 +144,6 @@ class ApiImageBuild(Construct):
             description="Build instance of the ParallelCluster API image",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
         )
-        self.recipe_name = Fn.join("-", [f"ParallelClusterApi-{version_label}-{content_hash}", stack_suffix])
         instance_profile = iam.CfnInstanceProfile(
             self, "InstanceProfile", roles=[self.instance_role.role_name]
         )
@@ -169,7 +170,7 @@ class ApiImageBuild(Construct):
         self.infrastructure = imagebuilder.CfnInfrastructureConfiguration(
             self,
             "Infrastructure",
-            name=Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix]),
+            name=base_name,
             description="Build instance of the ParallelCluster API image",
             instance_profile_name=instance_profile.ref,
             terminate_instance_on_failure=True,
@@ -182,7 +183,7 @@ class ApiImageBuild(Construct):
         self.recipe = imagebuilder.CfnContainerRecipe(
             self,
             "Recipe",
-            name=self.recipe_name,
+            name=Fn.join("-", [f"ParallelClusterApi-{version_label}-{content_hash}", stack_suffix]),
             version=recipe_version,
             description="ParallelCluster API Lambda image",
             container_type="DOCKER",
@@ -207,7 +208,7 @@ class ApiImageBuild(Construct):
         self.pipeline = imagebuilder.CfnImagePipeline(
             self,
             "Pipeline",
-            name=Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix]),
+            name=base_name,
             description="Rebuilds the ParallelCluster API image on demand",
             container_recipe_arn=self.recipe.attr_arn,
             infrastructure_configuration_arn=self.infrastructure.attr_arn,

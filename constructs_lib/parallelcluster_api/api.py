@@ -498,9 +498,9 @@ class ParallelClusterApi(Construct):
 
     def _apply_resource_policy(self) -> None:
         """(Re)write the REST API's resource policy from the admitted principals."""
-        self.rest_api.node.default_child.policy = self._resource_policy(self._vpc_endpoint_id)
+        self.rest_api.node.default_child.policy = self._resource_policy()
 
-    def _resource_policy(self, vpc_endpoint_id: Optional[str]) -> Optional[dict]:
+    def _resource_policy(self) -> Optional[dict]:
         """Who may invoke the API, on top of the SigV4 authentication the spec requires.
 
         Deny every principal but the admitted ones: ``aws:PrincipalArn`` is the role's ARN for
@@ -514,8 +514,8 @@ class ParallelClusterApi(Construct):
         invoke = {"actions": ["execute-api:Invoke"], "resources": ["execute-api:/*/*/*"]}
         anyone = {"principals": [iam.AnyPrincipal()], **invoke}
         statements = []
-        if vpc_endpoint_id is not None:
-            through_endpoint = {"aws:SourceVpce": vpc_endpoint_id}
+        if self._vpc_endpoint_id is not None:
+            through_endpoint = {"aws:SourceVpce": self._vpc_endpoint_id}
             statements += [
                 iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **anyone),
                 iam.PolicyStatement(effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **anyone),
