@@ -18,6 +18,7 @@ import pytest
 # end-of-life); put it first on PATH before aws_cdk starts its runtime.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
+from constructs_lib.helper_function import inline_source  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
 from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
     ROOT,
@@ -55,6 +56,16 @@ class Synthesized:
     def only(self, resource_type: str) -> dict[str, Any]:
         (resource,) = self.resources(resource_type).values()
         return resource
+
+    def helper_function(self, component: str, module: str) -> dict[str, Any]:
+        """The one helper function that runs ``constructs_lib/<component>/runtime/<module>.py``."""
+        code = inline_source(ROOT / "constructs_lib" / component / "runtime" / f"{module}.py")
+        (function,) = [
+            resource
+            for resource in self.resources("AWS::Lambda::Function").values()
+            if resource["Properties"].get("Code", {}).get("ZipFile") == code
+        ]
+        return function
 
 
 @functools.cache

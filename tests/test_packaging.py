@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.api_image.dockerfile import build_recipe_dockerfile
+from constructs_lib.helper_function import inline_source
 from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION
 from tests.conftest import ROOT
 
@@ -33,8 +34,8 @@ pytestmark = pytest.mark.xdist_group("packaging")
 PACKAGES = ("constructs_lib", "stacks", "lambda_image")
 # Files that are not modules but must ship: read at synth time, or by type checkers.
 DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile", "lambda_image/requirements.txt"}
-# Directories zipped as Lambda assets: handler modules, not packages (no __init__.py).
-RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime")
+# Directories of helper functions' code, inlined into templates: modules, not packages (no __init__.py).
+RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime", "constructs_lib/helper_function/runtime")
 # pyproject.toml's build requirement; an older setuptools in the venv means an isolated build.
 SETUPTOOLS_MAJOR = 77
 
@@ -185,15 +186,20 @@ def test_the_installed_recipe_is_made_from_the_packaged_lambda_image(user_synth)
     assert recipe["Properties"]["DockerfileTemplateData"] == expected
 
 
-def test_the_installed_helper_assets_hold_only_the_handler_modules(user_synth):
-    """pip compiles what it installs (``runtime/__pycache__``); the Lambda assets leave that out."""
-    assets = sorted(
-        sorted(path.name for path in directory.iterdir())
-        for directory in user_synth["out"].glob("asset.*")
-        if directory.is_dir()
-    )
-    handlers = sorted(sorted(path.name for path in (ROOT / runtime).glob("*.py")) for runtime in RUNTIME_DIRS)
-    assert assets == handlers
+def test_the_installed_helpers_run_the_packaged_code_inline(user_synth):
+    """No asset to upload: each helper function's code is the installed runtime module, inline."""
+    assert not list(user_synth["out"].glob("asset.*"))
+    inline = [
+        resource["Properties"]["Code"]["ZipFile"]
+        for resource in user_synth["template"]["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function" and "ZipFile" in resource["Properties"]["Code"]
+    ]
+    expected = {
+        inline_source(path)
+        for runtime in RUNTIME_DIRS[:2]
+        for path in (ROOT / runtime).glob("*.py")
+    }
+    assert inline and set(inline) <= expected
 
 
 def test_the_installed_command_answers_help(installed, tmp_path):

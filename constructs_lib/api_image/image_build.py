@@ -226,7 +226,7 @@ class ApiImageBuild(Construct):
         """Point ``function`` at each image a pipeline run makes available; return the updater."""
         updater = self._helper_function(
             "ImageUpdater",
-            handler="update_function_image.handler",
+            source=RUNTIME_DIR / "update_function_image.py",
             description="Points the ParallelCluster API function at each new image build",
             environment={"FUNCTION_NAME": function.function_name},
             timeout=Duration.seconds(30),
@@ -291,7 +291,7 @@ class ApiImageBuild(Construct):
         """Images made by pipeline runs are not stack resources; a custom resource deletes them."""
         cleaner = self._helper_function(
             "PipelineImagesCleanup",
-            handler="delete_pipeline_images.handler",
+            source=RUNTIME_DIR / "delete_pipeline_images.py",
             description="Deletes the ParallelCluster API pipeline's images when the stack is deleted",
             timeout=Duration.minutes(5),
         )
@@ -334,7 +334,7 @@ class ApiImageBuild(Construct):
         self,
         construct_id: str,
         *,
-        handler: str,
+        source: Path,
         description: str,
         timeout: Duration,
         environment: Optional[dict[str, str]] = None,
@@ -342,8 +342,7 @@ class ApiImageBuild(Construct):
         return HelperFunction(
             self,
             construct_id,
-            code_directory=RUNTIME_DIR,
-            handler=handler,
+            source=source,
             description=description,
             timeout=timeout,
             iam_name=self._iam_name,

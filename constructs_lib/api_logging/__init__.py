@@ -78,8 +78,7 @@ class ApiGatewayAccountRole(Construct):
         setter = HelperFunction(
             self,
             "Setter",
-            code_directory=RUNTIME_DIR,
-            handler="ensure_account_role.handler",
+            source=RUNTIME_DIR / "ensure_account_role.py",
             description="Sets the API Gateway account's CloudWatch role where it has none",
             # Room for the retries while IAM makes the new role usable by API Gateway.
             timeout=Duration.minutes(5),

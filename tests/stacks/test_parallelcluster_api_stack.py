@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGURATIONS, TEST_REGION, render, synthesize
+from constructs_lib.helper_function import inline_source
+from tests.conftest import CONFIGURATIONS, ROOT, TEST_REGION, render, synthesize
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default.template.json"
 
@@ -22,10 +24,21 @@ def test_default_template_matches_the_reviewed_snapshot(default):
 
     Regenerate with ``UPDATE_SNAPSHOTS=1 make test``.
     """
-    current = json.dumps(default.template, indent=1, sort_keys=True) + "\n"
+    current = json.dumps(_without_inline_code(default.template), indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(current)
     assert current == SNAPSHOT.read_text()
+
+
+def _without_inline_code(template: dict) -> dict:
+    """The template with each helper's inline code named by its module: the modules are reviewed as code."""
+    modules = {inline_source(path): path.relative_to(ROOT).as_posix() for path in ROOT.glob("constructs_lib/*/runtime/*.py")}
+    template = copy.deepcopy(template)
+    for resource in template["Resources"].values():
+        code = resource["Properties"].get("Code", {}) if resource["Type"] == "AWS::Lambda::Function" else {}
+        if code.get("ZipFile") in modules:
+            code["ZipFile"] = f"<inline code of {modules[code['ZipFile']]}>"
+    return template
 
 
 def test_outputs_keep_the_official_names():

@@ -22,13 +22,12 @@ fails the handler raises, so Lambda's asynchronous retries (the handler is idemp
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from typing import Any, Optional
 
 import boto3
 from botocore.config import Config
+from cfn_response import FAILED, SUCCESS, send_response
 from botocore.exceptions import BotoCoreError, ClientError
 
 LOGGER = logging.getLogger(__name__)
@@ -41,14 +40,11 @@ IMAGEBUILDER = boto3.client(
     config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}),
 )
 
-SUCCESS, FAILED = "SUCCESS", "FAILED"
 # Keep this format: a deployed resource whose Update returned another physical id would get a Delete
 # for its current one, deleting the images of the pipeline still in use.
 PHYSICAL_ID_SUFFIX = "/images-cleanup"
 # Stop calling Image Builder when less time than this is left, to still respond.
 MARGIN_MS = 30_000
-# CloudFormation rejects a response body over 4096 bytes; the other fields stay far below the rest.
-MAX_REASON = 1500
 # ImageStatus values of a build still running: DeleteImage fails with ResourceDependencyException
 # until the build ends; CancelImageCreation ends it (asynchronously).
 IN_PROGRESS = {"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING"}
@@ -79,7 +75,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if request_type == "Delete":
             reason += "; images of the pipeline may be left behind"
     finally:
-        body = _respond(event, status, reason, physical_id)
+        body = send_response(event, status, reason, physical_id)
     return body
 
 
@@ -168,29 +164,3 @@ def _out_of_time(context: Any) -> bool:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _respond(event: dict[str, Any], status: str, reason: str, physical_id: str) -> dict[str, Any]:
-    """PUT the response to the pre-signed URL (empty Content-Type: the URL is signed without one)."""
-    if len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 15] + "... (truncated)"
-    body = {
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical_id,
-        "StackId": event.get("StackId"),
-        "RequestId": event.get("RequestId"),
-        "LogicalResourceId": event.get("LogicalResourceId"),
-        "NoEcho": False,
-        "Data": {},
-    }
-    LOGGER.info("Responding %s for %s: %s", status, physical_id, reason)
-    data = json.dumps(body).encode()  # ASCII (ensure_ascii), so len() counts bytes
-    request = urllib.request.Request(event["ResponseURL"], data=data, method="PUT", headers={"Content-Type": ""})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - https URL from CloudFormation
-            LOGGER.info("Response accepted: HTTP %s", response.status)
-    except Exception:
-        LOGGER.exception("Could not send the response; raising so that Lambda retries the request")
-        raise
-    return body

@@ -34,14 +34,13 @@ Lambda's asynchronous retries (the handler is idempotent) send it. No environmen
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import urllib.request
 from typing import Any, Callable, Optional
 
 import boto3
 from botocore.config import Config
+from cfn_response import FAILED, SUCCESS, send_response
 from botocore.exceptions import ClientError, ConnectionError as NetworkError, HTTPClientError
 
 LOGGER = logging.getLogger(__name__)
@@ -55,7 +54,6 @@ APIGATEWAY = boto3.client(
     config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}),
 )
 
-SUCCESS, FAILED = "SUCCESS", "FAILED"
 # Keep it: see the module docstring.
 PHYSICAL_ID = "apigateway-account-cloudwatch-role"
 ROLE_PATH = "/cloudwatchRoleArn"
@@ -73,8 +71,6 @@ SLEEP: Callable[[float], None] = time.sleep
 # timeouts (after botocore's own retry) are retried as well: both operations are idempotent.
 RETRIED_ON_SET = {"BadRequestException", "TooManyRequestsException", "ConflictException"}
 RETRIED_ON_RESET = {"TooManyRequestsException", "ConflictException"}
-# CloudFormation rejects a response body over 4096 bytes; the other fields stay far below the rest.
-MAX_REASON = 1500
 
 
 class OutOfTime(Exception):
@@ -121,7 +117,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             status = FAILED
             reason = f"{request_type} failed: {type(error).__name__}: {error}"
     finally:
-        body = _respond(event, status, reason, physical_id, data)
+        body = send_response(event, status, reason, physical_id, data)
     return body
 
 
@@ -234,33 +230,3 @@ def _code(error: ClientError) -> str:
 
 def _message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", ""))
-
-
-def _respond(
-    event: dict[str, Any], status: str, reason: str, physical_id: str, data: dict[str, str]
-) -> dict[str, Any]:
-    """PUT the response to the pre-signed URL (empty Content-Type: the URL is signed without one)."""
-    if len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 15] + "... (truncated)"
-    body = {
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical_id,
-        "StackId": event.get("StackId"),
-        "RequestId": event.get("RequestId"),
-        "LogicalResourceId": event.get("LogicalResourceId"),
-        "NoEcho": False,
-        "Data": data,
-    }
-    LOGGER.info("Responding %s for %s: %s", status, physical_id, reason)
-    payload = json.dumps(body).encode()  # ASCII (ensure_ascii), so len() counts bytes
-    request = urllib.request.Request(
-        event["ResponseURL"], data=payload, method="PUT", headers={"Content-Type": ""}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - https URL from CloudFormation
-            LOGGER.info("Response accepted: HTTP %s", response.status)
-    except Exception:
-        LOGGER.exception("Could not send the response; raising so that Lambda retries the request")
-        raise
-    return body

@@ -9,10 +9,10 @@ from typing import Any, Iterator
 import pytest
 from botocore.stub import Stubber
 
-from .runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
-from .runtime_support import response_url  # noqa: F401 - the fixture
+from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
+from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
 
-module = load_runtime("delete_pipeline_images")
+module = load_runtime("api_image", "delete_pipeline_images")
 
 PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api"
 PHYSICAL_ID = f"{PIPELINE_ARN}/images-cleanup"

@@ -87,11 +87,7 @@ def test_notifications_are_encrypted_and_tls_only(default):
 
 
 def updater(synthesized):
-    (function,) = [
-        f for f in synthesized.resources("AWS::Lambda::Function").values()
-        if f["Properties"].get("Handler") == "update_function_image.handler"
-    ]
-    return function
+    return synthesized.helper_function("api_image", "update_function_image")
 
 
 def test_updater_follows_notifications_and_may_only_update_the_api_function(default):
@@ -119,10 +115,7 @@ def test_pipeline_images_are_deleted_with_the_stack(default):
     (cleanup,) = default.resources("Custom::PipelineImagesCleanup").values()
     assert cleanup["Properties"]["ImagePipelineArn"] == {"Fn::GetAtt": [pipeline_id, "Arn"]}
     assert cleanup["DeletionPolicy"] == "Delete"
-    (function,) = [
-        f for f in default.resources("AWS::Lambda::Function").values()
-        if f["Properties"].get("Handler") == "delete_pipeline_images.handler"
-    ]
+    function = default.helper_function("api_image", "delete_pipeline_images")
     # Bounded: the handler answers before this timeout even when work is left.
     assert function["Properties"]["Timeout"] == 300
 

@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
-from .runtime_support import ACCOUNT, REGION, load_runtime
+from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, load_runtime
 
-module = load_runtime("update_function_image")
+module = load_runtime("api_image", "update_function_image")
 
 FUNCTION_NAME = "ParallelClusterApi-ParallelClusterFunction-8Xb2Yq1LmN3k"
 IMAGE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/pcluster-api/3.16.1/4"

@@ -23,7 +23,7 @@ def test_the_setter_may_read_and_patch_the_account_and_pass_only_that_role(defau
     role_id = setting["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     setter_id = setting["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
     setter = default.template["Resources"][setter_id]["Properties"]
-    assert setter["Handler"] == "ensure_account_role.handler"
+    assert setter == default.helper_function("api_logging", "ensure_account_role")["Properties"]
     setter_role = setter["Role"]["Fn::GetAtt"][0]
     (policy,) = [
         p for p in default.resources("AWS::IAM::ManagedPolicy").values() if {"Ref": setter_role} in p["Properties"]["Roles"]

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-from pathlib import Path
 from typing import Any, Iterator
-from unittest import mock
 
 import boto3
 import pytest
@@ -21,13 +19,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.apigateway.models import Account
 
-from tests.constructs_lib.api_image import runtime_support
-from tests.constructs_lib.api_image.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder
-from tests.constructs_lib.api_image.runtime_support import response_url  # noqa: F401 - the fixture
+from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
+from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
 
-RUNTIME_DIR = Path(__file__).resolve().parents[3] / "constructs_lib" / "api_logging" / "runtime"
-with mock.patch.object(runtime_support, "RUNTIME_DIR", RUNTIME_DIR):
-    module = runtime_support.load_runtime("ensure_account_role")
+module = load_runtime("api_logging", "ensure_account_role")
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiGatewayCloudWatchRole-7LmQx2Rt9ZpK"
 OLD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiGatewayCloudWatchRole-1AbCdE2fGhIj"

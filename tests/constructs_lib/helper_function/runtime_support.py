@@ -1,11 +1,10 @@
-"""Helpers for the tests of the helper functions in ``constructs_lib/api_image/runtime``.
+"""Helpers for the tests of the helper functions' runtime code (``constructs_lib/*/runtime``).
 
-Not a conftest.py: this directory is shared with the construct tests; modules import what they use.
+Not a conftest.py: test modules of several directories import what they use.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
@@ -17,13 +16,16 @@ from unittest import mock
 
 import pytest
 
-RUNTIME_DIR = Path(__file__).resolve().parents[3] / "constructs_lib" / "api_image" / "runtime"
+from constructs_lib.helper_function import inline_source
+
+CONSTRUCTS_LIB = Path(__file__).resolve().parents[3] / "constructs_lib"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 
 
-def load_runtime(name: str) -> ModuleType:
-    """Import ``runtime/<name>.py`` as Lambda does: a top-level module, not part of a package.
+def load_runtime(component: str, name: str) -> ModuleType:
+    """Import ``constructs_lib/<component>/runtime/<name>.py`` as Lambda runs it: the inline code the template holds
+    (shared runtime code spliced in, see ``inline_source``), as a top-level module.
 
     Its boto3 clients are created at import; a region and fake credentials are set only for that
     time, and the tests stub every call (botocore's Stubber answers before anything is signed
@@ -35,12 +37,11 @@ def load_runtime(name: str) -> ModuleType:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
     }
-    spec = importlib.util.spec_from_file_location(name, RUNTIME_DIR / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    # No __pycache__ in the runtime directory: it is the functions' code asset (and its hash).
-    with mock.patch.dict("os.environ", fake_env), mock.patch.object(sys, "dont_write_bytecode", True):
-        spec.loader.exec_module(module)
+    source = inline_source(CONSTRUCTS_LIB / component / "runtime" / f"{name}.py")
+    module = ModuleType(name)
+    module.__file__ = f"<inline code of {name}>"
+    with mock.patch.dict("os.environ", fake_env):
+        exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own code
     return module
 
 

@@ -1,0 +1,180 @@
+"""The small Python functions that serve the stack (image updates, cleanups, account settings).
+
+Each function's code is one module of a ``runtime/`` directory beside the construct that deploys
+it, delivered inline in the template (``Code.ZipFile``): the template needs no asset bucket, and
+the code a reviewer reads in the template is the code that runs. Shared runtime code (the
+custom resource reply, ``runtime/cfn_response.py`` here) is spliced into each module that imports
+it with ``from <shared module> import ...``, so the inline file stands alone.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Callable, Optional
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib.audit import acknowledge
+from constructs_lib.managed_policy_role import ManagedPolicyRole
+
+# The newest Python runtime Lambda offers; the helpers use the standard library and boto3 only.
+HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+SHARED_RUNTIME_DIR = Path(__file__).parent / "runtime"
+# CloudFormation writes inline code to a file named index (Code.ZipFile documentation).
+INLINE_MODULE = "index"
+
+
+def inline_source(handler_module: Path) -> str:
+    """``handler_module``'s text with each shared runtime module it imports spliced in its place.
+
+    ``from cfn_response import send_response`` becomes the body of ``runtime/cfn_response.py``
+    (without its docstring and ``__future__`` import). A top-level name both files bind must be
+    the same import in both, so that splicing cannot change what either file means.
+    """
+    text = handler_module.read_text()
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    shared = {path.stem: path for path in SHARED_RUNTIME_DIR.glob("*.py")}
+    own = _bindings(tree)
+    for node in sorted(tree.body, key=lambda statement: statement.lineno, reverse=True):
+        if not (isinstance(node, ast.ImportFrom) and node.module in shared):
+            continue
+        module_text = shared[node.module].read_text()
+        module_tree = ast.parse(module_text)
+        theirs = _bindings(module_tree)
+        imported = {alias.asname or alias.name for alias in node.names}
+        missing = {alias.name for alias in node.names} - set(theirs)
+        if missing:
+            raise ValueError(f"{handler_module.name}: {node.module} has no {', '.join(sorted(missing))}")
+        clashes = sorted(
+            name for name in set(own) & set(theirs) - imported if own[name] != theirs[name] or own[name] is None
+        )
+        if clashes:
+            raise ValueError(f"{handler_module.name} and {node.module}.py both define {', '.join(clashes)}")
+        body = [statement for statement in module_tree.body if not _is_docstring(statement) and not _is_future(statement)]
+        spliced = "".join(module_text.splitlines(keepends=True)[body[0].lineno - 1 :])
+        lines[node.lineno - 1 : node.end_lineno] = [
+            f"# ---- {node.module}.py, shared by this project's custom resources ----\n",
+            spliced,
+            f"# ---- end of {node.module}.py ----\n",
+        ]
+    return "".join(lines)
+
+
+def _bindings(tree: ast.Module) -> dict[str, Optional[str]]:
+    """Top-level names a module binds: to the import they come from, or None for its own definitions."""
+    names: dict[str, Optional[str]] = {}
+    for statement in tree.body:
+        if _is_future(statement):
+            continue
+        if isinstance(statement, ast.Import):
+            names.update({(alias.asname or alias.name).split(".")[0]: alias.name for alias in statement.names})
+        elif isinstance(statement, ast.ImportFrom):
+            names.update({alias.asname or alias.name: f"{statement.module}.{alias.name}" for alias in statement.names})
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[statement.name] = None
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update({node.id: None for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)})
+    return names
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
+def _is_future(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+
+
+class HelperFunction(Construct):
+    """A Python function from a module beside the construct that deploys it, delivered inline.
+
+    ``source`` is the module; its ``handler`` function is the entry point. The function runs with
+    a role of its own (named with ``iam_name``) whose permissions live in a customer-managed
+    policy, logs to a log group of its own (``log_group_factory``: retention and encryption of the
+    caller), traces with X-Ray, and sends the events it failed to process to an encrypted
+    dead-letter queue. Attributes: ``function``, ``role``, ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: Path,
+        description: str,
+        timeout: Duration,
+        iam_name: Callable[[str], Optional[str]],
+        log_group_factory: Callable[[Construct, str], logs.ILogGroup],
+        environment: Optional[dict[str, str]] = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # IAM names (with the caller's prefix, when it has one) derive from the construct id.
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            role_name=iam_name(f"ParallelClusterApi{construct_id}Role"),
+            policy_name=iam_name(f"ParallelClusterApi{construct_id}Policy"),
+            description=description,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "This queue is itself the dead-letter queue of a helper function; a queue behind it "
+            "would only move the same failed events once more.",
+            "Serverless-SQSRedrivePolicy",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=HELPER_RUNTIME,
+            code=lambda_.Code.from_inline(inline_source(source)),
+            handler=f"{INLINE_MODULE}.handler",
+            description=description,
+            timeout=timeout,
+            memory_size=128,
+            role=self.role,
+            environment=environment,
+            log_group=log_group_factory(self, "Logs"),
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        acknowledge(
+            self.function,
+            "A helper that acts only on this stack's own resources through public AWS endpoints; "
+            "a VPC would add NAT gateways or endpoints and protect nothing it holds.",
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "HIPAA.Security-LambdaInsideVPC",
+        )
+        acknowledge(
+            self.function,
+            "The helper runs a few times per stack operation or image build; reserving "
+            "concurrency would take it from the account's pool and fails in new accounts whose "
+            "limit is 10.",
+            "NIST.800.53.R5-LambdaConcurrency",
+            "HIPAA.Security-LambdaConcurrency",
+        )
+
+    def acknowledge_xray(self) -> None:
+        """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``."""
+        acknowledge(
+            self.role.managed_policy,
+            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level "
+            "permissions; the policy's other statements name this stack's resources.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
