@@ -35,7 +35,7 @@ LOGGING_RULES = frozenset(
 FIXED_BY_CONSTRUCTION = {
     "AwsSolutions-APIG1": "access logging to a log group of the stack, one JSON object per request",
     "AwsSolutions-APIG6": "execution logging at ERROR for every method, without request bodies",
-    "AwsSolutions-IAM4": "customer-managed policies only, no AWS managed policy",
+    "AwsSolutions-IAM4": "customer-managed policies only, no AWS managed policy (unless the deployer attaches one)",
     "AwsSolutions-L1": "the newest Python runtime for every helper function",
     "AwsSolutions-SNS2": "the build notification topic is encrypted with a KMS key of the stack",
     "AwsSolutions-SNS3": "the build notification topic requires TLS",

@@ -15,7 +15,12 @@ from typing import Any, Callable, Mapping, Optional
 from aws_cdk import Token
 from aws_cdk.region_info import RegionInfo
 
-DEFAULT_PARALLELCLUSTER_VERSION = "3.16.1"
+# The ParallelCluster releases this project was checked against: the function's permissions
+# against what the release calls and makes CloudFormation create, and the image against its
+# locked environment (tests/constructs_lib/parallelcluster_api/coverage, tests/lambda_image).
+# Another release needs the same checks before it is listed here.
+SUPPORTED_PARALLELCLUSTER_VERSIONS = ("3.16.1",)
+DEFAULT_PARALLELCLUSTER_VERSION = SUPPORTED_PARALLELCLUSTER_VERSIONS[-1]
 ALL_REGIONS = "*"
 ALL_BUCKETS = "*"
 MAX_IAM_PREFIX_LENGTH = 10
@@ -45,6 +50,10 @@ class Rule:
     pattern: str
     expected: str
 
+    def matches(self, value: str) -> bool:
+        """Whether ``value`` has this form (tokens always do: they resolve at deploy time)."""
+        return Token.is_unresolved(value) or (isinstance(value, str) and re.fullmatch(self.pattern, value) is not None)
+
     def check(self, name: str, value: str) -> str:
         """Return ``value`` when it matches; raise :class:`InvalidSettingError` otherwise.
 
@@ -66,7 +75,11 @@ _IAM_NAME = r"[\w+=,.@-]+"
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 _IMAGE_TAG_OR_DIGEST = r"(?::\w[\w.-]{0,127}|@sha256:[0-9a-f]{64})"
 
-VERSION = Rule(r"\d+\.\d+\.\d+", "a ParallelCluster version X.Y.Z, e.g. 3.16.1")
+VERSION = Rule(
+    "|".join(re.escape(version) for version in SUPPORTED_PARALLELCLUSTER_VERSIONS),
+    f"a ParallelCluster version whose permissions and image this project checked: "
+    f"{', '.join(SUPPORTED_PARALLELCLUSTER_VERSIONS)}",
+)
 IAM_ROLE_ARN = Rule(
     rf"arn:{_PARTITION}:iam::{_ACCOUNT}:role/(?:{_IAM_NAME}/)*{_IAM_NAME}",
     "an IAM role ARN, arn:<partition>:iam::<account id>:role/<name>",
@@ -194,7 +207,7 @@ def check_combinations(props: Mapping[str, Any], display: Callable[[str], str] =
     if props.get("lambda_image_source") == ASSET:
         for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
             excludes("lambda_image_source", option, "the image is built with local Docker")
-    for option in ("enable_iam_admin_access", "enable_fsx_s3_access"):
+    for option in ("enable_iam_admin_access", "enable_fsx_s3_access", "parallelcluster_function_additional_policies"):
         excludes(
             "parallelcluster_function_role",
             option,

@@ -59,6 +59,17 @@ def _role_list(key: str, raw: Any) -> tuple[str, ...]:
     return tuple(rules.IAM_ROLE_ARN.check(key, arn) for arn in arns)
 
 
+def _policy_list(key: str, raw: Any) -> tuple[str, ...]:
+    expected = "comma-separated IAM managed policy ARNs, arn:<partition>:iam::<account id or aws>:policy/<name>"
+    if not isinstance(raw, str):
+        raise InvalidSettingError(key, expected, raw)
+    arns = tuple(item.strip() for item in raw.split(",")) if raw else ()
+    for arn in arns:
+        if not rules.IAM_POLICY_ARN.matches(arn):
+            raise InvalidSettingError(key, expected, arn)
+    return arns
+
+
 def _positive_integer(key: str, raw: Any) -> Optional[int]:
     if raw in ("", None):
         return None
@@ -98,6 +109,9 @@ class Settings:
     parallelcluster_function_role: Optional[str] = field(
         default=None,
         metadata={"key": "ParallelClusterFunctionRole", "parse": _text(rules.IAM_ROLE_ARN)},
+    )
+    parallelcluster_function_additional_policies: tuple[str, ...] = field(
+        default=(), metadata={"key": "ParallelClusterFunctionAdditionalPolicies", "parse": _policy_list}
     )
     api_definition_s3_uri: Optional[str] = field(
         default=None, metadata={"key": "ApiDefinitionS3Uri", "parse": _text(rules.S3_URI)}

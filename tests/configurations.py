@@ -22,6 +22,11 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     "own-spec": {"ApiDefinitionS3Uri": "s3://my-specs/parallelcluster/ParallelCluster.openapi.yaml"},
     "no-user-role": {"CreateApiUserRole": "false"},
     "function-role": {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/pcluster-api"},
+    "additional-policies": {
+        "ParallelClusterFunctionAdditionalPolicies": (
+            f"arn:aws:iam::{ACCOUNT}:policy/pcluster-custom-actions,arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess"
+        )
+    },
     "iam-admin": {"EnableIamAdminAccess": "true"},
     "iam-admin-boundary": {"EnableIamAdminAccess": "true", "PermissionsBoundaryPolicy": BOUNDARY_ARN},
     "boundary": {"PermissionsBoundaryPolicy": BOUNDARY_ARN},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Sequence, Union
 
-from aws_cdk import ArnFormat, Aws, CfnParameter, Duration, Fn, Names, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import Annotations, ArnFormat, Aws, CfnParameter, Duration, Fn, Names, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -38,6 +38,9 @@ RESOURCE_TAG = "parallelcluster:resource"
 # ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
 KEPT_IMAGES = 5
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Managed policies attached to one IAM role: 10 by default, at most 20 (IAM quotas documentation).
+DEFAULT_MANAGED_POLICIES_QUOTA = 10
+MAX_MANAGED_POLICIES_PER_ROLE = 20
 # One JSON object per request in the access log (API Gateway $context variables).
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -83,6 +86,7 @@ class ParallelClusterApi(Construct):
         region: str = rules.ALL_REGIONS,
         api_definition_s3_uri: Optional[str] = None,
         parallelcluster_function_role: Union[str, iam.IRole, None] = None,
+        parallelcluster_function_additional_policies: Sequence[Union[str, iam.IManagedPolicy]] = (),
         ecr_image_uri: Optional[str] = None,
         create_api_user_role: bool = True,
         enable_iam_admin_access: bool = False,
@@ -114,6 +118,10 @@ class ParallelClusterApi(Construct):
             ``parallelcluster_version`` in the deployment Region's ParallelCluster bucket.
         :param parallelcluster_function_role: Role (ARN or ``IRole``) the function runs as,
             trusted by Lambda. When given, the construct creates no ParallelCluster policy.
+        :param parallelcluster_function_additional_policies: Further managed policies (ARNs or
+            ``IManagedPolicy``) attached to the function's role, e.g. for what a custom action of
+            your clusters needs. Not with ``parallelcluster_function_role``, whose policies are
+            yours to attach.
         :param ecr_image_uri: Image the function runs. Default: the ``parallelcluster_version``
             tag of a private ECR repository that this construct creates.
         :param create_api_user_role: Create the role that may invoke the API; the resource
@@ -179,6 +187,7 @@ class ParallelClusterApi(Construct):
         rules.check_combinations(
             dict(
                 parallelcluster_function_role=parallelcluster_function_role,
+                parallelcluster_function_additional_policies=tuple(parallelcluster_function_additional_policies),
                 ecr_image_uri=ecr_image_uri,
                 enable_iam_admin_access=enable_iam_admin_access,
                 enable_fsx_s3_access=enable_fsx_s3_access,
@@ -226,6 +235,7 @@ class ParallelClusterApi(Construct):
                 enable_iam_admin_access=enable_iam_admin_access,
                 permissions_boundary_arn=boundary.managed_policy_arn if boundary else None,
                 fsx_s3_buckets=fsx_s3_buckets if enable_fsx_s3_access else (),
+                additional_policies=parallelcluster_function_additional_policies,
             )
             self.log_group.grant_write(self.function_role)
         else:
@@ -693,6 +703,39 @@ class ParallelClusterApi(Construct):
         rules.IAM_POLICY_ARN.check(name, policy)
         return iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", policy)
 
+    def _attach_additional_policies(
+        self, role: iam.Role, policies: Sequence[Union[str, iam.IManagedPolicy]], own_policies: int
+    ) -> None:
+        """Attach the deployer's policies; AWS managed ones are acknowledged as their explicit choice."""
+        name = "parallelcluster_function_additional_policies"
+        total = own_policies + len(policies)
+        if total > MAX_MANAGED_POLICIES_PER_ROLE:
+            raise rules.InvalidSettingError(
+                name,
+                f"at most {MAX_MANAGED_POLICIES_PER_ROLE - own_policies} policies (IAM attaches at most "
+                f"{MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role, {own_policies} of them the API's own)",
+                len(policies),
+            )
+        if total > DEFAULT_MANAGED_POLICIES_QUOTA:
+            Annotations.of(self).add_warning_v2(
+                "ParallelClusterApi:ManagedPolicyQuota",
+                f"The function role gets {total} managed policies; IAM's default quota is "
+                f"{DEFAULT_MANAGED_POLICIES_QUOTA} per role: raise it in Service Quotas before deploying.",
+            )
+        for index, policy in enumerate(policies):
+            if isinstance(policy, str):
+                arn = rules.IAM_POLICY_ARN.check(name, policy)
+                policy = iam.ManagedPolicy.from_managed_policy_arn(self, f"AdditionalPolicy{index}", arn)
+            role.add_managed_policy(policy)
+            arn_text = nag_text(Stack.of(self), policy.managed_policy_arn)
+            if ":iam::aws:policy/" in arn_text:
+                acknowledge(
+                    role,
+                    "This AWS managed policy is attached because the deployer asked for it with "
+                    "ParallelClusterFunctionAdditionalPolicies; its scope is their choice.",
+                    f"AwsSolutions-IAM4[Policy::{arn_text}]",
+                )
+
     def _imported_role(self, role: Union[str, iam.IRole]) -> iam.IRole:
         if not isinstance(role, str):
             return role
@@ -707,6 +750,7 @@ class ParallelClusterApi(Construct):
         enable_iam_admin_access: bool,
         permissions_boundary_arn: Optional[str],
         fsx_s3_buckets: Sequence[str],
+        additional_policies: Sequence[Union[str, iam.IManagedPolicy]],
     ) -> iam.Role:
         role = ManagedPolicyRole(
             self,
@@ -725,10 +769,6 @@ class ParallelClusterApi(Construct):
                 "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
                 permissions.cluster_statements_iam_and_storage(scope),
             ),
-            "ParallelClusterClusterPolicyBatch": (
-                "Clusters with the AWS Batch scheduler",
-                permissions.batch_statements(scope),
-            ),
             "ParallelClusterImageManagedPolicy": (
                 "Image operations: build, delete, list and describe custom images",
                 permissions.image_statements(scope),
@@ -738,7 +778,10 @@ class ParallelClusterApi(Construct):
                 permissions.log_retrieval_statements(scope),
             ),
         }
-        if enable_iam_admin_access:
+        # With a boundary alone, the function may still create the roles of clusters and images
+        # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
+        # policies grant.
+        if enable_iam_admin_access or permissions_boundary_arn:
             policies["DefaultParallelClusterIamAdminPolicy"] = (
                 "IAM admin access: roles and instance profiles under parallelcluster/",
                 permissions.iam_admin_statements(scope, permissions_boundary_arn),
@@ -765,6 +808,8 @@ class ParallelClusterApi(Construct):
                     "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
                     "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
                 )
+        # The role's own managed policy (its log group and X-Ray) counts too.
+        self._attach_additional_policies(role, additional_policies, own_policies=len(policies) + 1)
         return role
 
 

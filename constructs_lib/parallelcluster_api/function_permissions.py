@@ -1,10 +1,12 @@
 """What the API function may do in the account: the ParallelCluster permissions.
 
-The action lists are facts taken from the official ParallelCluster policies (repository
-aws/aws-parallelcluster, ``cloudformation/policies/parallelcluster-policies.yaml``, the policies the
-official API stack attaches to its function in 3.x), grouped the same way so that each managed
-policy stays under IAM's 6,144-character limit. Resources and conditions follow the same rules:
-every ARN is built from ``${AWS::Partition}`` and ``${AWS::AccountId}``, and when ``Region`` is one
+The starting point is the official ParallelCluster policies (repository aws/aws-parallelcluster,
+``cloudformation/policies/parallelcluster-policies.yaml``), grouped the same way so that each
+managed policy stays under IAM's 6,144-character limit. The statements are then checked against
+the release the API serves (:data:`constructs_lib.validation.SUPPORTED_PARALLELCLUSTER_VERSIONS`):
+the AWS calls of its code and the resources its cluster and image templates make CloudFormation
+create with the function's credentials (``tests/constructs_lib/parallelcluster_api/coverage``).
+Every ARN is built from ``${AWS::Partition}`` and ``${AWS::AccountId}``, and when ``Region`` is one
 Region, regional ARNs name it and unscoped actions carry an ``aws:RequestedRegion`` condition.
 """
 
@@ -17,19 +19,18 @@ from aws_cdk import Aws
 
 from constructs_lib.validation import ALL_BUCKETS, ALL_REGIONS
 
-# AWS managed policies that ParallelCluster attaches to the roles it creates for clusters and
-# images; with IAM admin access the function may attach these and no other AWS managed policy.
+# AWS managed policies that ParallelCluster 3.16 attaches to the roles it creates; with IAM admin
+# access the function may attach these and no other AWS managed policy. Cluster node roles get
+# CloudWatchAgentServerPolicy; image build roles AmazonSSMManagedInstanceCore and
+# EC2InstanceProfileForImageBuilder; the build-image cleanup role AWSLambdaBasicExecutionRole;
+# cluster and cleanup functions in a VPC (DeploymentSettings/LambdaFunctionsVpcConfig)
+# AWSLambdaVPCAccessExecutionRole. The AWS Batch policies are gone with the Batch scheduler (3.16).
 ATTACHABLE_AWS_MANAGED_POLICIES = (
     "CloudWatchAgentServerPolicy",
     "AmazonSSMManagedInstanceCore",
-    "AWSBatchFullAccess",
-    "AmazonS3ReadOnlyAccess",
-    "service-role/AWSBatchServiceRole",
-    "service-role/AmazonEC2ContainerServiceforEC2Role",
-    "service-role/AmazonECSTaskExecutionRolePolicy",
-    "service-role/AmazonEC2SpotFleetTaggingRole",
     "EC2InstanceProfileForImageBuilder",
     "service-role/AWSLambdaBasicExecutionRole",
+    "service-role/AWSLambdaVPCAccessExecutionRole",
 )
 
 
@@ -43,10 +44,10 @@ class PermissionScope:
 
     region: str = ALL_REGIONS
 
-    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
-        """A partition-aware ARN in this account; regional ARNs name the scope's Region."""
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: str = Aws.ACCOUNT_ID) -> str:
+        """A partition-aware ARN, by default in this account; regional ARNs name the scope's Region."""
         region = self.region if regional else ""
-        return f"arn:{Aws.PARTITION}:{service}:{region}:{Aws.ACCOUNT_ID}:{resource}"
+        return f"arn:{Aws.PARTITION}:{service}:{region}:{account}:{resource}"
 
     def iam_arn(self, resource: str) -> str:
         return self.arn("iam", resource, regional=False)
@@ -153,6 +154,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "cloudformation:DeleteStack",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResource",
                 "cloudformation:DescribeStackResources",
                 "cloudformation:GetTemplate",
                 "cloudformation:ListStacks",
@@ -170,9 +172,17 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutCompositeAlarm",
+                # CloudFormation copies the cluster stack's tags to its alarms (the
+                # AWS::CloudWatch::Alarm and CompositeAlarm handlers tag on create and update).
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
             ],
             region_limited=True,
         ),
+        # Validators read the metadata of the KMS keys a cluster or image configuration names
+        # (KmsKeyId), which may belong to a key account of the organization.
+        scope.statement("KmsDescribeKey", ["kms:DescribeKey"], [scope.arn("kms", "key/*", account="*")]),
     ]
 
 
@@ -293,6 +303,13 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
             ["resource-groups:ListGroupResources", "resource-groups:GetGroupConfiguration"],
             region_limited=True,
         ),
+        # describe-cluster finds the login nodes' load balancers by their cluster tags.
+        scope.statement("TaggedResourcesRead", ["tag:GetResources"], region_limited=True),
+        # Directory service validation checks that PasswordSecretArn names a secret (metadata only;
+        # reading secret values is withheld).
+        scope.statement(
+            "SecretsMetadataRead", ["secretsmanager:DescribeSecret"], [scope.arn("secretsmanager", "secret:*")]
+        ),
         scope.statement(
             "LoginNodes",
             [
@@ -329,42 +346,6 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 "elasticloadbalancing:ModifyTargetGroup",
                 "elasticloadbalancing:CreateLoadBalancer",
             ],
-            region_limited=True,
-        ),
-    ]
-
-
-def batch_statements(scope: PermissionScope) -> list[Statement]:
-    """AWS Batch clusters (the official API stack always enables them)."""
-    return [
-        scope.statement(
-            "BatchPassRole",
-            ["iam:PassRole"],
-            [scope.iam_arn("role/parallelcluster/*")],
-            {
-                "StringEqualsIfExists": {
-                    "iam:PassedToService": [
-                        "ecs-tasks.amazonaws.com",
-                        "batch.amazonaws.com",
-                        "codebuild.amazonaws.com",
-                    ]
-                }
-            },
-        ),
-        # AWS Batch creates its service-linked role for the compute environment.
-        scope.statement(
-            "BatchServiceLinkedRole",
-            ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
-            [scope.iam_arn("role/aws-service-role/batch.amazonaws.com/*")],
-            {"StringEquals": {"iam:AWSServiceName": ["batch.amazonaws.com"]}},
-        ),
-        scope.statement("CodeBuild", ["codebuild:*"], [scope.arn("codebuild", "project/pcluster-*")]),
-        scope.statement("ECR", ["ecr:*"], region_limited=True),
-        scope.statement("Batch", ["batch:*"], region_limited=True),
-        scope.statement("EventBridge", ["events:*"], region_limited=True),
-        scope.statement(
-            "ECS",
-            ["ecs:DescribeContainerInstances", "ecs:ListContainerInstances"],
             region_limited=True,
         ),
     ]
@@ -602,6 +583,10 @@ WILDCARD_REASONS = {
     "CloudFormationReadAndDelete": "The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
     "CloudWatch": "Each cluster gets a dashboard and alarms named after it; CloudWatch dashboard and alarm names are chosen at run time. "
     + _REGION_LIMIT,
+    "KmsDescribeKey": "Cluster and image configurations may name any KMS key, including one of another account of the organization; DescribeKey only reads its metadata.",
+    "TaggedResourcesRead": "The Resource Groups Tagging API's GetResources has no resource-level permissions; it only reads which resources carry a cluster's tags. "
+    + _REGION_LIMIT,
+    "SecretsMetadataRead": "Configurations name secrets of the account chosen by users; DescribeSecret reads their metadata, never their values.",
     "IamRead": "ParallelCluster validates the roles, instance profiles and policies that users name in cluster and image configurations, which can be any in the account; these are read-only actions.",
     "IamInstanceProfile": "Cluster instance profiles are created under the parallelcluster/ path only.",
     "IamPassRole": "Only roles under the parallelcluster/ path may be passed, and only to Lambda, EC2 and Spot Fleet.",
@@ -620,15 +605,6 @@ WILDCARD_REASONS = {
     + _REGION_LIMIT,
     "LoginNodesCreateAndTag": "Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them. "
     + _REGION_LIMIT,
-    "BatchPassRole": "Only roles under the parallelcluster/ path may be passed, and only to ECS tasks, AWS Batch and CodeBuild.",
-    "BatchServiceLinkedRole": "AWS Batch's service-linked role has a name chosen by AWS; the condition limits this to Batch.",
-    "CodeBuild": "Clusters with the AWS Batch scheduler build their container images with CodeBuild projects named pcluster-*; the wildcard covers only those.",
-    "ECR": "Clusters with the AWS Batch scheduler push and pull their container images in repositories created per cluster. "
-    + _REGION_LIMIT,
-    "Batch": "AWS Batch compute environments, job queues and job definitions are created per cluster with generated names. "
-    + _REGION_LIMIT,
-    "EventBridge": "Clusters create EventBridge rules named after them for their lifecycle events. " + _REGION_LIMIT,
-    "ECS": "AWS Batch clusters list their ECS container instances, whose ids are assigned at run time. " + _REGION_LIMIT,
     "EC2BuildAndDeleteImage": "Image builds look up and deregister AMIs and snapshots whose ids are assigned at build time; EC2 Describe* actions have no resource-level permissions. "
     + _REGION_LIMIT,
     "IAMBuildImage": "Image build roles and instance profiles are limited to the parallelcluster/ path and the ParallelClusterImage prefix.",
@@ -649,17 +625,16 @@ WILDCARD_REASONS = {
     + _REGION_LIMIT,
     "LogRetrieval": "Cluster and image logs live in log groups and streams named at run time; these actions read and export them. "
     + _REGION_LIMIT,
-    "IamRole": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path.",
-    "IamInlinePolicyAndCreateRole": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
-    "IamPolicy": "IAM admin access, asked for with EnableIamAdminAccess: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
+    "IamRole": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path.",
+    "IamInlinePolicyAndCreateRole": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
+    "IamPolicy": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
     "FSxS3PoliciesAttach": "FSx for Lustre data repositories need their service-linked role, whose name is chosen by AWS.",
     "EnableFSxS3Access": "FSx for Lustre data repositories read and write the objects of the buckets listed in FsxS3Buckets, as asked for with EnableFSxS3Access.",
 }
 
 # Statements that grant every action of a service (cdk-nag NIST/HIPAA IAMPolicyNoStatementsWithFullAccess).
 FULL_ACCESS_REASON = (
-    "ParallelCluster manages FSx and EFS file systems, and for AWS Batch clusters ECR repositories, "
-    "Batch environments, EventBridge rules and CodeBuild projects, through their whole life cycle, "
-    "as the official ParallelCluster policies grant; each is limited to this account and to the "
-    "ParallelCluster names or Region where the service allows it."
+    "ParallelCluster manages the FSx and EFS file systems of clusters, and the S3 buckets of its own "
+    "artifacts, through their whole life cycle, as the official ParallelCluster policies grant; each "
+    "is limited to this account and to the ParallelCluster names or Region where the service allows it."
 )

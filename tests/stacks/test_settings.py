@@ -28,6 +28,7 @@ OFFICIAL_PARAMETERS = {
     "PublicEcrImageUri",
     "ImageBuilderVpcId",
     "ImageBuilderSubnetId",
+    "ParallelClusterFunctionAdditionalPolicies",
 }
 
 
@@ -91,7 +92,8 @@ def test_values_are_parsed_into_typed_props():
         FsxS3Buckets="arn:aws:s3:::one, arn:aws-cn:s3:::two",
         PermissionsBoundaryPolicy=BOUNDARY_ARN,
         IAMRoleAndPolicyPrefix="pc-",
-        ParallelClusterVersion="3.15.0",
+        ParallelClusterVersion="3.16.1",
+        ParallelClusterFunctionAdditionalPolicies=f"{BOUNDARY_ARN}, arn:aws:iam::aws:policy/ReadOnlyAccess",
     )
     assert settings.region == "eu-west-1"
     assert settings.enable_iam_admin_access is True
@@ -99,7 +101,8 @@ def test_values_are_parsed_into_typed_props():
     assert settings.fsx_s3_buckets == ("arn:aws:s3:::one", "arn:aws-cn:s3:::two")
     assert settings.permissions_boundary_policy == BOUNDARY_ARN
     assert settings.iam_role_and_policy_prefix == "pc-"
-    assert settings.parallelcluster_version == "3.15.0"
+    assert settings.parallelcluster_version == "3.16.1"
+    assert settings.parallelcluster_function_additional_policies == (BOUNDARY_ARN, "arn:aws:iam::aws:policy/ReadOnlyAccess")
 
 
 def test_cdk_context_keys_of_cdk_itself_are_not_settings():
@@ -124,8 +127,12 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("ParallelClusterVersion", "3.16", "a ParallelCluster version X.Y.Z"),
-        ("ParallelClusterVersion", "latest", "a ParallelCluster version X.Y.Z"),
+        ("ParallelClusterVersion", "3.16", "a ParallelCluster version whose permissions and image this project checked: 3.16.1"),
+        ("ParallelClusterVersion", "latest", "a ParallelCluster version whose permissions"),
+        # Checked against 3.16.1 only: 3.15 still had the AWS Batch scheduler, with other permissions.
+        ("ParallelClusterVersion", "3.15.0", "a ParallelCluster version whose permissions"),
+        ("ParallelClusterFunctionAdditionalPolicies", "arn:aws:iam::123456789012:role/x", "comma-separated IAM managed policy ARNs"),
+        ("ParallelClusterFunctionAdditionalPolicies", "ReadOnlyAccess", "comma-separated IAM managed policy ARNs"),
         ("StackName", "1stack", "a CloudFormation stack name"),
         ("StackName", "my_stack", "a CloudFormation stack name"),
         ("Region", "mars-north-1", "'*' or a Region name"),
@@ -201,6 +208,14 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},
             "EnableIamAdminAccess",
+            "no value when ParallelClusterFunctionRole is set",
+        ),
+        (
+            {
+                "ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r",
+                "ParallelClusterFunctionAdditionalPolicies": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            },
+            "ParallelClusterFunctionAdditionalPolicies",
             "no value when ParallelClusterFunctionRole is set",
         ),
     ],

@@ -159,7 +159,6 @@ def test_function_role_has_the_parallelcluster_policies_and_no_aws_managed_polic
     assert set(function_policies()) == {
         "ParallelClusterClusterPolicy1",
         "ParallelClusterClusterPolicy2",
-        "ParallelClusterClusterPolicyBatch",
         "ParallelClusterImageManagedPolicy",
         "ParallelClusterLogRetrievalPolicy",
     }
@@ -184,7 +183,6 @@ def test_function_role_covers_cluster_image_and_log_operations():
         "iam:PassRole",
         "imagebuilder:CreateImage",
         "logs:FilterLogEvents",
-        "batch:*",
         "fsx:*",
         "elasticfilesystem:*",
         "autoscaling:CreateAutoScalingGroup",
@@ -192,6 +190,18 @@ def test_function_role_covers_cluster_image_and_log_operations():
         assert needed in actions, needed
     # Without IAM admin access the function cannot create roles.
     assert "iam:CreateRole" not in actions
+
+
+def test_no_aws_batch_grants_for_a_release_without_the_batch_scheduler():
+    # ParallelCluster 3.16 removed AWS Batch: Scheduling/Scheduler accepts only slurm.
+    batch_services = ("batch:", "ecs:", "codebuild:", "ecr:", "events:")
+    for configuration in ("default", "iam-admin"):
+        statements = all_statements(configuration)
+        actions = {action for statement in statements for action in _list(statement["Action"])}
+        assert not {action for action in actions if action.startswith(batch_services)}
+        passed_to = json.dumps([s.get("Condition", {}) for s in statements if "iam:PassRole" in _list(s["Action"])])
+        assert "batch.amazonaws.com" not in passed_to and "ecs-tasks" not in passed_to
+        assert "AWSBatch" not in json.dumps(statements)
 
 
 def test_function_writes_only_its_own_log_group_and_traces(default):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 import pytest
 
+from constructs_lib import ParallelClusterApi
+from constructs_lib.validation import InvalidSettingError
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CERTIFICATE_ARN, TEST_REGION, VPC_ENDPOINT_ID, render, synthesize
 
 
@@ -114,6 +117,39 @@ def test_permissions_boundary_conditions_role_creation_and_is_on_every_role():
     for configuration in ("iam-admin-boundary", "boundary"):
         roles = synthesize(configuration).resources("AWS::IAM::Role")
         assert roles and all(r["Properties"].get("PermissionsBoundary") == BOUNDARY_ARN for r in roles.values())
+
+
+def test_a_boundary_alone_lets_the_function_create_only_bounded_roles():
+    """ParallelCluster's PermissionsBoundary mode: cluster and image roles, each with the boundary."""
+    assert statements("boundary", "ParallelCluster API function - IAM admin") == statements(
+        "iam-admin-boundary", "ParallelCluster API function - IAM admin"
+    )
+
+
+def test_additional_policies_are_attached_to_the_function_role():
+    synthesized = synthesize("additional-policies")
+    function = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]
+    role = synthesized.template["Resources"][function["Role"]["Fn::GetAtt"][0]]
+    attached = render(role["Properties"]["ManagedPolicyArns"])
+    assert attached == [
+        f"arn:aws:iam::{ACCOUNT}:policy/pcluster-custom-actions",
+        "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess",
+    ]
+    # The AWS managed one is the deployer's explicit choice, acknowledged for that policy alone.
+    suppressed = [rule["id"] for rule in role["Metadata"]["cdk_nag"]["rules_to_suppress"]]
+    assert [rule for rule in suppressed if "IAM4" in rule] == [
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess]"
+    ]
+
+
+def test_more_additional_policies_than_iam_attaches_are_refused():
+    app = cdk.App()
+    with pytest.raises(InvalidSettingError, match=r"^parallelcluster_function_additional_policies: expected at most 15 policies"):
+        ParallelClusterApi(
+            cdk.Stack(app, "S"),
+            "Api",
+            parallelcluster_function_additional_policies=[f"arn:aws:iam::{ACCOUNT}:policy/p{n}" for n in range(16)],
+        )
 
 
 def test_fsx_s3_access_covers_the_buckets_and_their_objects():
