@@ -123,7 +123,11 @@ STACK_NAME = Rule(
 )
 IMAGE_BUILDER = "imagebuilder"
 ASSET = "asset"
-LAMBDA_IMAGE_SOURCE = Rule(f"{IMAGE_BUILDER}|{ASSET}", f"{IMAGE_BUILDER} (build in the account) or {ASSET} (build with local Docker)")
+LAYER = "layer"
+LAMBDA_IMAGE_SOURCE = Rule(
+    f"{IMAGE_BUILDER}|{ASSET}|{LAYER}",
+    f"{IMAGE_BUILDER} (build in the account), {ASSET} (build with local Docker) or {LAYER} (the official Lambda layer)",
+)
 ENSURE = "ensure"
 EXISTING = "existing"
 NONE = "none"
@@ -204,9 +208,10 @@ def check_combinations(props: Mapping[str, Any], display: Callable[[str], str] =
     )
     for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
         excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
-    if props.get("lambda_image_source") == ASSET:
+    if props.get("lambda_image_source") in (ASSET, LAYER):
+        why = "the image is built with local Docker" if props["lambda_image_source"] == ASSET else "the function runs the official layer"
         for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
-            excludes("lambda_image_source", option, "the image is built with local Docker")
+            excludes("lambda_image_source", option, why)
     for option in ("enable_iam_admin_access", "enable_fsx_s3_access", "parallelcluster_function_additional_policies"):
         excludes(
             "parallelcluster_function_role",

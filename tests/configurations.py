@@ -54,6 +54,7 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "ImageBuilderSubnetId": "subnet-0123456789abcdef0",
     },
     "local-image": {"LambdaImageSource": "asset"},
+    "layer": {"LambdaImageSource": "layer"},
     "account-role-existing": {"ApiGatewayAccountRole": "existing"},
     "no-api-logging": {"ApiGatewayAccountRole": "none"},
     "hardened": {

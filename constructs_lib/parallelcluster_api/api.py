@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -33,6 +34,12 @@ from constructs_lib.parallelcluster_api import function_permissions as permissio
 FUNCTION_LOGICAL_ID = "ParallelClusterFunction"
 EXECUTION_ROLE_LOGICAL_ID = "APIGatewayExecutionRole"
 STAGE_NAME = "prod"
+# The function's entry point in aws-parallelcluster[awslambda], in the image and in the layer.
+API_HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
+# The runtime AWS's own API template gives the function with the official layer (3.6 and later).
+LAYER_RUNTIME = lambda_.Runtime.PYTHON_3_12
+IMAGE_FUNCTION_NAME_PREFIX = "ParallelClusterFunction-"
+LAYER_FUNCTION_NAME_PREFIX = "ParallelClusterLayerFunction-"
 VERSION_TAG = "parallelcluster:version"
 RESOURCE_TAG = "parallelcluster:resource"
 # ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
@@ -150,10 +157,12 @@ class ParallelClusterApi(Construct):
         :param image_builder_vpc_id: VPC of the image build instance (with
             ``image_builder_subnet_id``), for accounts without a default VPC.
         :param image_builder_subnet_id: Subnet, with internet access, of the image build instance.
-        :param lambda_image_source: Where the function's image comes from when neither
+        :param lambda_image_source: Where the function's code comes from when neither
             ``ecr_image_uri`` nor ``public_ecr_image_uri`` is given: ``imagebuilder`` builds
             ``lambda_image/`` in the account with EC2 Image Builder; ``asset`` builds it with the
-            deployer's Docker as a CDK image asset.
+            deployer's Docker as a CDK image asset; ``layer`` runs the official ParallelCluster
+            Lambda layer of the version on python3.12, as AWS's own template does since 3.6
+            (no image, no build).
         :param allowed_principal_arns: ARNs of further IAM roles allowed to invoke the API: the
             resource policy allows them (same as :meth:`grant_invoke` for roles of other stacks).
         :param api_gateway_account_role: The API logs to CloudWatch (access and execution logs),
@@ -227,7 +236,14 @@ class ParallelClusterApi(Construct):
 
         # A name of our choosing lets the log group exist, with its retention, before the function
         # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
-        function_name = f"ParallelClusterFunction-{stack_uuid}"
+        # PackageType cannot change in place (it is create-only), so moving between an image and
+        # the layer replaces the function, which CloudFormation does only under a new name.
+        uses_layer = lambda_image_source == rules.LAYER and ecr_image_uri is None and public_ecr_image_uri is None
+        function_name = (
+            Fn.join("", [LAYER_FUNCTION_NAME_PREFIX, self._stack_id_suffix])
+            if uses_layer
+            else f"{IMAGE_FUNCTION_NAME_PREFIX}{stack_uuid}"
+        )
         self.log_group = self.new_log_group(self, "FunctionLogGroup", log_group_name=f"/aws/lambda/{function_name}")
         if parallelcluster_function_role is None:
             self.function_role: iam.IRole = self._create_function_role(
@@ -243,16 +259,8 @@ class ParallelClusterApi(Construct):
 
         self.repository: Optional[ecr.Repository] = None
         self.image_build: Optional[ApiImageBuild] = None
-        self.function = lambda_.DockerImageFunction(
-            self,
-            "Function",
-            code=self._image_code(
-                ecr_image_uri=ecr_image_uri,
-                public_ecr_image_uri=public_ecr_image_uri,
-                lambda_image_source=lambda_image_source,
-                vpc_id=image_builder_vpc_id,
-                subnet_id=image_builder_subnet_id,
-            ),
+        self.layer: Optional[lambda_.LayerVersion] = None
+        function_props: dict[str, Any] = dict(
             function_name=function_name,
             role=self.function_role,
             memory_size=2048,
@@ -261,6 +269,38 @@ class ParallelClusterApi(Construct):
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrent_executions,
         )
+        if uses_layer:
+            self.layer = self._official_layer()
+            self.function: lambda_.Function = lambda_.Function(
+                self,
+                "Function",
+                runtime=LAYER_RUNTIME,
+                handler=API_HANDLER,
+                # The code is all in the layer; Lambda needs a non-empty package all the same.
+                code=lambda_.Code.from_inline(" "),
+                layers=[self.layer],
+                **function_props,
+            )
+            acknowledge(
+                self.function,
+                "The official ParallelCluster layer is built for python3.12 (its compiled dependencies "
+                "are CPython 3.12 wheels), which Lambda supports until October 2028.",
+                "AwsSolutions-L1",
+                "Serverless-LambdaLatestVersion",
+            )
+        else:
+            self.function = lambda_.DockerImageFunction(
+                self,
+                "Function",
+                code=self._image_code(
+                    ecr_image_uri=ecr_image_uri,
+                    public_ecr_image_uri=public_ecr_image_uri,
+                    lambda_image_source=lambda_image_source,
+                    vpc_id=image_builder_vpc_id,
+                    subnet_id=image_builder_subnet_id,
+                ),
+                **function_props,
+            )
         self.function.node.default_child.override_logical_id(FUNCTION_LOGICAL_ID)
         self._acknowledge_function_findings(reserved_concurrent_executions)
         Tags.of(self.function).add(RESOURCE_TAG, "api")
@@ -346,6 +386,26 @@ class ParallelClusterApi(Construct):
             if custom_domain_hosted_zone_id is None:
                 self.domain_target = self.domain.domain_name_alias_domain_name
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
+
+    def _official_layer(self) -> lambda_.LayerVersion:
+        """AWS's own ParallelCluster layer of this version, from the deployment Region's bucket.
+
+        CloudFormation copies the layer archive when it creates the layer version, so the function
+        keeps working whatever happens to the bucket later.
+        """
+        bucket = s3.Bucket.from_bucket_name(self, "ParallelClusterBucket", f"{Aws.REGION}-aws-parallelcluster")
+        Annotations.of(bucket).acknowledge_warning(
+            "@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified",
+            "The key names the ParallelCluster version and AWS publishes one layer per version: "
+            "another version is another key, which makes a new layer version.",
+        )
+        return lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_bucket(bucket, official_layer_s3_key(self.parallelcluster_version)),
+            compatible_runtimes=[LAYER_RUNTIME],
+            description=f"aws-parallelcluster {self.parallelcluster_version} and its dependencies (official layer)",
+        )
 
     def _image_code(
         self,
@@ -811,6 +871,11 @@ class ParallelClusterApi(Construct):
         # The role's own managed policy (its log group and X-Ray) counts too.
         self._attach_additional_policies(role, additional_policies, own_policies=len(policies) + 1)
         return role
+
+
+def official_layer_s3_key(parallelcluster_version: str) -> str:
+    """Where AWS publishes the Lambda layer of a ParallelCluster version, in each Region's bucket."""
+    return f"parallelcluster/{parallelcluster_version}/layers/aws-parallelcluster/lambda-layer.zip"
 
 
 def official_api_definition_s3_uri(parallelcluster_version: str, region: str) -> str:

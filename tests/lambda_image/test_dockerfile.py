@@ -13,9 +13,11 @@ import subprocess
 
 import pytest
 
+from constructs_lib.parallelcluster_api.api import API_HANDLER
 from tests.lambda_image import venv
 
-HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
+# The handler the construct gives the layer function: the image must serve the same one.
+HANDLER = API_HANDLER
 ARG = venv.VERSION_ENV  # PARALLELCLUSTER_VERSION
 
 

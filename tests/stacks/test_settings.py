@@ -161,7 +161,7 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("EcrImageUri", "public.ecr.aws/parallelcluster/pcluster-api:3.5.1", "a private ECR image URI"),
         ("EcrImageUri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo", "a private ECR image URI"),
         ("PublicEcrImageUri", "pcluster-api", "a container image URI with a tag or digest"),
-        ("LambdaImageSource", "docker", "imagebuilder (build in the account) or asset"),
+        ("LambdaImageSource", "docker", "imagebuilder (build in the account), asset (build with local Docker) or layer"),
         ("ApiGatewayAccountRole", "create", "ensure (keep the account's role, else set one)"),
         ("WebAclArn", "arn:aws:waf::123456789012:webacl/x", "a regional AWS WAF web ACL ARN"),
         ("LogsKmsKeyArn", "alias/aws/logs", "a KMS key ARN"),
@@ -203,7 +203,12 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
         (
             {"LambdaImageSource": "asset", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
             "PublicEcrImageUri",
-            "no value when LambdaImageSource is set",
+            "no value when LambdaImageSource is set (the image is built with local Docker)",
+        ),
+        (
+            {"LambdaImageSource": "layer", "EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1"},
+            "EcrImageUri",
+            "no value when LambdaImageSource is set (the function runs the official layer)",
         ),
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},

@@ -456,3 +456,43 @@ def test_nested_api_without_region_takes_the_spec_location_from_the_top_level_st
     nested_template = json.loads((Path(assembly.directory) / f"{nested.artifact_id}.nested.template.json").read_text())
     (api,) = [r for r in nested_template["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
     assert api["Properties"]["Body"]["Fn::Transform"]["Parameters"]["Location"] == {"Ref": name}
+
+
+# --- The official layer (LambdaImageSource=layer) -------------------------------------------
+
+
+def test_layer_source_runs_the_official_layer_of_the_version_on_python_312():
+    synthesized = synthesize("layer")
+    function = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]
+    (layer_id, layer), = synthesized.resources("AWS::Lambda::LayerVersion").items()
+    assert function["Runtime"] == "python3.12"
+    assert function["Handler"] == "pcluster.api.awslambda.entrypoint.lambda_handler"
+    assert function["Layers"] == [{"Ref": layer_id}]
+    assert "PackageType" not in function  # Zip, the default
+    content = render(layer["Properties"]["Content"])
+    assert content == {
+        "S3Bucket": f"{TEST_REGION}-aws-parallelcluster",
+        "S3Key": "parallelcluster/3.16.1/layers/aws-parallelcluster/lambda-layer.zip",
+    }
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer.get("DeletionPolicy", "Delete") == "Delete"
+
+
+def test_layer_source_builds_nothing():
+    synthesized = synthesize("layer")
+    for resource_type in ("AWS::ECR::Repository", "AWS::ImageBuilder::Image", "AWS::ImageBuilder::ImagePipeline"):
+        assert synthesized.resources(resource_type) == {}, resource_type
+    assert "ParallelClusterDockerUpdateImagePipeline" not in synthesized.template["Outputs"]
+
+
+def test_layer_function_has_a_name_of_its_own_and_the_same_permissions():
+    """PackageType is create-only: a switch replaces the function, which needs another name."""
+    layer, image = synthesize("layer"), synthesize("default")
+    name = render(layer.template["Resources"]["ParallelClusterFunction"]["Properties"]["FunctionName"])
+    assert name == f"ParallelClusterLayerFunction-{STACK_UUID.split('-')[0]}"
+    assert name != render(image.template["Resources"]["ParallelClusterFunction"]["Properties"]["FunctionName"])
+    log_group = layer.template["Resources"][function_log_group_id(layer)]["Properties"]
+    assert render(log_group["LogGroupName"]) == f"/aws/lambda/{name}"
+    assert function_policies("layer").keys() == function_policies("default").keys()
+    for policy_id, policy in function_policies("layer").items():
+        assert policy["Properties"]["PolicyDocument"] == function_policies("default")[policy_id]["Properties"]["PolicyDocument"]
