@@ -51,8 +51,14 @@ class Rule:
     expected: str
 
     def matches(self, value: str) -> bool:
-        """Whether ``value`` has this form (tokens always do: they resolve at deploy time)."""
-        return Token.is_unresolved(value) or (isinstance(value, str) and re.fullmatch(self.pattern, value) is not None)
+        """Whether ``value`` has this form (tokens always do: they resolve at deploy time).
+
+        ASCII only: AWS names and ids are ASCII, so ``\\d`` and ``\\w`` must not match other
+        scripts' digits and letters (a full-width digit is not a version number).
+        """
+        if Token.is_unresolved(value):
+            return True
+        return isinstance(value, str) and re.fullmatch(self.pattern, value, flags=re.ASCII) is not None
 
     def check(self, name: str, value: str) -> str:
         """Return ``value`` when it matches; raise :class:`InvalidSettingError` otherwise.
@@ -60,9 +66,7 @@ class Rule:
         Unresolved CDK tokens (for example ``role.role_arn``) are accepted as they are: their
         value only exists at deploy time.
         """
-        if Token.is_unresolved(value):
-            return value
-        if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
+        if not self.matches(value):
             raise InvalidSettingError(name, self.expected, value)
         return value
 
@@ -101,9 +105,10 @@ DOMAIN_NAME = Rule(
     "a lower-case DNS name, e.g. api.example.com",
 )
 S3_URI = Rule(rf"s3://{_BUCKET}/\S+", "an S3 URI, s3://<bucket>/<key>")
+# A bucket, or the buckets whose names start with a prefix (one trailing *).
 S3_BUCKET_ARN = Rule(
-    rf"arn:{_PARTITION}:s3:::[a-z0-9*][a-z0-9.*-]{{1,62}}",
-    "an S3 bucket ARN, arn:<partition>:s3:::<bucket>",
+    rf"arn:{_PARTITION}:s3:::(?:{_BUCKET}|[a-z0-9][a-z0-9.-]{{1,61}}\*)",
+    "an S3 bucket ARN, arn:<partition>:s3:::<bucket> (or <name prefix>* for the buckets it starts)",
 )
 IAM_PREFIX = Rule(
     rf"[\w+=,.@-]{{0,{MAX_IAM_PREFIX_LENGTH}}}",

@@ -9,6 +9,7 @@ returns one typed object whose fields are the construct's keyword props. Default
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Optional
 
@@ -40,10 +41,11 @@ def _required(rule: rules.Rule) -> Callable[[str, Any], str]:
 
 
 def _boolean(key: str, raw: Any) -> bool:
-    # cdk.json may hold JSON booleans; `-c Key=value` always gives text.
-    if raw in (True, "true"):
+    # cdk.json may hold JSON booleans; `-c Key=value` always gives text. Identity, not equality:
+    # 1 == True in Python, and a JSON number is not a boolean.
+    if raw is True or raw == "true":
         return True
-    if raw in (False, "false"):
+    if raw is False or raw == "false":
         return False
     raise InvalidSettingError(key, "true or false", raw)
 
@@ -71,10 +73,12 @@ def _policy_list(key: str, raw: Any) -> tuple[str, ...]:
 
 
 def _positive_integer(key: str, raw: Any) -> Optional[int]:
-    if raw in ("", None):
+    if raw == "" or raw is None:
         return None
-    text = str(raw)
-    if not text.isdigit() or int(text) < 1:
+    # ASCII digits only (str.isdigit() takes superscripts, which int() refuses); a JSON boolean
+    # is not a number.
+    text = raw if isinstance(raw, str) else str(raw) if type(raw) is int else ""
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
         raise InvalidSettingError(key, "a positive whole number, or nothing for no reservation", raw)
     return int(text)
 

@@ -31,6 +31,13 @@ def run_app(context: dict, tmp_path) -> subprocess.CompletedProcess:
         ({"Region": "mars-1"}, "error: Region: expected '*' or a Region name such as eu-west-1; got 'mars-1'"),
         ({"EnableIamAdminAcess": "true"}, "error: EnableIamAdminAcess: unknown setting; did you mean EnableIamAdminAccess?"),
         ({"CreateApiUserRole": "no"}, "error: CreateApiUserRole: expected true or false; got 'no'"),
+        # Found in review: each of these once gave a traceback or slipped through.
+        ({"ReservedConcurrency": "\u00b2"}, "error: ReservedConcurrency: expected a positive whole number, or nothing for no reservation; got '\u00b2'"),
+        ({"EnableIamAdminAccess": 1}, "error: EnableIamAdminAccess: expected true or false; got 1"),
+        (
+            {"FsxS3Buckets": "arn:aws:s3:::**", "EnableFSxS3Access": "true"},
+            "error: FsxS3Buckets: expected an S3 bucket ARN, arn:<partition>:s3:::<bucket> (or <name prefix>* for the buckets it starts); got 'arn:aws:s3:::**'",
+        ),
     ],
 )
 def test_bad_setting_exits_non_zero_with_one_line_and_no_traceback(context, line, tmp_path):

@@ -89,7 +89,7 @@ def test_values_are_parsed_into_typed_props():
         EnableIamAdminAccess="true",
         CreateApiUserRole=False,
         EnableFSxS3Access="true",
-        FsxS3Buckets="arn:aws:s3:::one, arn:aws-cn:s3:::two",
+        FsxS3Buckets="arn:aws:s3:::one, arn:aws-cn:s3:::two, arn:aws:s3:::hpc-data-*",
         PermissionsBoundaryPolicy=BOUNDARY_ARN,
         IAMRoleAndPolicyPrefix="pc-",
         ParallelClusterVersion="3.16.1",
@@ -98,7 +98,7 @@ def test_values_are_parsed_into_typed_props():
     assert settings.region == "eu-west-1"
     assert settings.enable_iam_admin_access is True
     assert settings.create_api_user_role is False
-    assert settings.fsx_s3_buckets == ("arn:aws:s3:::one", "arn:aws-cn:s3:::two")
+    assert settings.fsx_s3_buckets == ("arn:aws:s3:::one", "arn:aws-cn:s3:::two", "arn:aws:s3:::hpc-data-*")
     assert settings.permissions_boundary_policy == BOUNDARY_ARN
     assert settings.iam_role_and_policy_prefix == "pc-"
     assert settings.parallelcluster_version == "3.16.1"
@@ -154,8 +154,8 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("ImageBuilderVpcId", "vpce-0123456789abcdef0", "a VPC id"),
         ("ImageBuilderSubnetId", "subnet-xyz", "a subnet id"),
         ("FsxS3Buckets", "my-bucket", "an S3 bucket ARN"),
-        ("FsxS3Buckets", "arn:aws:s3:::ok,arn:aws:s3:::bad/key", "an S3 bucket ARN"),
-        ("FsxS3Buckets", "arn:aws:s3:::ok,*", "'*' alone or a list of S3 bucket ARNs"),
+        ("FsxS3Buckets", "arn:aws:s3:::okay,arn:aws:s3:::bad/key", "an S3 bucket ARN"),
+        ("FsxS3Buckets", "arn:aws:s3:::okay,*", "'*' alone or a list of S3 bucket ARNs"),
         ("IAMRoleAndPolicyPrefix", "prefix-too-long", "at most 10 characters"),
         ("IAMRoleAndPolicyPrefix", "pc/", "at most 10 characters"),
         ("EcrImageUri", "public.ecr.aws/parallelcluster/pcluster-api:3.5.1", "a private ECR image URI"),
@@ -167,6 +167,14 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("LogsKmsKeyArn", "alias/aws/logs", "a KMS key ARN"),
         ("ReservedConcurrency", "0", "a positive whole number"),
         ("ReservedConcurrency", "ten", "a positive whole number"),
+        ("ReservedConcurrency", "\u00b2", "a positive whole number"),
+        ("ReservedConcurrency", True, "a positive whole number"),
+        ("ParallelClusterVersion", "\uff13.16.1", "a ParallelCluster version whose permissions"),
+        ("IAMRoleAndPolicyPrefix", "hpc\u00e9", "at most 10 characters among letters"),
+        ("FsxS3Buckets", "arn:aws:s3:::**", "an S3 bucket ARN"),
+        ("FsxS3Buckets", "arn:aws:s3:::*", "an S3 bucket ARN"),
+        ("EnableIamAdminAccess", 1, "true or false"),
+        ("CreateApiUserRole", 0, "true or false"),
         ("AllowedPrincipalArns", "arn:aws:iam::123456789012:user/alice", "an IAM role ARN"),
         ("NagPacks", "AwsSolutions,PCI", "comma-separated cdk-nag packs among"),
     ],
