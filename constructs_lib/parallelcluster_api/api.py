@@ -851,7 +851,8 @@ class ParallelClusterApi(Construct):
                 "FSx for Lustre data repositories in S3",
                 permissions.fsx_s3_statements(scope, fsx_s3_buckets),
             )
-        for name, (description, statements) in policies.items():
+        for name, (description, granted) in policies.items():
+            statements = [permission.statement for permission in granted]
             policy = iam.ManagedPolicy(
                 self,
                 name,
@@ -860,7 +861,7 @@ class ParallelClusterApi(Construct):
                 document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}),
                 roles=[role],
             )
-            acknowledge_wildcards(policy, statements, permissions.WILDCARD_REASONS)
+            acknowledge_wildcards(policy, statements, {permission.sid: permission.why for permission in granted})
             if any(action.endswith(":*") for statement in statements for action in statement["Action"]):
                 acknowledge(
                     policy,

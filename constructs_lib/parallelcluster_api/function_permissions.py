@@ -36,6 +36,24 @@ ATTACHABLE_AWS_MANAGED_POLICIES = (
 
 # An IAM policy statement as JSON (``iam.PolicyDocument.from_json`` reads it in one call).
 Statement = dict[str, Any]
+# Appended to the reason of every statement that ``region_limited`` scopes.
+REGION_LIMIT = "When Region is set, an aws:RequestedRegion condition keeps it to that Region."
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One statement of the function's policies and why ParallelCluster needs it.
+
+    The reason also acknowledges the statement's wildcards for cdk-nag (AwsSolutions-IAM5), so
+    every wildcard is explained where it is granted.
+    """
+
+    statement: Statement
+    why: str
+
+    @property
+    def sid(self) -> str:
+        return str(self.statement["Sid"])
 
 
 @dataclass(frozen=True)
@@ -59,8 +77,9 @@ class PermissionScope:
         resources: Sequence[str] = ("*",),
         conditions: Optional[dict[str, dict[str, Any]]] = None,
         *,
+        why: str,
         region_limited: bool = False,
-    ) -> Statement:
+    ) -> Permission:
         """An Allow statement; ``region_limited`` keeps region-less resources to the scope's Region."""
         condition = {operator: dict(keys) for operator, keys in (conditions or {}).items()}
         if region_limited and self.region != ALL_REGIONS:
@@ -68,10 +87,10 @@ class PermissionScope:
         statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
         if condition:
             statement["Condition"] = condition
-        return statement
+        return Permission(statement, f"{why} {REGION_LIMIT}" if region_limited else why)
 
 
-def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]:
+def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission]:
     """Cluster operations, first half: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch."""
     stacks = scope.arn("cloudformation", "stack/*")
     return [
@@ -111,6 +130,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "ec2:TerminateInstances",
             ],
             region_limited=True,
+            why="ParallelCluster launches, describes and tears down the EC2 instances, network interfaces, volumes, security groups and launch templates of clusters whose ids are only known at run time; EC2 has no resource-level permissions for Describe* and RunInstances spans many resource types.",
         ),
         scope.statement(
             "DynamoDB",
@@ -127,6 +147,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "dynamodb:UntagResource",
             ],
             [scope.arn("dynamodb", "table/parallelcluster-*")],
+            why="Each cluster gets its own DynamoDB table; the wildcard only covers tables named parallelcluster-*.",
         ),
         # Route 53 is global: neither a Region in its ARNs nor a requested Region applies.
         scope.statement(
@@ -141,12 +162,14 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "route53:ListResourceRecordSets",
                 "route53:ListQueryLoggingConfigs",
             ],
+            why="Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
         ),
         scope.statement(
             "CloudFormationCreateAndUpdate",
             ["cloudformation:CreateStack", "cloudformation:UpdateStack"],
             [stacks],
             {"ForAnyValue:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
+            why="Clusters are CloudFormation stacks named by the user; creation and update are limited to stacks tagged parallelcluster:cluster-name.",
         ),
         scope.statement(
             "CloudFormationReadAndDelete",
@@ -160,6 +183,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "cloudformation:ListStacks",
             ],
             [stacks],
+            why="The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
         ),
         scope.statement(
             "CloudWatch",
@@ -179,14 +203,20 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Statement]
                 "cloudwatch:ListTagsForResource",
             ],
             region_limited=True,
+            why="Each cluster gets a dashboard and alarms named after it; CloudWatch dashboard and alarm names are chosen at run time.",
         ),
         # Validators read the metadata of the KMS keys a cluster or image configuration names
         # (KmsKeyId), which may belong to a key account of the organization.
-        scope.statement("KmsDescribeKey", ["kms:DescribeKey"], [scope.arn("kms", "key/*", account="*")]),
+        scope.statement(
+            "KmsDescribeKey",
+            ["kms:DescribeKey"],
+            [scope.arn("kms", "key/*", account="*")],
+            why="Cluster and image configurations may name any KMS key, including one of another account of the organization; DescribeKey only reads its metadata.",
+        ),
     ]
 
 
-def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement]:
+def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permission]:
     """Cluster operations, second half: IAM reads, Lambda, S3, FSx, EFS, logs, login nodes."""
     cluster_roles = scope.iam_arn("role/parallelcluster/*")
     return [
@@ -205,6 +235,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 f"arn:{Aws.PARTITION}:iam::aws:policy/*",
                 scope.iam_arn("instance-profile/*"),
             ],
+            why="ParallelCluster validates the roles, instance profiles and policies that users name in cluster and image configurations, which can be any in the account; these are read-only actions.",
         ),
         scope.statement(
             "IamInstanceProfile",
@@ -215,6 +246,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 "iam:RemoveRoleFromInstanceProfile",
             ],
             [scope.iam_arn("instance-profile/parallelcluster/*")],
+            why="Cluster instance profiles are created under the parallelcluster/ path only.",
         ),
         scope.statement(
             "IamPassRole",
@@ -230,6 +262,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                     ]
                 }
             },
+            why="Only roles under the parallelcluster/ path may be passed, and only to Lambda, EC2 and Spot Fleet.",
         ),
         scope.statement(
             "ServiceLinkedRoles",
@@ -244,6 +277,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                     ]
                 }
             },
+            why="Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing and Auto Scaling.",
         ),
         scope.statement(
             "Lambda",
@@ -264,6 +298,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 scope.arn("lambda", "function:parallelcluster-*"),
                 scope.arn("lambda", "function:pcluster-*"),
             ],
+            why="Cluster helper functions are created at run time; the wildcard only covers functions named parallelcluster-* and pcluster-*.",
         ),
         scope.statement(
             "S3ResourcesBucket",
@@ -273,15 +308,27 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 f"arn:{Aws.PARTITION}:s3:::aws-parallelcluster-*",
             ],
             region_limited=True,
+            why="ParallelCluster keeps cluster artifacts in buckets it creates, named parallelcluster-* or aws-parallelcluster-*; the wildcard covers only those.",
         ),
         scope.statement(
             "S3ParallelClusterReadOnly",
             ["s3:Get*", "s3:List*"],
             [f"arn:{Aws.PARTITION}:s3:::{scope.region}-aws-parallelcluster*"],
             region_limited=True,
+            why="Read-only access to the AWS-owned ParallelCluster buckets of the Region, which hold cookbooks, templates and specs.",
         ),
-        scope.statement("FSx", ["fsx:*"], [scope.arn("fsx", "*")]),
-        scope.statement("EFS", ["elasticfilesystem:*"], [scope.arn("elasticfilesystem", "*")]),
+        scope.statement(
+            "FSx",
+            ["fsx:*"],
+            [scope.arn("fsx", "*")],
+            why="Clusters create and delete FSx file systems, backups and data repository associations whose ids are assigned at creation; limited to this account (and Region when set).",
+        ),
+        scope.statement(
+            "EFS",
+            ["elasticfilesystem:*"],
+            [scope.arn("elasticfilesystem", "*")],
+            why="Clusters create and delete EFS file systems, mount targets and access points whose ids are assigned at creation; limited to this account (and Region when set).",
+        ),
         scope.statement(
             "CloudWatchLogs",
             [
@@ -297,18 +344,28 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 "logs:ListTagsForResource",
             ],
             region_limited=True,
+            why="Each cluster gets log groups named after it; the API creates, tags, filters and deletes them.",
         ),
         scope.statement(
             "ResourceGroupRead",
             ["resource-groups:ListGroupResources", "resource-groups:GetGroupConfiguration"],
             region_limited=True,
+            why="Capacity reservation resource groups are named by users in cluster configurations; these are read-only actions.",
         ),
         # describe-cluster finds the login nodes' load balancers by their cluster tags.
-        scope.statement("TaggedResourcesRead", ["tag:GetResources"], region_limited=True),
+        scope.statement(
+            "TaggedResourcesRead",
+            ["tag:GetResources"],
+            region_limited=True,
+            why="The Resource Groups Tagging API's GetResources has no resource-level permissions; it only reads which resources carry a cluster's tags.",
+        ),
         # Directory service validation checks that PasswordSecretArn names a secret (metadata only;
         # reading secret values is withheld).
         scope.statement(
-            "SecretsMetadataRead", ["secretsmanager:DescribeSecret"], [scope.arn("secretsmanager", "secret:*")]
+            "SecretsMetadataRead",
+            ["secretsmanager:DescribeSecret"],
+            [scope.arn("secretsmanager", "secret:*")],
+            why="Configurations name secrets of the account chosen by users; DescribeSecret reads their metadata, never their values.",
         ),
         scope.statement(
             "LoginNodes",
@@ -334,6 +391,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
             ],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
             region_limited=True,
+            why="Login node Auto Scaling groups and load balancers are created per cluster; the tag-keys condition limits these actions to resources tagged parallelcluster:cluster-name.",
         ),
         scope.statement(
             "LoginNodesCreateAndTag",
@@ -347,11 +405,12 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Statement
                 "elasticloadbalancing:CreateLoadBalancer",
             ],
             region_limited=True,
+            why="Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them.",
         ),
     ]
 
 
-def image_statements(scope: PermissionScope) -> list[Statement]:
+def image_statements(scope: PermissionScope) -> list[Permission]:
     """Image operations: build-image, delete-image, list-images, describe-image."""
     image_resources = [
         scope.arn("imagebuilder", f"{kind}/parallelclusterimage-*")
@@ -378,6 +437,7 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 "ec2:DeleteSnapshot",
             ],
             region_limited=True,
+            why="Image builds look up and deregister AMIs and snapshots whose ids are assigned at build time; EC2 Describe* actions have no resource-level permissions.",
         ),
         scope.statement(
             "IAMBuildImage",
@@ -389,6 +449,7 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 "iam:GetInstanceProfile",
             ],
             [*image_profiles_and_roles, scope.iam_arn("instance-profile/ParallelClusterImage*")],
+            why="Image build roles and instance profiles are limited to the parallelcluster/ path and the ParallelClusterImage prefix.",
         ),
         scope.statement(
             "IAMPassRoleBuildImage",
@@ -403,16 +464,19 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                     ]
                 }
             },
+            why="Only roles and instance profiles under the parallelcluster/ path may be passed, and only to Lambda and EC2.",
         ),
         scope.statement(
             "CloudWatchBuildImage",
             ["logs:CreateLogGroup", "logs:TagResource", "logs:UntagResource"],
             [scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*")],
+            why="Image builds create log groups named /aws/lambda/ParallelClusterImage-*; the wildcard covers only those.",
         ),
         scope.statement(
             "CloudFormationBuildAndDeleteImage",
             ["cloudformation:DescribeStacks", "cloudformation:CreateStack", "cloudformation:DeleteStack"],
             [scope.arn("cloudformation", "stack/*")],
+            why="Each image build is a CloudFormation stack named by the user; limited to this account's stacks.",
         ),
         scope.statement(
             "LambdaBuildAndDeleteImage",
@@ -425,8 +489,14 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 "lambda:AddPermission",
             ],
             [scope.arn("lambda", "function:ParallelClusterImage-*")],
+            why="Image builds create helper functions named ParallelClusterImage-*; the wildcard covers only those.",
         ),
-        scope.statement("ImageBuilderGetBuildImage", ["imagebuilder:Get*"], region_limited=True),
+        scope.statement(
+            "ImageBuilderGetBuildImage",
+            ["imagebuilder:Get*"],
+            region_limited=True,
+            why="Image builds read Image Builder images, recipes and components, including AWS-owned ones, whose ARNs depend on the build; these are read-only actions.",
+        ),
         scope.statement(
             "ImageBuilderBuildAndDeleteImage",
             [
@@ -445,6 +515,7 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 "imagebuilder:DeleteDistributionConfiguration",
             ],
             image_resources,
+            why="Each image build creates Image Builder resources named parallelclusterimage-*; the wildcard covers only those.",
         ),
         scope.statement(
             "SNSBuildAndDeleteImage",
@@ -458,18 +529,21 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 "sns:Unsubscribe",
             ],
             [scope.arn("sns", "ParallelClusterImage-*")],
+            why="Image builds notify through topics named ParallelClusterImage-*; the wildcard covers only those.",
         ),
         scope.statement(
             "IAMSLRBuildImage",
             ["iam:CreateServiceLinkedRole"],
-            [
-                scope.iam_arn(
-                    "role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
-                )
-            ],
+            [scope.iam_arn("role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder")],
             {"StringLike": {"iam:AWSServiceName": ["imagebuilder.amazonaws.com"]}},
+            why="The Image Builder service-linked role has a name chosen by AWS.",
         ),
-        scope.statement("IAMDeleteImage", ["iam:RemoveRoleFromInstanceProfile"], image_profiles_and_roles),
+        scope.statement(
+            "IAMDeleteImage",
+            ["iam:RemoveRoleFromInstanceProfile"],
+            image_profiles_and_roles,
+            why="Limited to instance profiles and roles under the parallelcluster/ path.",
+        ),
         scope.statement(
             "S3BucketBuildAndDeleteImage",
             [
@@ -484,6 +558,7 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
             ],
             [f"arn:{Aws.PARTITION}:s3:::parallelcluster-*/*"],
             region_limited=True,
+            why="Image build artifacts live in buckets named parallelcluster-*; the wildcard covers only their objects.",
         ),
         scope.statement(
             "CloudWatchDeleteImage",
@@ -492,12 +567,18 @@ def image_statements(scope: PermissionScope) -> list[Statement]:
                 scope.arn("logs", "log-group:/aws/imagebuilder/ParallelClusterImage-*"),
                 scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*"),
             ],
+            why="Image builds leave log groups named ParallelClusterImage-*; the wildcard covers only those.",
         ),
-        scope.statement("CloudFormationListImages", ["cloudformation:DescribeStacks"], region_limited=True),
+        scope.statement(
+            "CloudFormationListImages",
+            ["cloudformation:DescribeStacks"],
+            region_limited=True,
+            why="Listing images describes every stack to find the image stacks, which needs all stacks; it is read-only.",
+        ),
     ]
 
 
-def log_retrieval_statements(scope: PermissionScope) -> list[Statement]:
+def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
     """Reading and exporting cluster and image logs."""
     return [
         scope.statement(
@@ -511,13 +592,12 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Statement]:
                 "logs:DescribeExportTasks",
             ],
             region_limited=True,
+            why="Cluster and image logs live in log groups and streams named at run time; these actions read and export them.",
         )
     ]
 
 
-def iam_admin_statements(
-    scope: PermissionScope, permissions_boundary_arn: Optional[str]
-) -> list[Statement]:
+def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: Optional[str]) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary, roles may only be created, and policies only put or attached,
@@ -525,9 +605,7 @@ def iam_admin_statements(
     """
     cluster_roles = [scope.iam_arn("role/parallelcluster/*")]
     boundary = (
-        {"StringEquals": {"iam:PermissionsBoundary": [permissions_boundary_arn]}}
-        if permissions_boundary_arn
-        else {}
+        {"StringEquals": {"iam:PermissionsBoundary": [permissions_boundary_arn]}} if permissions_boundary_arn else {}
     )
     attachable = [
         scope.iam_arn("policy/parallelcluster*"),
@@ -539,23 +617,26 @@ def iam_admin_statements(
             "IamRole",
             ["iam:CreateServiceLinkedRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole"],
             cluster_roles,
+            why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path.",
         ),
         scope.statement(
             "IamInlinePolicyAndCreateRole",
             ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
             cluster_roles,
             boundary,
+            why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
         ),
         scope.statement(
             "IamPolicy",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             cluster_roles,
             {"ArnLike": {"iam:PolicyARN": attachable}, **boundary},
+            why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
         ),
     ]
 
 
-def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[Statement]:
+def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[Permission]:
     """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all)."""
     if tuple(bucket_arns) == (ALL_BUCKETS,):
         buckets_and_objects = [ALL_BUCKETS]
@@ -566,71 +647,16 @@ def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> lis
             "FSxS3PoliciesAttach",
             ["iam:CreateServiceLinkedRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
             [scope.iam_arn("role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*")],
+            why="FSx for Lustre data repositories need their service-linked role, whose name is chosen by AWS.",
         ),
-        scope.statement("EnableFSxS3Access", ["s3:Get*", "s3:List*", "s3:PutObject"], buckets_and_objects),
+        scope.statement(
+            "EnableFSxS3Access",
+            ["s3:Get*", "s3:List*", "s3:PutObject"],
+            buckets_and_objects,
+            why="FSx for Lustre data repositories read and write the objects of the buckets listed in FsxS3Buckets, as asked for with EnableFSxS3Access.",
+        ),
     ]
 
-
-# Why each statement with a wildcard needs it, and what limits it: the audit acknowledges each
-# wildcard finding (cdk-nag AwsSolutions-IAM5) with the reason of its statement.
-_REGION_LIMIT = "When Region is set, an aws:RequestedRegion condition keeps it to that Region."
-WILDCARD_REASONS = {
-    "EC2ReadAndWrite": "ParallelCluster launches, describes and tears down the EC2 instances, network interfaces, volumes, security groups and launch templates of clusters whose ids are only known at run time; EC2 has no resource-level permissions for Describe* and RunInstances spans many resource types. "
-    + _REGION_LIMIT,
-    "DynamoDB": "Each cluster gets its own DynamoDB table; the wildcard only covers tables named parallelcluster-*.",
-    "Route53HostedZones": "Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
-    "CloudFormationCreateAndUpdate": "Clusters are CloudFormation stacks named by the user; creation and update are limited to stacks tagged parallelcluster:cluster-name.",
-    "CloudFormationReadAndDelete": "The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
-    "CloudWatch": "Each cluster gets a dashboard and alarms named after it; CloudWatch dashboard and alarm names are chosen at run time. "
-    + _REGION_LIMIT,
-    "KmsDescribeKey": "Cluster and image configurations may name any KMS key, including one of another account of the organization; DescribeKey only reads its metadata.",
-    "TaggedResourcesRead": "The Resource Groups Tagging API's GetResources has no resource-level permissions; it only reads which resources carry a cluster's tags. "
-    + _REGION_LIMIT,
-    "SecretsMetadataRead": "Configurations name secrets of the account chosen by users; DescribeSecret reads their metadata, never their values.",
-    "IamRead": "ParallelCluster validates the roles, instance profiles and policies that users name in cluster and image configurations, which can be any in the account; these are read-only actions.",
-    "IamInstanceProfile": "Cluster instance profiles are created under the parallelcluster/ path only.",
-    "IamPassRole": "Only roles under the parallelcluster/ path may be passed, and only to Lambda, EC2 and Spot Fleet.",
-    "ServiceLinkedRoles": "Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing and Auto Scaling.",
-    "Lambda": "Cluster helper functions are created at run time; the wildcard only covers functions named parallelcluster-* and pcluster-*.",
-    "S3ResourcesBucket": "ParallelCluster keeps cluster artifacts in buckets it creates, named parallelcluster-* or aws-parallelcluster-*; the wildcard covers only those. "
-    + _REGION_LIMIT,
-    "S3ParallelClusterReadOnly": "Read-only access to the AWS-owned ParallelCluster buckets of the Region, which hold cookbooks, templates and specs.",
-    "FSx": "Clusters create and delete FSx file systems, backups and data repository associations whose ids are assigned at creation; limited to this account (and Region when set).",
-    "EFS": "Clusters create and delete EFS file systems, mount targets and access points whose ids are assigned at creation; limited to this account (and Region when set).",
-    "CloudWatchLogs": "Each cluster gets log groups named after it; the API creates, tags, filters and deletes them. "
-    + _REGION_LIMIT,
-    "ResourceGroupRead": "Capacity reservation resource groups are named by users in cluster configurations; these are read-only actions. "
-    + _REGION_LIMIT,
-    "LoginNodes": "Login node Auto Scaling groups and load balancers are created per cluster; the tag-keys condition limits these actions to resources tagged parallelcluster:cluster-name. "
-    + _REGION_LIMIT,
-    "LoginNodesCreateAndTag": "Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them. "
-    + _REGION_LIMIT,
-    "EC2BuildAndDeleteImage": "Image builds look up and deregister AMIs and snapshots whose ids are assigned at build time; EC2 Describe* actions have no resource-level permissions. "
-    + _REGION_LIMIT,
-    "IAMBuildImage": "Image build roles and instance profiles are limited to the parallelcluster/ path and the ParallelClusterImage prefix.",
-    "IAMPassRoleBuildImage": "Only roles and instance profiles under the parallelcluster/ path may be passed, and only to Lambda and EC2.",
-    "CloudWatchBuildImage": "Image builds create log groups named /aws/lambda/ParallelClusterImage-*; the wildcard covers only those.",
-    "CloudFormationBuildAndDeleteImage": "Each image build is a CloudFormation stack named by the user; limited to this account's stacks.",
-    "LambdaBuildAndDeleteImage": "Image builds create helper functions named ParallelClusterImage-*; the wildcard covers only those.",
-    "ImageBuilderGetBuildImage": "Image builds read Image Builder images, recipes and components, including AWS-owned ones, whose ARNs depend on the build; these are read-only actions. "
-    + _REGION_LIMIT,
-    "ImageBuilderBuildAndDeleteImage": "Each image build creates Image Builder resources named parallelclusterimage-*; the wildcard covers only those.",
-    "SNSBuildAndDeleteImage": "Image builds notify through topics named ParallelClusterImage-*; the wildcard covers only those.",
-    "IAMSLRBuildImage": "The Image Builder service-linked role has a name chosen by AWS.",
-    "IAMDeleteImage": "Limited to instance profiles and roles under the parallelcluster/ path.",
-    "S3BucketBuildAndDeleteImage": "Image build artifacts live in buckets named parallelcluster-*; the wildcard covers only their objects. "
-    + _REGION_LIMIT,
-    "CloudWatchDeleteImage": "Image builds leave log groups named ParallelClusterImage-*; the wildcard covers only those.",
-    "CloudFormationListImages": "Listing images describes every stack to find the image stacks, which needs all stacks; it is read-only. "
-    + _REGION_LIMIT,
-    "LogRetrieval": "Cluster and image logs live in log groups and streams named at run time; these actions read and export them. "
-    + _REGION_LIMIT,
-    "IamRole": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path.",
-    "IamInlinePolicyAndCreateRole": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
-    "IamPolicy": "IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
-    "FSxS3PoliciesAttach": "FSx for Lustre data repositories need their service-linked role, whose name is chosen by AWS.",
-    "EnableFSxS3Access": "FSx for Lustre data repositories read and write the objects of the buckets listed in FsxS3Buckets, as asked for with EnableFSxS3Access.",
-}
 
 # Statements that grant every action of a service (cdk-nag NIST/HIPAA IAMPolicyNoStatementsWithFullAccess).
 FULL_ACCESS_REASON = (
