@@ -387,7 +387,6 @@ class _Extractor:
         )
 
     def _extract_unit(self, unit: _Unit, bindings: list[_Binding]) -> None:
-        module = unit.module
         for binding in bindings:
             if binding.kind == "client":
                 for node in ast.walk(unit.node):
@@ -578,7 +577,7 @@ class _ResourceResolver:
             return _State("collection", state.type, state.collection)
         if state.kind == "action":
             if record:
-                keywords, complete = _call_params(node)
+                keywords, _ = _call_params(node)
                 for operation, params, form in state.pending:
                     self.x._record(self.unit, node, self.binding.service, operation, form, {**params, **keywords}, False)
             return _State("data")
