@@ -1,0 +1,110 @@
+"""The permission coverage check: every reachable AWS call of the release against the function's policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from tests.constructs_lib.parallelcluster_api.coverage import iam_actions, iam_policy, pcluster_calls
+from tests.constructs_lib.parallelcluster_api.coverage.representatives import Variant, representative_variants
+from tests.constructs_lib.parallelcluster_api.coverage.withheld import withheld
+
+# The Region a call runs in when the API manages every Region (Region=*).
+DEFAULT_CALL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One authorization of one call (variant), and what the policies decide."""
+
+    call: pcluster_calls.StaticCall
+    variant: str
+    authorization: iam_actions.Authorization
+    decision: iam_policy.Decision
+    withheld: bool
+
+    @property
+    def action(self) -> str:
+        return self.authorization.request.action
+
+    def describe(self, configuration: str) -> str:
+        request = self.authorization.request
+        return (
+            f"{self.action} denied in configuration {configuration!r}: called by {self.call.wrapper} at "
+            f"{self.call.site} ({self.call.service}.{self.call.operation}, {self.variant}; {self.authorization.why}); "
+            f"resource {request.resource or '(not known)'}; {self.decision.reason}"
+        )
+
+
+def _merge(static: Mapping[str, Any], representative: Mapping[str, Any]) -> dict[str, Any]:
+    return {**static, **representative}
+
+
+def evaluate_release(
+    policies: Mapping[str, Mapping[str, Any]],
+    *,
+    kinds: frozenset[str],
+    region: Optional[str],
+    account: str,
+    partition: str = "aws",
+    extraction: Optional[pcluster_calls.Extraction] = None,
+) -> list[Outcome]:
+    """Evaluate every authorization every reachable call of the release needs.
+
+    ``region``: the configuration's Region, or None when it manages every Region (then calls run in
+    :data:`DEFAULT_CALL_REGION`).
+    """
+    extraction = extraction or pcluster_calls.extract()
+    call_region = region or DEFAULT_CALL_REGION
+    variants = representative_variants(
+        pcluster_calls.release_constants(extraction.site_packages), partition=partition, region=call_region, account=account
+    )
+    outcomes = []
+    for call in extraction.reachable_calls():
+        for variant in variants.get(call.wrapper) or [Variant("parameters as the code passes them")]:
+            params = _merge(call.params, variant.params)
+            for authorization in iam_actions.authorizations_for_call(
+                call.service,
+                call.operation,
+                params,
+                partition=partition,
+                region=call_region,
+                account=account,
+                iam_path=variant.iam_path,
+                resource=variant.resource,
+            ):
+                decision = iam_policy.evaluate(policies, authorization.request)
+                outcomes.append(
+                    Outcome(
+                        call,
+                        variant.description,
+                        authorization,
+                        decision,
+                        withheld=not decision.allowed and withheld(authorization.request.action, kinds, call.wrapper),
+                    )
+                )
+    return outcomes
+
+
+def gaps(outcomes: list[Outcome]) -> list[Outcome]:
+    """Denied authorizations that no withheld entry covers."""
+    return [outcome for outcome in outcomes if not outcome.decision.allowed and not outcome.withheld]
+
+
+def over_grants(policies: Mapping[str, Mapping[str, Any]], outcomes: list[Outcome]) -> dict[str, list[str]]:
+    """Allowed action patterns that no authorization of the release's own calls needs, by statement.
+
+    Information only: the CloudFormation stacks the function creates need many more actions
+    (their resources are created with the function's credentials), which this static check does not see.
+    """
+    needed = {outcome.action for outcome in outcomes}
+    unused: dict[str, list[str]] = {}
+    for name, document in policies.items():
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow" or "Action" not in statement:
+                continue
+            patterns = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for pattern in patterns:
+                if not any(iam_policy.glob_match(pattern, action, ignore_case=True) for action in needed):
+                    unused.setdefault(f"{name}/{statement.get('Sid')}", []).append(pattern)
+    return unused

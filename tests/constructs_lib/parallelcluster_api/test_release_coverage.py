@@ -1,0 +1,136 @@
+"""Permission coverage of the release the function serves: every AWS call of aws-parallelcluster must be allowed.
+
+The calls are read from the installed release (``coverage/pcluster_calls.py``), mapped to IAM
+authorizations with their resources and condition keys (``coverage/iam_actions.py``) and evaluated
+against the function role's managed policies as synthesized (``coverage/iam_policy.py``). A denied
+authorization fails the test unless ``coverage/withheld.py`` withholds it on purpose, or it is a
+known gap below (then the test fails once it is fixed, so that the entry goes).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+import pytest
+
+from tests.conftest import ACCOUNT, CONFIGURATIONS, cdk_json_context, render, synthesize
+from tests.constructs_lib.parallelcluster_api.coverage import check, pcluster_calls
+from tests.constructs_lib.parallelcluster_api.coverage.representatives import representative_variants
+from tests.constructs_lib.parallelcluster_api.coverage.withheld import WITHHELD, configuration_kinds
+
+pytestmark = pytest.mark.xdist_group("release_coverage")
+
+CHECKED = ("default", "iam-admin", "boundary", "single-region")
+_ALL = frozenset(CHECKED)
+
+# Authorizations today's policies deny, by action and the configurations they are denied in. Remove
+# an entry when the policies are fixed: the test fails while a fixed gap is still listed.
+KNOWN_GAPS: dict[str, frozenset[str]] = {
+    # ResourceGroupsTaggingApiClient.get_resources: login node load balancers (3.16).
+    "tag:GetResources": _ALL,
+    # KmsClient.describe_key: KmsKeyId validators.
+    "kms:DescribeKey": _ALL,
+    # CfnClient.describe_stack_resource: the image stack's Image Builder image.
+    "cloudformation:DescribeStackResource": _ALL,
+    # Resource Groups' documented minimum permissions of ListGroupResources (capacity reservation groups).
+    "cloudformation:ListStackResources": _ALL,
+    # DescribeStacks without StackName (list-clusters, list-images) also needs ListStacks, on "*".
+    "cloudformation:ListStacks": _ALL,
+    # Deleting a cluster that keeps its logs updates the stack without Tags: the tag-keys condition fails.
+    "cloudformation:UpdateStack": _ALL,
+    # FSx Describe* have no resource types: only Resource "*" grants them, not fsx ARNs.
+    "fsx:DescribeFileSystems": _ALL,
+    "fsx:DescribeBackups": _ALL,
+    "fsx:DescribeVolumes": _ALL,
+    "fsx:DescribeStorageVirtualMachines": _ALL,
+    "fsx:DescribeFileCaches": _ALL,
+    # Directory service password and munge key validators.
+    "secretsmanager:DescribeSecret": _ALL,
+    "secretsmanager:GetSecretValue": _ALL,
+    "ssm:GetParameter": _ALL,
+    # The build-image cleanup role with LambdaFunctionsVpcConfig: AWSLambdaVPCAccessExecutionRole is not attachable.
+    "iam:AttachRolePolicy": frozenset({"iam-admin"}),
+}
+
+
+def context(configuration: str) -> dict[str, Any]:
+    return {**cdk_json_context(), **CONFIGURATIONS[configuration]}
+
+
+@functools.cache
+def function_policies(configuration: str) -> dict[str, dict[str, Any]]:
+    """The managed policies attached to the function's role, intrinsics evaluated."""
+    synthesized = synthesize(configuration)
+    role = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return {
+        logical_id: render(policy["Properties"]["PolicyDocument"])
+        for logical_id, policy in synthesized.resources("AWS::IAM::ManagedPolicy").items()
+        if {"Ref": role} in policy["Properties"].get("Roles", [])
+    }
+
+
+def evaluate(configuration: str, policies: dict[str, dict[str, Any]]) -> list[check.Outcome]:
+    settings = context(configuration)
+    region = settings["Region"]
+    return check.evaluate_release(
+        policies, kinds=configuration_kinds(settings), region=None if region == "*" else region, account=ACCOUNT
+    )
+
+
+@functools.cache
+def outcomes(configuration: str) -> list[check.Outcome]:
+    return evaluate(configuration, function_policies(configuration))
+
+
+@pytest.mark.parametrize("configuration", CHECKED)
+def test_every_reachable_call_of_the_release_is_allowed(configuration):
+    found = check.gaps(outcomes(configuration))
+    known = {action for action, configurations in KNOWN_GAPS.items() if configuration in configurations}
+    new = [gap.describe(configuration) for gap in found if gap.action not in known]
+    fixed = known - {gap.action for gap in found}
+    assert not new, "\n".join(["Denied calls of the release:", *new])
+    assert not fixed, f"Fixed in {configuration!r}, remove from KNOWN_GAPS: {sorted(fixed)}"
+
+
+def test_the_check_reports_an_action_removed_from_a_policy():
+    policies = copy.deepcopy(function_policies("default"))
+    (statement,) = [s for document in policies.values() for s in document["Statement"] if s.get("Sid") == "DynamoDB"]
+    statement["Action"].remove("dynamodb:GetItem")
+    reported = [gap for gap in check.gaps(evaluate("default", policies)) if gap.action == "dynamodb:GetItem"]
+    assert reported, "removing dynamodb:GetItem went unnoticed"
+    message = reported[0].describe("default")
+    for expected in ("dynamodb:GetItem", "'default'", "DynamoResource.get_item", "pcluster/aws/dynamo.py:", "table/parallelcluster-mycluster"):
+        assert expected in message, message
+
+
+def test_the_check_evaluates_resources_and_conditions():
+    """Where conventions name the resource, the decision was made on it, by the statement meant for it."""
+    by_wrapper = {(o.call.wrapper, o.variant): o for o in outcomes("single-region") if o.action != "cloudformation:ListStacks"}
+    table = by_wrapper[("DynamoResource.get_item", "compute fleet status table")]
+    assert table.decision.resource_evaluated and table.decision.statement.endswith("/DynamoDB")
+    created = by_wrapper[("CfnClient.create_stack_from_url", "create-cluster (models/cluster.py:387): tags from Cluster._get_cfn_tags")]
+    assert created.authorization.request.context["aws:TagKeys"] == ["parallelcluster:cluster-name", "parallelcluster:version"]
+    assert created.decision.allowed and created.decision.statement.endswith("/CloudFormationCreateAndUpdate")
+
+
+def test_every_withheld_entry_withholds_something():
+    used = {
+        entry
+        for configuration in CHECKED
+        for outcome in outcomes(configuration)
+        if outcome.withheld
+        for entry in WITHHELD
+        if entry.covers(outcome.action, configuration_kinds(context(configuration)), outcome.call.wrapper)
+    }
+    assert set(WITHHELD) <= used, [entry.action for entry in WITHHELD if entry not in used]
+
+
+def test_representatives_name_reachable_wrappers():
+    extraction = pcluster_calls.extract()
+    wrappers = {call.wrapper for call in extraction.reachable_calls()}
+    table = representative_variants(
+        pcluster_calls.release_constants(extraction.site_packages), partition="aws", region="us-east-1", account=ACCOUNT
+    )
+    assert set(table) <= wrappers, sorted(set(table) - wrappers)
