@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping, Optional
 from aws_cdk import Token
 from aws_cdk.region_info import RegionInfo
 
+from constructs_lib.api_image import locks
+
 DEFAULT_PARALLELCLUSTER_VERSION = "3.16.1"
 ALL_REGIONS = "*"
 ALL_BUCKETS = "*"
@@ -191,6 +193,16 @@ def check_combinations(props: Mapping[str, Any], display: Callable[[str], str] =
     )
     for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
         excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
+    if not given("ecr_image_uri") and not given("public_ecr_image_uri"):
+        # The function's image is built from lambda_image/, which needs the version's lock.
+        version = props["parallelcluster_version"]
+        if version not in locks.locked_versions():
+            refuse(
+                "parallelcluster_version",
+                f"a version whose image environment is locked ({', '.join(locks.locked_versions()) or 'none yet'}; "
+                f"lock one with 'make lock VERSION={version}'), or {display('ecr_image_uri')} or "
+                f"{display('public_ecr_image_uri')} to run an image built elsewhere",
+            )
     if props.get("lambda_image_source") == ASSET:
         for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
             excludes("lambda_image_source", option, "the image is built with local Docker")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from constructs_lib.api_image import locks
 from tests.conftest import ROOT
 
 
@@ -31,6 +32,12 @@ def run_app(context: dict, tmp_path) -> subprocess.CompletedProcess:
         ({"Region": "mars-1"}, "error: Region: expected '*' or a Region name such as eu-west-1; got 'mars-1'"),
         ({"EnableIamAdminAcess": "true"}, "error: EnableIamAdminAcess: unknown setting; did you mean EnableIamAdminAccess?"),
         ({"CreateApiUserRole": "no"}, "error: CreateApiUserRole: expected true or false; got 'no'"),
+        (
+            {"ParallelClusterVersion": "3.15.0"},
+            "error: ParallelClusterVersion: expected a version whose image environment is locked "
+            f"({', '.join(locks.locked_versions())}; lock one with 'make lock VERSION=3.15.0'), or EcrImageUri "
+            "or PublicEcrImageUri to run an image built elsewhere; got '3.15.0'",
+        ),
     ],
 )
 def test_bad_setting_exits_non_zero_with_one_line_and_no_traceback(context, line, tmp_path):

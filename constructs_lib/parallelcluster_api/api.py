@@ -178,6 +178,7 @@ class ParallelClusterApi(Construct):
         fsx_s3_buckets = rules.check_bucket_arns("fsx_s3_buckets", tuple(fsx_s3_buckets))
         rules.check_combinations(
             dict(
+                parallelcluster_version=parallelcluster_version,
                 parallelcluster_function_role=parallelcluster_function_role,
                 ecr_image_uri=ecr_image_uri,
                 enable_iam_admin_access=enable_iam_admin_access,

@@ -6,6 +6,7 @@ import inspect
 import pytest
 
 from constructs_lib import ParallelClusterApi
+from constructs_lib.api_image import locks
 from constructs_lib.validation import InvalidSettingError
 from stacks.settings import Settings
 from tests.conftest import BOUNDARY_ARN, CERTIFICATE_ARN, VPC_ENDPOINT_ID, cdk_json_context
@@ -91,7 +92,9 @@ def test_values_are_parsed_into_typed_props():
         FsxS3Buckets="arn:aws:s3:::one, arn:aws-cn:s3:::two",
         PermissionsBoundaryPolicy=BOUNDARY_ARN,
         IAMRoleAndPolicyPrefix="pc-",
+        # A version without a lock needs an image built elsewhere.
         ParallelClusterVersion="3.15.0",
+        EcrImageUri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/pcluster-api:3.15.0",
     )
     assert settings.region == "eu-west-1"
     assert settings.enable_iam_admin_access is True
@@ -100,6 +103,7 @@ def test_values_are_parsed_into_typed_props():
     assert settings.permissions_boundary_policy == BOUNDARY_ARN
     assert settings.iam_role_and_policy_prefix == "pc-"
     assert settings.parallelcluster_version == "3.15.0"
+    assert settings.ecr_image_uri.endswith(":3.15.0")
 
 
 def test_cdk_context_keys_of_cdk_itself_are_not_settings():
@@ -209,3 +213,25 @@ def test_settings_that_need_a_partner_or_contradict_each_other_are_refused(conte
     with pytest.raises(InvalidSettingError) as error:
         parse(**context)
     assert str(error.value).startswith(f"{refused_key}: expected {expected}")
+
+
+@pytest.mark.parametrize("source", [{}, {"LambdaImageSource": "asset"}])
+def test_a_version_without_a_lock_is_refused_when_the_image_is_built_here(source):
+    assert "3.15.0" not in locks.locked_versions()
+    with pytest.raises(InvalidSettingError) as error:
+        parse(ParallelClusterVersion="3.15.0", **source)
+    message = str(error.value)
+    assert message.startswith("ParallelClusterVersion: expected a version whose image environment is locked")
+    assert "make lock VERSION=3.15.0" in message and message.endswith("got '3.15.0'")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/pcluster-api:3.15.0"},
+        {"PublicEcrImageUri": "public.ecr.aws/parallelcluster/pcluster-api:3.5.1"},
+    ],
+)
+def test_a_version_without_a_lock_is_accepted_with_an_image_built_elsewhere(image):
+    assert parse(ParallelClusterVersion="3.15.0", **image).parallelcluster_version == "3.15.0"
