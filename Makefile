@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 PY_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: setup synth deploy test bench audit clean
+.PHONY: setup synth deploy test lock bench audit clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -41,6 +41,10 @@ test: setup
 	# The Lambda image's Python environment, built once and cached in .cache/ (PyPI, a few minutes).
 	$(PYTHON) -m tests.lambda_image.venv
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The image's locked Python environment: every lock in lambda_image/locks/, or VERSION=X.Y.Z's (PyPI).
+lock: setup
+	$(PYTHON) -m tools.lock_image $(if $(VERSION),--version $(VERSION))
 
 bench: setup
 	$(PYTHON) -m tools.synth_bench

@@ -26,14 +26,18 @@ import pytest
 
 from constructs_lib.api_image.dockerfile import build_recipe_dockerfile
 from constructs_lib.helper_function import inline_source
+from constructs_lib.api_image.locks import locked_versions
 from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.xdist_group("packaging")
 
 PACKAGES = ("constructs_lib", "stacks", "lambda_image")
-# Files that are not modules but must ship: read at synth time, or by type checkers.
-DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile", "lambda_image/requirements.txt"}
+# Files that are not modules but must ship: read at synth time, or by type checkers. The locks say
+# which versions the construct can build an image of.
+DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile"} | {
+    f"lambda_image/locks/{version}.txt" for version in locked_versions()
+}
 # Directories of helper functions' code, inlined into templates: modules, not packages (no __init__.py).
 RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime", "constructs_lib/helper_function/runtime")
 # pyproject.toml's build requirement; an older setuptools in the venv means an isolated build.

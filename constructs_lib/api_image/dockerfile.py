@@ -4,21 +4,30 @@ EC2 Image Builder builds a container recipe from Dockerfile text alone, without 
 so the recipe cannot `COPY` files from this repository. The Dockerfile of `lambda_image/` becomes
 the recipe's template with three changes: its `FROM` image becomes the recipe's parent image, the
 version build argument gets the version as its default (Image Builder passes no build arguments),
-and `COPY requirements.txt` becomes a `RUN` that writes the same lines in the image.
+and `COPY locks/${PARALLELCLUSTER_VERSION}.txt` becomes a `RUN` that writes that version's lock, byte
+for byte, in the image.
+
+The lock does not travel as text: `DockerfileTemplateData` holds at most 16000 characters (the
+CloudFormation schema of `AWS::ImageBuilder::ContainerRecipe`), and the lock of 3.16.1 (104 hashed
+pins) takes 11300, three quarters of them with the rest of the Dockerfile. Gzipped and base64
+encoded it takes 7400 (a recipe of 8000), which leaves room for larger locks. The image's own
+Python decodes it, so the step needs no other tool in the base image.
 """
 
 from __future__ import annotations
 
-import importlib.resources
+import base64
+import gzip
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-# `lambda_image/` is a package with its two files as package data, so this one lookup finds it
-# in a checkout (the repository root is on sys.path) and in an installed wheel alike.
-LAMBDA_IMAGE_DIR = Path(str(importlib.resources.files("lambda_image")))
+from constructs_lib.api_image.locks import LAMBDA_IMAGE_DIR, lock_file
+
 VERSION_ARGUMENT = "PARALLELCLUSTER_VERSION"
+# Writes its first argument, base64 of gzip, decoded to standard output.
+DECODE_PROGRAM = "import base64, gzip, sys; sys.stdout.buffer.write(gzip.decompress(base64.b64decode(sys.argv[1])))"
 # Image Builder puts the recipe's parent image here (container recipe documentation).
 PARENT_IMAGE_PLACEHOLDER = "{{{ imagebuilder:parentImage }}}"
 
@@ -31,32 +40,35 @@ class RecipeDockerfile:
     template_data: str
 
 
-def requirement_lines(requirements_text: str) -> list[str]:
-    """The requirement lines of a requirements file, without comments and blank lines."""
-    lines = (line.split(" #", 1)[0].strip() for line in requirements_text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+def write_file_command(content: bytes, destination: str) -> str:
+    """A shell command that writes ``content`` to ``destination``, compactly encoded."""
+    # mtime=0: the same content always gives the same command, so the recipe only changes with it.
+    encoded = base64.b64encode(gzip.compress(content, compresslevel=9, mtime=0)).decode()
+    return f"python3 -c {shlex.quote(DECODE_PROGRAM)} {encoded} > {shlex.quote(destination)}"
 
 
 def build_recipe_dockerfile(parallelcluster_version: str, directory: Path = LAMBDA_IMAGE_DIR) -> RecipeDockerfile:
-    """The recipe that builds `directory`'s Dockerfile for `parallelcluster_version`."""
+    """The recipe that builds `directory`'s Dockerfile with the lock of `parallelcluster_version`."""
     dockerfile = (directory / "Dockerfile").read_text()
-    requirements = requirement_lines((directory / "requirements.txt").read_text())
-
     from_line = re.search(r"^FROM\s+(\S+)\s*$", dockerfile, flags=re.MULTILINE)
     argument_line = re.search(rf"^ARG\s+{VERSION_ARGUMENT}\s*$", dockerfile, flags=re.MULTILINE)
-    copy_line = re.search(r"^COPY\s+requirements\.txt\s+(\S+)\s*$", dockerfile, flags=re.MULTILINE)
-    for found, what in ((from_line, "FROM <image>"), (argument_line, f"ARG {VERSION_ARGUMENT}"), (copy_line, "COPY requirements.txt <path>")):
+    copy_line = re.search(
+        rf"^COPY\s+locks/\${{{VERSION_ARGUMENT}}}\.txt\s+(\S+)\s*$", dockerfile, flags=re.MULTILINE
+    )
+    for found, what in (
+        (from_line, "FROM <image>"),
+        (argument_line, f"ARG {VERSION_ARGUMENT}"),
+        (copy_line, f"COPY locks/${{{VERSION_ARGUMENT}}}.txt <path>"),
+    ):
         if found is None:
             raise ValueError(f"{directory / 'Dockerfile'}: the recipe needs a line '{what}'")
+    lock = lock_file(parallelcluster_version, directory).read_bytes()
 
-    write_requirements = "RUN printf '%s\\n' {} > {}".format(
-        " ".join(shlex.quote(line) for line in requirements), copy_line.group(1)
-    )
     template = dockerfile
     for line, replacement in (
         (from_line, f"FROM {PARENT_IMAGE_PLACEHOLDER}"),
         (argument_line, f"ARG {VERSION_ARGUMENT}={parallelcluster_version}"),
-        (copy_line, write_requirements),
+        (copy_line, f"RUN {write_file_command(lock, copy_line.group(1))}"),
     ):
         template = template.replace(line.group(0), replacement, 1)
     # Comments speak of `docker build`; the recipe keeps the instructions only.

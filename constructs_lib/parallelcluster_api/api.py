@@ -195,6 +195,7 @@ class ParallelClusterApi(Construct):
         fsx_s3_buckets = rules.check_bucket_arns("fsx_s3_buckets", tuple(fsx_s3_buckets))
         rules.check_combinations(
             dict(
+                parallelcluster_version=parallelcluster_version,
                 parallelcluster_function_role=parallelcluster_function_role,
                 parallelcluster_function_additional_policies=tuple(parallelcluster_function_additional_policies),
                 ecr_image_uri=ecr_image_uri,
@@ -424,8 +425,9 @@ class ParallelClusterApi(Construct):
             return lambda_.DockerImageCode.from_image_asset(
                 str(dockerfile.LAMBDA_IMAGE_DIR),
                 build_args={dockerfile.VERSION_ARGUMENT: self.parallelcluster_version},
-                # The directory is also a Python package (its files ship with the library).
-                exclude=["__init__.py", "__pycache__"],
+                # The build reads the Dockerfile and this version's lock, and nothing else of the
+                # directory (a Python package too), so that only they make the asset's hash.
+                exclude=["*", "!Dockerfile", f"!locks/{self.parallelcluster_version}.txt"],
             )
         self.repository = ecr.Repository(
             self,

@@ -8,7 +8,7 @@ from tests.lambda_image import venv
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "lambda_image: builds venvs from lambda_image/requirements.txt (PyPI, about 2.5 min the first time, "
+        "lambda_image: builds venvs from the image's lock in lambda_image/locks/ (PyPI, about 2.5 min the first time, "
         "cached in .cache/) and runs the API handler in them",
     )
 

@@ -1,6 +1,6 @@
 """Invoke the ParallelCluster API Lambda handler on a batch of events.
 
-Runs INSIDE a venv made from lambda_image/requirements.txt (see venv.py), never
+Runs INSIDE a venv made from the image's lock (see venv.py), never
 in the project venv: it proves that the image's Python environment serves
 requests. Standard library only, apart from the handler and (with "mock_aws")
 moto.

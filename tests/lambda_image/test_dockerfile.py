@@ -1,30 +1,27 @@
-"""lambda_image/Dockerfile and requirements.txt agree with each other and with the handler.
+"""lambda_image/Dockerfile installs the lock of its version and serves the handler.
 
-Read statically (no Docker here); the pip test uses the image venv's pip, offline.
+Read statically (no Docker here).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import subprocess
 
-import pytest
-
+from constructs_lib.api_image import locks
+from constructs_lib.api_image.dockerfile import VERSION_ARGUMENT as ARG  # PARALLELCLUSTER_VERSION
 from constructs_lib.parallelcluster_api.api import API_HANDLER
-from tests.lambda_image import venv
+from tools.image_python import DOCKERFILE
 
 # The handler the construct gives the layer function: the image must serve the same one.
 HANDLER = API_HANDLER
-ARG = venv.VERSION_ENV  # PARALLELCLUSTER_VERSION
 
 
 def instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) in order, continuations joined, comments dropped."""
     result, pending = [], ""
-    for line in venv.DOCKERFILE.read_text().splitlines():
+    for line in DOCKERFILE.read_text().splitlines():
         if line.strip().startswith("#") or not line.strip():
             continue  # Docker drops comment lines, inside continuations too
         pending += line.rstrip()
@@ -66,26 +63,22 @@ def test_version_is_a_build_argument_without_default():
     assert not re.search(r"\b3\.\d+\.\d+\b", json.dumps(instructions()))
 
 
-def test_installs_requirements_txt_with_the_version_argument():
+def test_installs_the_lock_of_the_version_argument_with_hash_checking():
     steps = instructions()
     arg = index_of("ARG", rf"^{ARG}$")
-    copy = index_of("COPY", r"(^|\s)requirements\.txt\s")
-    dest = shlex.split(steps[copy][1])[-1]
-    run = index_of("RUN", r"pip install .*-r " + re.escape(dest))
-    assert arg < run and copy < run
-    # The RUN sees the argument as an environment variable, and pip expands it in the file.
-    assert any(f"${{{ARG}}}" in line for line in venv.requirement_lines())
-    assert f'"${ARG}"' in steps[run][1], "the build should refuse to run without the argument"
-
-
-def test_requirements_pin_parallelcluster_to_the_argument_only():
-    lines = venv.requirement_lines()
-    assert f"aws-parallelcluster[awslambda]==${{{ARG}}}" in lines
-    assert not [line for line in lines if "aws-parallelcluster" in line and ARG not in line]
-    # The other lines (if any) are pinned, so the image does not drift.
-    for line in lines:
-        if "aws-parallelcluster" not in line:
-            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[0-9][^ ;]*", line), line
+    copy = index_of("COPY", r"^locks/")
+    source, dest = shlex.split(steps[copy][1])
+    # Docker expands the build argument in COPY's source: the lock of the version being built.
+    assert source == f"locks/${{{ARG}}}.txt"
+    assert arg < copy
+    run = index_of("RUN", r"pip install ")
+    assert copy < run
+    install = steps[run][1].split("&&")[0].split()
+    assert install[-2:] == ["-r", dest]
+    for option in locks.INSTALL_OPTIONS:
+        assert option in install, option
+    # Installed without dependencies: pip check proves the lock complete in the image too.
+    assert "python3 -m pip check" in steps[run][1]
 
 
 def test_node_is_installed_before_the_app_check():
@@ -94,20 +87,3 @@ def test_node_is_installed_before_the_app_check():
     assert node < run
     # The pip step builds the API app, which checks for Node.js.
     assert "ParallelClusterFlaskApp" in instructions()[run][1]
-
-
-# Uses the venvs of test_handler.py (see its note on xdist).
-@pytest.mark.lambda_image
-@pytest.mark.xdist_group("lambda_image")
-def test_pip_keeps_an_unset_version_variable_and_fails(lambda_venvs):
-    # That pip expands the variable when it is set is shown by the image venv itself: it was
-    # built from requirements.txt with the version from cdk.json (test_handler checks it).
-    # Unset, pip keeps the text as it is and cannot satisfy it: no build picks a version by itself.
-    env = {k: v for k, v in os.environ.items() if k != ARG}
-    pip = subprocess.run(
-        [str(lambda_venvs.image_python), "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
-         "--disable-pip-version-check", "-r", str(venv.REQUIREMENTS)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert pip.returncode != 0
-    assert f"aws-parallelcluster[awslambda]==${{{ARG}}}" in pip.stderr, pip.stdout + pip.stderr

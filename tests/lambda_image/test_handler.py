@@ -1,8 +1,8 @@
 """The Lambda image's Python environment serves the ParallelCluster API.
 
 The real handler (pcluster.api.awslambda.entrypoint.lambda_handler) answers real
-API Gateway REST API proxy events in venvs built from lambda_image/requirements.txt
-with the version from cdk.json (venv.py). Two batches run at once, each in one
+API Gateway REST API proxy events in venvs built from the image's lock of the
+version in cdk.json, lambda_image/locks/<version>.txt (venv.py). Two batches run at once, each in one
 subprocess (invoke_handler.py):
   * "moto": the test venv under moto's mock_aws, for requests that call AWS;
   * "image": the image venv alone, offline, for requests answered before any AWS
@@ -338,7 +338,8 @@ def test_image_venv_has_no_test_only_packages(lambda_venvs):
 
 
 def test_image_venv_is_consistent(lambda_venvs):
-    # `pip check`, run once when the venv was built (it takes a second).
+    # `pip check`, run once when the venv was built (it takes a second). The lock was installed
+    # with --no-deps, as in the image, so this is what proves that it misses no dependency.
     assert lambda_venvs.pip_check == "No broken requirements found."
 
 

@@ -6,7 +6,8 @@ import inspect
 import pytest
 
 from constructs_lib import ParallelClusterApi
-from constructs_lib.validation import InvalidSettingError
+from constructs_lib.api_image import locks
+from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS, InvalidSettingError
 from stacks.settings import Settings
 from tests.conftest import BOUNDARY_ARN, CERTIFICATE_ARN, VPC_ENDPOINT_ID, cdk_json_context
 
@@ -237,3 +238,9 @@ def test_settings_that_need_a_partner_or_contradict_each_other_are_refused(conte
     with pytest.raises(InvalidSettingError) as error:
         parse(**context)
     assert str(error.value).startswith(f"{refused_key}: expected {expected}")
+
+
+def test_every_supported_version_has_a_locked_image_environment():
+    """A version is supported once its permissions were checked and its image environment locked."""
+    assert set(SUPPORTED_PARALLELCLUSTER_VERSIONS) <= set(locks.locked_versions())
+    assert DEFAULT_PARALLELCLUSTER_VERSION in SUPPORTED_PARALLELCLUSTER_VERSIONS

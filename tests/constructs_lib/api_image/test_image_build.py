@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_logs as logs
 
+from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
 from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
@@ -146,6 +147,16 @@ def test_local_image_is_a_cdk_image_asset_of_lambda_image():
     assert synthesized.resources("AWS::ECR::Repository") == {}
     image_uri = render(synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Code"]["ImageUri"])
     assert image_uri.startswith(f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/cdk-")
+
+
+def test_local_image_builds_with_the_lock_of_its_version_and_nothing_else():
+    synthesized = synthesize("local-image")
+    (image,) = json.loads((synthesized.outdir / "ParallelClusterApi.assets.json").read_text())["dockerImages"].values()
+    assert image["source"]["dockerBuildArgs"] == {"PARALLELCLUSTER_VERSION": "3.16.1"}
+    context = synthesized.outdir / image["source"]["directory"]
+    files = sorted(path.relative_to(context).as_posix() for path in context.rglob("*") if path.is_file())
+    assert files == ["Dockerfile", "locks/3.16.1.txt"]
+    assert (context / "locks" / "3.16.1.txt").read_bytes() == locks.lock_file("3.16.1").read_bytes()
 
 
 def recipe_name(recipe: RecipeDockerfile) -> str:

@@ -1,32 +1,65 @@
-"""The recipe's Dockerfile is lambda_image/'s Dockerfile: same base, same pins, same command."""
+"""The recipe's Dockerfile is lambda_image/'s Dockerfile: same base, same lock, same command."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import (
     LAMBDA_IMAGE_DIR,
     PARENT_IMAGE_PLACEHOLDER,
     build_recipe_dockerfile,
-    requirement_lines,
 )
 
 
-def installed_requirements(template_data: str) -> list[str]:
-    """The lines the recipe's `RUN printf ... > requirements.txt` writes."""
-    (command,) = [line for line in template_data.splitlines() if line.startswith("RUN printf")]
-    words = shlex.split(command.removeprefix("RUN "))
-    assert words[:2] == ["printf", "%s\\n"] and words[-2] == ">"
-    return words[2:-2]
+def write_lock_step(template_data: str) -> str:
+    """The recipe's `RUN` that writes the lock, as the shell command it runs."""
+    (command,) = [line for line in template_data.splitlines() if line.startswith("RUN python3 -c ")]
+    return command.removeprefix("RUN ")
 
 
-def test_recipe_installs_exactly_the_pins_of_requirements_txt():
-    recipe = build_recipe_dockerfile("3.16.1")
-    pins = requirement_lines((LAMBDA_IMAGE_DIR / "requirements.txt").read_text())
-    assert pins and installed_requirements(recipe.template_data) == pins
+@pytest.mark.parametrize("version", locks.locked_versions())
+def test_recipe_writes_exactly_the_lock_of_its_version(version, tmp_path):
+    """The step, run by a shell as Image Builder's build runs it, writes the lock byte for byte."""
+    command = write_lock_step(build_recipe_dockerfile(version).template_data)
+    words = shlex.split(command)
+    assert words[0] == "python3" and words[-2:] == [">", "/tmp/requirements.txt"]
+    written = tmp_path / "requirements.txt"
+    subprocess.run(["sh", "-c", command.replace("/tmp/requirements.txt", shlex.quote(str(written)))], check=True, timeout=30)
+    assert written.read_bytes() == locks.lock_file(version).read_bytes()
+
+
+def test_recipe_installs_the_lock_with_hash_checking():
+    template = build_recipe_dockerfile("3.16.1").template_data
+    (install,) = [line for line in template.splitlines() if "pip install" in line]
+    for option in locks.INSTALL_OPTIONS:
+        assert f" {option} " in install, option
+    assert "-r /tmp/requirements.txt" in install
+
+
+@pytest.mark.parametrize("version", locks.locked_versions())
+def test_recipe_fits_the_container_recipe_schema(version):
+    """CloudFormation refuses a DockerfileTemplateData longer than its schema allows."""
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::ImageBuilder::ContainerRecipe").schema
+    limit = schema["properties"]["DockerfileTemplateData"]["maxLength"]
+    template = build_recipe_dockerfile(version).template_data
+    assert len(template) <= limit
+
+
+def test_recipe_changes_with_the_lock(tmp_path):
+    """A new lock must make a new recipe (recipes are immutable, named after their content)."""
+    (tmp_path / "Dockerfile").write_text((LAMBDA_IMAGE_DIR / "Dockerfile").read_text())
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "3.16.1.txt").write_bytes(locks.lock_file("3.16.1").read_bytes())
+    before = build_recipe_dockerfile("3.16.1", tmp_path)
+    assert before == build_recipe_dockerfile("3.16.1")
+    (tmp_path / "locks" / "3.16.1.txt").write_bytes(locks.lock_file("3.16.1").read_bytes() + b"# changed\n")
+    assert build_recipe_dockerfile("3.16.1", tmp_path).template_data != before.template_data
 
 
 def test_recipe_starts_from_the_dockerfile_base_image_and_keeps_its_instructions():
@@ -37,17 +70,12 @@ def test_recipe_starts_from_the_dockerfile_base_image_and_keeps_its_instructions
     assert recipe.template_data.startswith(f"FROM {PARENT_IMAGE_PLACEHOLDER}\n")
     assert "ARG PARALLELCLUSTER_VERSION=3.16.1\n" in recipe.template_data
     assert "COPY" not in recipe.template_data
-    kept = [line for line in dockerfile.splitlines() if line.startswith(("RUN", "ENV", "CMD")) ]
+    kept = [line for line in dockerfile.splitlines() if line.startswith(("RUN", "ENV", "CMD", " && "))]
     for line in kept:
         assert line in recipe.template_data
 
 
 def test_a_dockerfile_without_the_expected_lines_is_refused(tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY requirements.txt /tmp/r.txt\n")
-    (tmp_path / "requirements.txt").write_text("x==1\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY locks/${PARALLELCLUSTER_VERSION}.txt /tmp/r.txt\n")
     with pytest.raises(ValueError, match="ARG PARALLELCLUSTER_VERSION"):
         build_recipe_dockerfile("3.16.1", tmp_path)
-
-
-def test_requirement_lines_drop_comments_and_blank_lines():
-    assert requirement_lines("# a\n\npkg==1  # why\n  other>=2\n") == ["pkg==1", "other>=2"]

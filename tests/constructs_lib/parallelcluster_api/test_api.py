@@ -369,6 +369,7 @@ def test_construct_attributes_are_the_underlying_resources(default):
     ("props", "message"),
     [
         ({"parallelcluster_version": "3"}, "parallelcluster_version: expected a ParallelCluster version"),
+        ({"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version whose permissions"),
         ({"region": "moon-1"}, "region: expected '*' or a Region name"),
         ({"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
         ({"parallelcluster_function_role": "role"}, "parallelcluster_function_role: expected an IAM role ARN"),
