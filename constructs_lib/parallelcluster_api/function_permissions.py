@@ -165,11 +165,20 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
             why="Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
         ),
         scope.statement(
-            "CloudFormationCreateAndUpdate",
-            ["cloudformation:CreateStack", "cloudformation:UpdateStack"],
+            "CloudFormationCreate",
+            ["cloudformation:CreateStack"],
             [stacks],
             {"ForAnyValue:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
-            why="Clusters are CloudFormation stacks named by the user; creation and update are limited to stacks tagged parallelcluster:cluster-name.",
+            why="Clusters are CloudFormation stacks named by the user; creation is limited to stacks tagged parallelcluster:cluster-name.",
+        ),
+        # Updates are limited by the stack's own tag: deleting a cluster but keeping its logs
+        # updates its stack without Tags, where a condition on the request's tag keys is false.
+        scope.statement(
+            "CloudFormationUpdate",
+            ["cloudformation:UpdateStack"],
+            [stacks],
+            {"Null": {"aws:ResourceTag/parallelcluster:cluster-name": "false"}},
+            why="Cluster stacks are named by the user; updates are limited to stacks tagged parallelcluster:cluster-name.",
         ),
         scope.statement(
             "CloudFormationReadAndDelete",
@@ -180,10 +189,19 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "cloudformation:DescribeStackResource",
                 "cloudformation:DescribeStackResources",
                 "cloudformation:GetTemplate",
-                "cloudformation:ListStacks",
+                # Resource Groups' ListGroupResources reads CloudFormation-based groups with it.
+                "cloudformation:ListStackResources",
             ],
             [stacks],
             why="The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
+        ),
+        # list-clusters and list-images describe every stack to find ParallelCluster's: DescribeStacks
+        # without a stack name also needs ListStacks, which has no resource types.
+        scope.statement(
+            "CloudFormationList",
+            ["cloudformation:DescribeStacks", "cloudformation:ListStacks"],
+            region_limited=True,
+            why="Listing clusters and images describes every stack of the account to find ParallelCluster's, which needs all stacks; these are read-only actions.",
         ),
         scope.statement(
             "CloudWatch",
@@ -316,6 +334,13 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             [f"arn:{Aws.PARTITION}:s3:::{scope.region}-aws-parallelcluster*"],
             region_limited=True,
             why="Read-only access to the AWS-owned ParallelCluster buckets of the Region, which hold cookbooks, templates and specs.",
+        ),
+        # FSx Describe* actions have no resource types: only Resource "*" grants them.
+        scope.statement(
+            "FSxDescribe",
+            ["fsx:Describe*"],
+            region_limited=True,
+            why="FSx Describe actions have no resource-level permissions (Service Authorization Reference); they only read file systems, volumes, backups and caches.",
         ),
         scope.statement(
             "FSx",
@@ -568,12 +593,6 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*"),
             ],
             why="Image builds leave log groups named ParallelClusterImage-*; the wildcard covers only those.",
-        ),
-        scope.statement(
-            "CloudFormationListImages",
-            ["cloudformation:DescribeStacks"],
-            region_limited=True,
-            why="Listing images describes every stack to find the image stacks, which needs all stacks; it is read-only.",
         ),
     ]
 

@@ -72,6 +72,7 @@ def evaluate_release(
                 account=account,
                 iam_path=variant.iam_path,
                 resource=variant.resource,
+                resource_tags=variant.resource_tags,
             ):
                 decision = iam_policy.evaluate(policies, authorization.request)
                 outcomes.append(

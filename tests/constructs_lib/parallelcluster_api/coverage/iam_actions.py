@@ -452,6 +452,7 @@ def context_for_call(
     region: str,
     partition: str = "aws",
     role_permissions_boundary: Optional[str] = None,
+    resource_tags: Optional[Mapping[str, str]] = None,
 ) -> dict[str, Any]:
     """Condition keys the request carries, each only where the SAR lists it for the action.
 
@@ -462,6 +463,7 @@ def context_for_call(
       "checks that a specific policy is attached as a permissions boundary on the IAM principal resource".
     - ``iam:PolicyARN``: the managed policy an Attach/DetachRolePolicy names (``PolicyArn``).
     - ``iam:AWSServiceName``: the service a CreateServiceLinkedRole names (``AWSServiceName``).
+    - ``aws:ResourceTag/<key>``: the tags the existing resource carries (``resource_tags``).
     """
     params = params or {}
     actions = actions_for_call(service, operation, params)
@@ -481,6 +483,8 @@ def context_for_call(
         context["iam:PolicyARN"] = params["PolicyArn"]
     if "iam:awsservicename" in supported and _text(params, "AWSServiceName"):
         context["iam:AWSServiceName"] = params["AWSServiceName"]
+    if "aws:resourcetag/${tagkey}" in supported:
+        context.update({f"aws:ResourceTag/{key}": value for key, value in (resource_tags or {}).items()})
     return context
 
 
@@ -507,6 +511,7 @@ def authorizations_for_call(
     iam_path: str = "/",
     role_permissions_boundary: Optional[str] = None,
     resource: Optional[str] = None,
+    resource_tags: Optional[Mapping[str, str]] = None,
 ) -> list[Authorization]:
     """Every authorization the call needs: its action(s), then the dependent actions its params trigger.
 
@@ -517,7 +522,13 @@ def authorizations_for_call(
         service, operation, params, partition=partition, region=region, account=account, iam_path=iam_path
     )
     context = context_for_call(
-        service, operation, params, region=region, partition=partition, role_permissions_boundary=role_permissions_boundary
+        service,
+        operation,
+        params,
+        region=region,
+        partition=partition,
+        role_permissions_boundary=role_permissions_boundary,
+        resource_tags=resource_tags,
     )
     result = [Authorization(Request(action, arn, context), f"{service}.{operation}") for action in actions_for_call(service, operation, params)]
     for action in actions_for_call(service, operation, params):

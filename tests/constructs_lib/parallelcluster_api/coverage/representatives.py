@@ -35,6 +35,8 @@ class Variant:
     iam_path: str = "/"
     #: The resource, when the parameters alone do not give it (with the reason in the description).
     resource: Optional[str] = None
+    #: Tags the resource already carries (``aws:ResourceTag/<key>``), e.g. a cluster stack's.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def representative_variants(constants: Mapping[str, Any], *, partition: str, region: str, account: str) -> dict[str, list[Variant]]:
@@ -70,6 +72,7 @@ def representative_variants(constants: Mapping[str, Any], *, partition: str, reg
         {"Key": c["PCLUSTER_IMAGE_ID_TAG"], "Value": IMAGE_ID},
         {"Key": c["PCLUSTER_S3_BUCKET_TAG"], "Value": bucket},
     ]
+    cluster_resource_tags = {tag["Key"]: tag["Value"] for tag in cluster_tags}
     cluster_stack = {"StackName": CLUSTER}
     image_stack = {"StackName": IMAGE_ID}
     object_params = {"Bucket": bucket, "Key": template_key}
@@ -79,10 +82,17 @@ def representative_variants(constants: Mapping[str, Any], *, partition: str, reg
             Variant("create-cluster (models/cluster.py:387): tags from Cluster._get_cfn_tags", {**cluster_stack, "Tags": cluster_tags}),
             Variant("build-image (models/imagebuilder.py:474): tags from ImageBuilder._get_cfn_tags", {**image_stack, "Tags": image_tags}),
         ],
+        # The stack exists: it carries the tags create-cluster gave it.
         "CfnClient.update_stack_from_url": [
-            Variant("update-cluster (models/cluster.py:898): tags from Cluster._get_cfn_tags", {**cluster_stack, "Tags": cluster_tags}),
             Variant(
-                "delete-cluster keeping logs (models/cluster.py:657, _update_stack_template): no Tags", cluster_stack
+                "update-cluster (models/cluster.py:898): tags from Cluster._get_cfn_tags",
+                {**cluster_stack, "Tags": cluster_tags},
+                resource_tags=cluster_resource_tags,
+            ),
+            Variant(
+                "delete-cluster keeping logs (models/cluster.py:657, _update_stack_template): no Tags",
+                cluster_stack,
+                resource_tags=cluster_resource_tags,
             ),
         ],
         "CfnClient.delete_stack": [Variant("delete-cluster", cluster_stack), Variant("delete-image", image_stack)],
