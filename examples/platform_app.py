@@ -27,7 +27,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from constructs_lib import ManagedPolicyRole, ParallelClusterApi, audit, outputs
+from constructs_lib import ManagedPolicyRole, ParallelClusterApi, audit
+from pcluster_api_client import outputs
 from stacks.parallelcluster_api_stack import add_nag_packs
 
 # The platform's one Region: the stack deploys there, and the API manages clusters there only.

@@ -11,8 +11,9 @@ import cdk_nag
 from aws_cdk import App, Aws, CfnOutput, Stack, Validations
 from constructs import Construct
 
-from constructs_lib import ParallelClusterApi, audit, outputs
+from constructs_lib import ParallelClusterApi, audit
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
+from pcluster_api_client import outputs
 from stacks.settings import Settings
 
 NAG_PACKS = {

@@ -4,7 +4,8 @@ The wheel is built from a copy of the files a clone would have (``git ls-files``
 minus ignored), never in the working tree, where a ``build/`` left by an earlier build could hide
 a missing file. It is installed into a fresh venv that borrows the project venv's dependencies
 through a ``.pth`` file (no download) and used from outside the repository: the construct
-synthesizes and ``pcluster-api --help`` answers.
+synthesizes and ``pcluster-api --help`` answers. The client alone is installed too, into a venv
+that sees boto3 and its dependencies only: the command runs there without the CDK.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import email.parser
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,12 +34,13 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.xdist_group("packaging")
 
-PACKAGES = ("constructs_lib", "stacks", "lambda_image")
+PACKAGES = ("constructs_lib", "stacks", "lambda_image", "pcluster_api_client")
 # Files that are not modules but must ship: read at synth time, or by type checkers. The locks say
 # which versions the construct can build an image of.
-DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile"} | {
+DATA_FILES = {"constructs_lib/py.typed", "pcluster_api_client/py.typed", "lambda_image/Dockerfile"} | {
     f"lambda_image/locks/{version}.txt" for version in locked_versions()
 }
+CDK_REQUIREMENTS = ("aws-cdk-lib", "constructs", "cdk-nag")
 # Directories of helper functions' code, inlined into templates: modules, not packages (no __init__.py).
 RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime", "constructs_lib/helper_function/runtime")
 # pyproject.toml's build requirement; an older setuptools in the venv means an isolated build.
@@ -133,9 +136,13 @@ def test_the_wheel_declares_its_version_dependencies_and_command(wheel):
     metadata = email.parser.Parser().parsestr(metadata)
     assert metadata["Name"] == "parallelcluster-api-cdk"
     assert wheel.name == f"parallelcluster_api_cdk-{metadata['Version']}-py3-none-any.whl"
-    requirements = " ".join(metadata.get_all("Requires-Dist"))
-    assert all(name in requirements for name in ("aws-cdk-lib", "constructs", "cdk-nag", "boto3"))
-    assert "pcluster-api = constructs_lib.client:main" in entry_points
+    requirements = {re.match(r"[A-Za-z0-9._-]+", line)[0]: line for line in metadata.get_all("Requires-Dist")}
+    # The client needs boto3 alone; the constructs come with the `cdk` extra.
+    assert set(requirements) == {"boto3", *CDK_REQUIREMENTS}
+    assert "extra" not in requirements["boto3"]
+    assert all(requirements[name].endswith('; extra == "cdk"') for name in CDK_REQUIREMENTS)
+    assert metadata.get_all("Provides-Extra") == ["cdk"]
+    assert "pcluster-api = pcluster_api_client.cli:main" in entry_points
 
 
 SYNTH_SCRIPT = textwrap.dedent(
@@ -206,10 +213,82 @@ def test_the_installed_helpers_run_the_packaged_code_inline(user_synth):
     assert inline and set(inline) <= expected
 
 
-def test_the_installed_command_answers_help(installed, tmp_path):
+@pytest.mark.parametrize("command", [["bin/pcluster-api"], ["bin/python", "-m", "pcluster_api_client"]])
+def test_the_installed_command_answers_help(installed, tmp_path, command):
     result = subprocess.run(
-        [str(installed / "bin" / "pcluster-api"), "--help"],
+        [str(installed / command[0]), *command[1:], "--help"],
         cwd=tmp_path, env=user_env(), capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: pcluster-api")
+
+
+def requirement_closure(name: str) -> set[str]:
+    """``name`` and the distributions it needs (extras left out), as installed in the project venv."""
+    closure: set[str] = set()
+    pending = [name]
+    while pending:
+        distribution = importlib.metadata.distribution(pending.pop())
+        if distribution.metadata["Name"].lower() in closure:
+            continue
+        closure.add(distribution.metadata["Name"].lower())
+        for requirement in distribution.requires or []:
+            if "extra ==" not in requirement:
+                pending.append(re.match(r"[A-Za-z0-9._-]+", requirement)[0])
+    return closure
+
+
+@pytest.fixture(scope="session")
+def client_only(wheel, tmp_path_factory) -> Path:
+    """A fresh venv with the wheel installed (no extra) beside boto3 and its dependencies, and nothing else.
+
+    The project venv's copies of boto3's distributions are linked into a directory of their own,
+    which a ``.pth`` file puts on the new venv's path; the project venv's pip installs the wheel
+    there (``--python``).
+    """
+    prefix = tmp_path_factory.mktemp("client-venv")
+    venv.create(prefix, with_pip=False)
+    python = str(prefix / "bin" / "python")
+    boto3_site = tmp_path_factory.mktemp("boto3-site")
+    for name in requirement_closure("boto3"):
+        distribution = importlib.metadata.distribution(name)
+        for top in {Path(str(file)).parts[0] for file in distribution.files or []}:
+            source = Path(str(distribution.locate_file(top)))
+            if source.exists() and top not in ("..", "bin") and not (boto3_site / top).exists():
+                (boto3_site / top).symlink_to(source)
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    (Path(purelib) / "boto3_only.pth").write_text(f"{boto3_site}\n")
+    pip = [sys.executable, "-m", "pip", "--python", python]
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+        check=True, capture_output=True, text=True, timeout=120, env=user_env(),
+    )
+    # Every requirement of what is installed (the wheel without extras, boto3's own) is met.
+    check = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=120, env=user_env())
+    assert check.returncode == 0, check.stdout + check.stderr
+    return prefix
+
+
+def client_env(tmp_path: Path) -> dict[str, str]:
+    """A user's shell without AWS configuration or Region."""
+    env = {key: value for key, value in user_env().items() if not key.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    return env
+
+
+def test_the_client_installs_and_runs_with_boto3_alone(client_only, tmp_path):
+    python = str(client_only / "bin" / "python")
+    cdk = subprocess.run([python, "-c", "import aws_cdk"], cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True)
+    assert "No module named 'aws_cdk'" in cdk.stderr
+
+    for command in ([str(client_only / "bin" / "pcluster-api")], [python, "-m", "pcluster_api_client"]):
+        # The command gets as far as boto3's configuration: no Region anywhere.
+        result = subprocess.run(
+            [*command, "--stack-name", "ParallelClusterApi", "GET", "/v3/clusters"],
+            cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True, timeout=60,
+        )
+        assert (result.returncode, result.stdout) == (2, ""), result.stderr
+        assert result.stderr == "pcluster-api: error: no region: pass --region or set AWS_REGION\n"

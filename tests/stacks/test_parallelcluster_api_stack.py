@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.helper_function import inline_source
+from pcluster_api_client import outputs as output_names
+from pcluster_api_client.endpoint import DOMAIN_NAME_TYPE, check_invoke_url
 from tests.conftest import CONFIGURATIONS, ROOT, TEST_REGION, render, synthesize
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default.template.json"
@@ -94,3 +96,28 @@ def test_every_configuration_synthesizes():
     for configuration in CONFIGURATIONS:
         assert synthesize(configuration).template["Resources"], configuration
 
+
+
+def no_stack_domains() -> set[str]:
+    raise AssertionError("an execute-api invoke URL is accepted without reading the stack's resources")
+
+
+@pytest.mark.parametrize(
+    ("configuration", "region", "url_suffix"),
+    [("default", TEST_REGION, "amazonaws.com"), ("private", TEST_REGION, "amazonaws.com"), ("default", "cn-north-1", "amazonaws.com.cn")],
+)
+def test_pcluster_api_accepts_the_invoke_url_output(configuration, region, url_suffix):
+    synthesized = synthesize(configuration)
+    (api_id,) = synthesized.resources("AWS::ApiGateway::RestApi")
+    pseudo = {"AWS::Region": region, "AWS::URLSuffix": url_suffix}
+    url = render(outputs(configuration)[output_names.INVOKE_URL]["Value"], pseudo).replace(f"<{api_id}>", "a1b2c3d4e5")
+    assert check_invoke_url(url, region=region, stack_domains=no_stack_domains) == url
+
+
+def test_pcluster_api_accepts_the_custom_domain_as_the_stack_deploys_it():
+    """The client finds the domain as the physical id of the stack's domain resource (its DomainName)."""
+    synthesized = synthesize("custom-domain-no-zone")
+    (domain,) = synthesized.resources(DOMAIN_NAME_TYPE).values()
+    url = render(outputs("custom-domain-no-zone")[output_names.INVOKE_URL]["Value"])
+    physical_ids = {domain["Properties"]["DomainName"]}
+    assert check_invoke_url(url, region=TEST_REGION, stack_domains=lambda: physical_ids) == url

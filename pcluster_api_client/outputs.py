@@ -1,6 +1,7 @@
-"""Names of the stack outputs users query with `describe-stacks` (the official template's names).
+"""Names of the stack outputs users query with ``describe-stacks`` (the official template's names).
 
-Kept free of CDK imports: the API client reads them without starting the jsii runtime.
+The one source of these names: the stack (``stacks``) creates its outputs under them and
+``pcluster-api`` reads them, so this module imports nothing of the CDK.
 """
 
 INVOKE_URL = "ParallelClusterApiInvokeUrl"
