@@ -1,8 +1,8 @@
-"""One set of rules for the values the ParallelCluster API accepts.
+"""The forms of the values the ParallelCluster API accepts, each with how to describe it.
 
-The construct checks its props with these rules and the app checks its CDK context settings with
-the same ones, so a value is refused the same way whichever door it comes through. Each rule names
-the expected form, so that a refusal can say in one line what to write instead.
+A value is checked once, where it becomes a prop: by the construct and its props for the values
+they take as text, by the app's settings for the ARNs and ids they turn into CDK references. Each
+rule names the expected form, so that a refusal can say in one line what to write instead.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
 
 from aws_cdk import Token
 from aws_cdk.region_info import RegionInfo
 
-# The ParallelCluster releases this project was checked against: the function's permissions
-# against what the release calls and makes CloudFormation create, and the image against its
-# locked environment (tests/constructs_lib/parallelcluster_api/coverage, tests/lambda_image).
-# Another release needs the same checks before it is listed here.
-SUPPORTED_PARALLELCLUSTER_VERSIONS = ("3.16.1",)
-DEFAULT_PARALLELCLUSTER_VERSION = SUPPORTED_PARALLELCLUSTER_VERSIONS[-1]
+from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
+
+
 ALL_REGIONS = "*"
 ALL_BUCKETS = "*"
 MAX_IAM_PREFIX_LENGTH = 10
@@ -33,6 +29,12 @@ class InvalidSettingError(ValueError):
         got = "nothing" if value in (None, "", ()) else repr(value)
         super().__init__(f"{name}: expected {expected}; got {got}")
         self.setting = name
+        self.expected = expected
+        self.value = value
+
+    def named(self, name: str) -> "InvalidSettingError":
+        """The same refusal, naming the setting as the user wrote it (e.g. a CDK context key)."""
+        return InvalidSettingError(name, self.expected, self.value)
 
 
 class UnknownSettingError(InvalidSettingError):
@@ -41,6 +43,8 @@ class UnknownSettingError(InvalidSettingError):
     def __init__(self, name: str, hint: str) -> None:
         ValueError.__init__(self, f"{name}: unknown setting; {hint}")
         self.setting = name
+        self.expected = hint
+        self.value = None
 
 
 @dataclass(frozen=True)
@@ -126,20 +130,6 @@ STACK_NAME = Rule(
     r"[A-Za-z][A-Za-z0-9-]{0,127}",
     "a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128 characters",
 )
-IMAGE_BUILDER = "imagebuilder"
-ASSET = "asset"
-LAYER = "layer"
-LAMBDA_IMAGE_SOURCE = Rule(
-    f"{IMAGE_BUILDER}|{ASSET}|{LAYER}",
-    f"{IMAGE_BUILDER} (build in the account), {ASSET} (build with local Docker) or {LAYER} (the official Lambda layer)",
-)
-ENSURE = "ensure"
-EXISTING = "existing"
-NONE = "none"
-ACCOUNT_ROLE = Rule(
-    f"{ENSURE}|{EXISTING}|{NONE}",
-    f"{ENSURE} (keep the account's role, else set one), {EXISTING} (managed elsewhere) or {NONE} (no API logging)",
-)
 WEB_ACL_ARN = Rule(
     rf"arn:{_PARTITION}:wafv2:[a-z0-9-]+:{_ACCOUNT}:regional/webacl/[\w-]+/[0-9a-f-]+",
     "a regional AWS WAF web ACL ARN, arn:<partition>:wafv2:<region>:<account id>:regional/webacl/<name>/<id>",
@@ -148,6 +138,8 @@ KMS_KEY_ARN = Rule(
     rf"arn:{_PARTITION}:kms:[a-z0-9-]+:{_ACCOUNT}:key/[0-9a-f-]+",
     "a KMS key ARN, arn:<partition>:kms:<region>:<account id>:key/<key id>",
 )
+
+
 @functools.cache
 def _region_names() -> frozenset[str]:
     # Read from CDK's region facts only when a Region is named: it takes a call per Region.
@@ -159,67 +151,3 @@ def check_region(name: str, value: str) -> str:
     if value == ALL_REGIONS or Token.is_unresolved(value) or value in _region_names():
         return value
     raise InvalidSettingError(name, "'*' or a Region name such as eu-west-1", value)
-
-
-def check_optional(name: str, value: Optional[str], rule: Rule) -> Optional[str]:
-    """Like :meth:`Rule.check`, for a value that may be left out (``None``)."""
-    return None if value is None else rule.check(name, value)
-
-
-def check_bucket_arns(name: str, buckets: tuple[str, ...]) -> tuple[str, ...]:
-    """``("*",)`` for every bucket, or S3 bucket ARNs without duplicates."""
-    if buckets == (ALL_BUCKETS,):
-        return buckets
-    for bucket in buckets:
-        if bucket == ALL_BUCKETS:
-            raise InvalidSettingError(name, "'*' alone or a list of S3 bucket ARNs", ",".join(buckets))
-        S3_BUCKET_ARN.check(name, bucket)
-    return buckets
-
-
-def check_combinations(props: Mapping[str, Any], display: Callable[[str], str] = str) -> None:
-    """Refuse settings that need a partner or contradict each other.
-
-    ``props`` are the construct's keyword props; ``display`` turns a prop name into the name the
-    user wrote (the app passes the CDK context key).
-    """
-
-    def given(name: str) -> bool:
-        return props.get(name) not in (None, "", (), [], False)
-
-    def refuse(name: str, expected: str) -> None:
-        raise InvalidSettingError(display(name), expected, props.get(name))
-
-    def needs(name: str, partner: str) -> None:
-        if given(name) and not given(partner):
-            wanted = "true" if isinstance(props.get(partner), bool) else "a value"
-            refuse(partner, f"{wanted} when {display(name)} is set")
-
-    def excludes(name: str, other: str, why: str) -> None:
-        if given(name) and given(other):
-            refuse(other, f"no value when {display(name)} is set ({why})")
-
-    needs("custom_domain_name", "custom_domain_certificate")
-    needs("custom_domain_certificate", "custom_domain_name")
-    needs("custom_domain_hosted_zone_id", "custom_domain_name")
-    needs("enable_fsx_s3_access", "fsx_s3_buckets")
-    needs("fsx_s3_buckets", "enable_fsx_s3_access")
-    needs("image_builder_vpc_id", "image_builder_subnet_id")
-    needs("image_builder_subnet_id", "image_builder_vpc_id")
-    excludes(
-        "vpc_endpoint_id",
-        "custom_domain_name",
-        "a private API is reached through its VPC endpoint; a regional custom domain cannot map it",
-    )
-    for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
-        excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
-    if props.get("lambda_image_source") in (ASSET, LAYER):
-        why = "the image is built with local Docker" if props["lambda_image_source"] == ASSET else "the function runs the official layer"
-        for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
-            excludes("lambda_image_source", option, why)
-    for option in ("enable_iam_admin_access", "enable_fsx_s3_access", "parallelcluster_function_additional_policies"):
-        excludes(
-            "parallelcluster_function_role",
-            option,
-            "the stack creates no ParallelCluster policy for a role it does not own",
-        )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import dataclasses
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import cdk_nag
 from aws_cdk import App, Aws, CfnOutput, Stack, Validations
@@ -13,6 +11,7 @@ from constructs import Construct
 
 from constructs_lib import ParallelClusterApi, audit
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from pcluster_api_client import outputs
 from stacks.settings import Settings
 
@@ -50,25 +49,19 @@ class ParallelClusterApiStack(Stack):
         of the OpenAPI spec (``AWS::Include`` cannot resolve ``AWS::Region`` in it).
         """
         settings = Settings.from_context(app.node.get_all_context())
-        add_nag_packs(app, settings.nag_packs)
+        add_nag_packs(app, settings.packs)
         if settings.api_definition_s3_uri is None and deploy_region:
+            version = settings.parallelcluster_version or DEFAULT_PARALLELCLUSTER_VERSION
             settings = dataclasses.replace(
-                settings,
-                api_definition_s3_uri=official_api_definition_s3_uri(
-                    settings.parallelcluster_version, deploy_region
-                ),
+                settings, api_definition_s3_uri=official_api_definition_s3_uri(version, deploy_region)
             )
         return cls(app, settings=settings)
 
     def __init__(self, scope: Construct, *, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(
-            scope,
-            settings.stack_name,
-            stack_name=settings.stack_name,
-            description=f"AWS ParallelCluster API {settings.parallelcluster_version}",
-            **kwargs,
-        )
-        self.api = ParallelClusterApi(self, "Api", **settings.construct_props())
+        super().__init__(scope, settings.name, stack_name=settings.name, **kwargs)
+        with settings.naming_keys():
+            self.api = ParallelClusterApi(self, "Api", **settings.api_props(self))
+        self.template_options.description = f"AWS ParallelCluster API {self.api.parallelcluster_version}"
 
         CfnOutput(
             self,

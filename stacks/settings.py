@@ -1,43 +1,51 @@
 """The app's settings: CDK context keys named like the official template's parameters.
 
-``Settings.from_context`` reads every key once, checks it with the construct's own rules and
-returns one typed object whose fields are the construct's keyword props. Defaults live in
-``cdk.json``; ``cdk synth -c Key=Value`` overrides them. Anything wrong raises
-:class:`InvalidSettingError` with a one-line message that names the key and the expected form.
+This module alone knows the flat keys. ``Settings.from_context`` reads each key once into a typed
+field (text, boolean, number, list), refusing unknown keys and contradicting pairs;
+``Settings.api_props`` turns the fields into the construct's typed props inside the stack. Every
+value is checked once, where it becomes a prop (the construct and its props check their own
+values; the ARNs and ids that must become CDK references are checked here, before they do), and
+every refusal names the context key: :meth:`Settings.naming_keys` renames the construct's prop
+names. Defaults are the construct's own: a key that is not set is not passed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
+from constructs import Construct
 
 from constructs_lib import audit
 from constructs_lib import validation as rules
+from constructs_lib.parallelcluster_api.props import (
+    AccountRoleMode,
+    ApiEndpoint,
+    BuildNetwork,
+    CustomDomain,
+    FsxS3Access,
+    FunctionCode,
+    FunctionCodeSource,
+    FunctionRole,
+)
 from constructs_lib.validation import InvalidSettingError, UnknownSettingError
 
 DEFAULT_STACK_NAME = "ParallelClusterApi"
 
 
-def _text(rule: Optional[rules.Rule] = None) -> Callable[[str, Any], Optional[str]]:
+def _text(key: str, raw: Any) -> Optional[str]:
     """An optional text setting: empty means "not set"."""
-
-    def parse(key: str, raw: Any) -> Optional[str]:
-        if not isinstance(raw, str):
-            raise InvalidSettingError(key, rule.expected if rule else "a string", raw)
-        if raw == "":
-            return None
-        return rule.check(key, raw) if rule else raw
-
-    return parse
-
-
-def _required(rule: rules.Rule) -> Callable[[str, Any], str]:
-    def parse(key: str, raw: Any) -> str:
-        return rule.check(key, raw if isinstance(raw, str) else repr(raw))
-
-    return parse
+    if not isinstance(raw, str):
+        raise InvalidSettingError(key, "a string", raw)
+    return raw or None
 
 
 def _boolean(key: str, raw: Any) -> bool:
@@ -48,28 +56,6 @@ def _boolean(key: str, raw: Any) -> bool:
     if raw is False or raw == "false":
         return False
     raise InvalidSettingError(key, "true or false", raw)
-
-
-def _region(key: str, raw: Any) -> str:
-    return rules.check_region(key, raw if isinstance(raw, str) else repr(raw))
-
-
-def _role_list(key: str, raw: Any) -> tuple[str, ...]:
-    if not isinstance(raw, str):
-        raise InvalidSettingError(key, "comma-separated IAM role ARNs", raw)
-    arns = tuple(item.strip() for item in raw.split(",")) if raw else ()
-    return tuple(rules.IAM_ROLE_ARN.check(key, arn) for arn in arns)
-
-
-def _policy_list(key: str, raw: Any) -> tuple[str, ...]:
-    expected = "comma-separated IAM managed policy ARNs, arn:<partition>:iam::<account id or aws>:policy/<name>"
-    if not isinstance(raw, str):
-        raise InvalidSettingError(key, expected, raw)
-    arns = tuple(item.strip() for item in raw.split(",")) if raw else ()
-    for arn in arns:
-        if not rules.IAM_POLICY_ARN.matches(arn):
-            raise InvalidSettingError(key, expected, arn)
-    return arns
 
 
 def _positive_integer(key: str, raw: Any) -> Optional[int]:
@@ -83,113 +69,79 @@ def _positive_integer(key: str, raw: Any) -> Optional[int]:
     return int(text)
 
 
-def _pack_list(key: str, raw: Any) -> tuple[str, ...]:
-    packs = tuple(item.strip() for item in raw.split(",")) if isinstance(raw, str) and raw else ()
-    if not isinstance(raw, str) or any(pack not in audit.PACKS for pack in packs):
-        raise InvalidSettingError(key, f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", raw)
-    return packs
-
-
-def _bucket_list(key: str, raw: Any) -> tuple[str, ...]:
+def _list(key: str, raw: Any) -> tuple[str, ...]:
+    """A comma-separated list; empty means none."""
     if not isinstance(raw, str):
-        raise InvalidSettingError(key, "comma-separated S3 bucket ARNs, or '*'", raw)
-    buckets = tuple(item.strip() for item in raw.split(",")) if raw else ()
-    return rules.check_bucket_arns(key, buckets)
+        raise InvalidSettingError(key, "a comma-separated list", raw)
+    return tuple(item.strip() for item in raw.split(",")) if raw else ()
+
+
+def _choice(*values: str, expected: str) -> Callable[[str, Any], Optional[str]]:
+    def parse(key: str, raw: Any) -> Optional[str]:
+        if raw == "":
+            return None
+        if raw not in values:
+            raise InvalidSettingError(key, expected, raw)
+        return str(raw)
+
+    return parse
+
+
+def _setting(key: str, parse: Callable[[str, Any], Any], *, app_only: bool = False) -> Any:
+    return field(default=None, metadata={"key": key, "parse": parse, "app_only": app_only})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of the app, validated. Field metadata: the context key and its parser."""
+    """The settings the app's CDK context sets (``None``: not set, the construct's default).
 
-    stack_name: str = field(
-        default=DEFAULT_STACK_NAME,
-        metadata={"key": "StackName", "parse": _required(rules.STACK_NAME), "app_only": True},
+    Field metadata: the context key and its parser.
+    """
+
+    stack_name: Optional[str] = _setting("StackName", _text, app_only=True)
+    parallelcluster_version: Optional[str] = _setting("ParallelClusterVersion", _text)
+    region: Optional[str] = _setting("Region", _text)
+    api_definition_s3_uri: Optional[str] = _setting("ApiDefinitionS3Uri", _text)
+    parallelcluster_function_role: Optional[str] = _setting("ParallelClusterFunctionRole", _text)
+    parallelcluster_function_additional_policies: Optional[tuple[str, ...]] = _setting(
+        "ParallelClusterFunctionAdditionalPolicies", _list
     )
-    parallelcluster_version: str = field(
-        default=rules.DEFAULT_PARALLELCLUSTER_VERSION,
-        metadata={"key": "ParallelClusterVersion", "parse": _required(rules.VERSION)},
+    enable_iam_admin_access: Optional[bool] = _setting("EnableIamAdminAccess", _boolean)
+    enable_fsx_s3_access: Optional[bool] = _setting("EnableFSxS3Access", _boolean)
+    fsx_s3_buckets: Optional[tuple[str, ...]] = _setting("FsxS3Buckets", _list)
+    permissions_boundary_policy: Optional[str] = _setting("PermissionsBoundaryPolicy", _text)
+    iam_role_and_policy_prefix: Optional[str] = _setting("IAMRoleAndPolicyPrefix", _text)
+    create_api_user_role: Optional[bool] = _setting("CreateApiUserRole", _boolean)
+    allowed_principal_arns: Optional[tuple[str, ...]] = _setting("AllowedPrincipalArns", _list)
+    allow_cross_account_principals: Optional[bool] = _setting("AllowCrossAccountPrincipals", _boolean)
+    custom_domain_name: Optional[str] = _setting("CustomDomainName", _text)
+    custom_domain_certificate: Optional[str] = _setting("CustomDomainCertificate", _text)
+    custom_domain_hosted_zone_id: Optional[str] = _setting("CustomDomainHostedZoneId", _text)
+    vpc_endpoint_id: Optional[str] = _setting("VpcEndpointId", _text)
+    lambda_image_source: Optional[str] = _setting(
+        "LambdaImageSource",
+        _choice(
+            "imagebuilder",
+            "asset",
+            "layer",
+            expected="imagebuilder (build in the account), asset (build with local Docker) or layer (the official Lambda layer)",
+        ),
     )
-    region: str = field(default=rules.ALL_REGIONS, metadata={"key": "Region", "parse": _region})
-    parallelcluster_function_role: Optional[str] = field(
-        default=None,
-        metadata={"key": "ParallelClusterFunctionRole", "parse": _text(rules.IAM_ROLE_ARN)},
+    ecr_image_uri: Optional[str] = _setting("EcrImageUri", _text)
+    public_ecr_image_uri: Optional[str] = _setting("PublicEcrImageUri", _text)
+    image_builder_vpc_id: Optional[str] = _setting("ImageBuilderVpcId", _text)
+    image_builder_subnet_id: Optional[str] = _setting("ImageBuilderSubnetId", _text)
+    api_gateway_account_role: Optional[str] = _setting(
+        "ApiGatewayAccountRole",
+        _choice(
+            *(mode.value for mode in AccountRoleMode),
+            expected="ensure (keep the account's role, else set one), existing (managed elsewhere) or none (no API logging)",
+        ),
     )
-    parallelcluster_function_additional_policies: tuple[str, ...] = field(
-        default=(), metadata={"key": "ParallelClusterFunctionAdditionalPolicies", "parse": _policy_list}
-    )
-    api_definition_s3_uri: Optional[str] = field(
-        default=None, metadata={"key": "ApiDefinitionS3Uri", "parse": _text(rules.S3_URI)}
-    )
-    custom_domain_name: Optional[str] = field(
-        default=None, metadata={"key": "CustomDomainName", "parse": _text(rules.DOMAIN_NAME)}
-    )
-    custom_domain_certificate: Optional[str] = field(
-        default=None,
-        metadata={"key": "CustomDomainCertificate", "parse": _text(rules.ACM_CERTIFICATE_ARN)},
-    )
-    custom_domain_hosted_zone_id: Optional[str] = field(
-        default=None,
-        metadata={"key": "CustomDomainHostedZoneId", "parse": _text(rules.HOSTED_ZONE_ID)},
-    )
-    vpc_endpoint_id: Optional[str] = field(
-        default=None, metadata={"key": "VpcEndpointId", "parse": _text(rules.VPC_ENDPOINT_ID)}
-    )
-    enable_iam_admin_access: bool = field(
-        default=False, metadata={"key": "EnableIamAdminAccess", "parse": _boolean}
-    )
-    enable_fsx_s3_access: bool = field(
-        default=False, metadata={"key": "EnableFSxS3Access", "parse": _boolean}
-    )
-    fsx_s3_buckets: tuple[str, ...] = field(
-        default=(), metadata={"key": "FsxS3Buckets", "parse": _bucket_list}
-    )
-    permissions_boundary_policy: Optional[str] = field(
-        default=None,
-        metadata={"key": "PermissionsBoundaryPolicy", "parse": _text(rules.IAM_POLICY_ARN)},
-    )
-    create_api_user_role: bool = field(
-        default=True, metadata={"key": "CreateApiUserRole", "parse": _boolean}
-    )
-    iam_role_and_policy_prefix: str = field(
-        default="",
-        metadata={"key": "IAMRoleAndPolicyPrefix", "parse": lambda k, v: _text(rules.IAM_PREFIX)(k, v) or ""},
-    )
-    ecr_image_uri: Optional[str] = field(
-        default=None, metadata={"key": "EcrImageUri", "parse": _text(rules.ECR_IMAGE_URI)}
-    )
-    public_ecr_image_uri: Optional[str] = field(
-        default=None,
-        metadata={"key": "PublicEcrImageUri", "parse": _text(rules.CONTAINER_IMAGE_URI)},
-    )
-    image_builder_vpc_id: Optional[str] = field(
-        default=None, metadata={"key": "ImageBuilderVpcId", "parse": _text(rules.VPC_ID)}
-    )
-    image_builder_subnet_id: Optional[str] = field(
-        default=None, metadata={"key": "ImageBuilderSubnetId", "parse": _text(rules.SUBNET_ID)}
-    )
-    lambda_image_source: str = field(
-        default=rules.IMAGE_BUILDER,
-        metadata={"key": "LambdaImageSource", "parse": _required(rules.LAMBDA_IMAGE_SOURCE)},
-    )
-    allowed_principal_arns: tuple[str, ...] = field(
-        default=(), metadata={"key": "AllowedPrincipalArns", "parse": _role_list}
-    )
-    api_gateway_account_role: str = field(
-        default=rules.ENSURE,
-        metadata={"key": "ApiGatewayAccountRole", "parse": _required(rules.ACCOUNT_ROLE)},
-    )
-    web_acl_arn: Optional[str] = field(
-        default=None, metadata={"key": "WebAclArn", "parse": _text(rules.WEB_ACL_ARN)}
-    )
-    logs_kms_key: Optional[str] = field(
-        default=None, metadata={"key": "LogsKmsKeyArn", "parse": _text(rules.KMS_KEY_ARN)}
-    )
-    reserved_concurrent_executions: Optional[int] = field(
-        default=None, metadata={"key": "ReservedConcurrency", "parse": _positive_integer}
-    )
-    nag_packs: tuple[str, ...] = field(
-        default=audit.PACKS, metadata={"key": "NagPacks", "parse": _pack_list, "app_only": True}
-    )
+    web_acl_arn: Optional[str] = _setting("WebAclArn", _text)
+    logs_kms_key_arn: Optional[str] = _setting("LogsKmsKeyArn", _text)
+    reserved_concurrency: Optional[int] = _setting("ReservedConcurrency", _positive_integer)
+    nag_packs: Optional[tuple[str, ...]] = _setting("NagPacks", _list, app_only=True)
 
     @classmethod
     def keys(cls) -> dict[str, str]:
@@ -206,16 +158,220 @@ class Settings:
             guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f"did you mean {guess[0]}?" if guess else f"known settings: {', '.join(known)}"
             raise UnknownSettingError(key, hint)
-        values = {}
-        for f in fields(cls):
-            key = f.metadata["key"]
-            if key in context:
-                values[f.name] = f.metadata["parse"](key, context[key])
+        values = {f.name: f.metadata["parse"](f.metadata["key"], context[f.metadata["key"]]) for f in fields(cls) if f.metadata["key"] in context}
         settings = cls(**values)
-        key_of = {name: key for key, name in known.items()}
-        rules.check_combinations(settings.construct_props(), display=lambda name: key_of[name])
+        settings._check_combinations()
+        if settings.stack_name is not None:
+            rules.STACK_NAME.check("StackName", settings.stack_name)
+        for pack in settings.packs:
+            if pack not in audit.PACKS:
+                raise InvalidSettingError("NagPacks", f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", ",".join(settings.packs))
         return settings
 
-    def construct_props(self) -> dict[str, Any]:
-        """The keyword props of :class:`constructs_lib.ParallelClusterApi`."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("app_only")}
+    @property
+    def name(self) -> str:
+        return self.stack_name or DEFAULT_STACK_NAME
+
+    @property
+    def packs(self) -> tuple[str, ...]:
+        return audit.PACKS if self.nag_packs is None else self.nag_packs
+
+    def _given(self, name: str) -> bool:
+        return getattr(self, name) not in (None, (), False)
+
+    def _check_combinations(self) -> None:
+        """Refuse keys that need a partner or contradict each other: the typed props cannot say them."""
+        key = {name: k for k, name in self.keys().items()}
+
+        def refuse(name: str, expected: str) -> None:
+            raise InvalidSettingError(key[name], expected, getattr(self, name))
+
+        def needs(name: str, partner: str) -> None:
+            if self._given(name) and not self._given(partner):
+                wanted = "true" if partner.startswith(("enable_", "allow_")) else "a value"
+                refuse(partner, f"{wanted} when {key[name]} is set")
+
+        def excludes(name: str, other: str, why: str) -> None:
+            if self._given(name) and self._given(other):
+                refuse(other, f"no value when {key[name]} is set ({why})")
+
+        needs("custom_domain_name", "custom_domain_certificate")
+        needs("custom_domain_certificate", "custom_domain_name")
+        needs("custom_domain_hosted_zone_id", "custom_domain_name")
+        needs("enable_fsx_s3_access", "fsx_s3_buckets")
+        needs("fsx_s3_buckets", "enable_fsx_s3_access")
+        needs("image_builder_vpc_id", "image_builder_subnet_id")
+        needs("image_builder_subnet_id", "image_builder_vpc_id")
+        needs("allow_cross_account_principals", "allowed_principal_arns")
+        excludes(
+            "vpc_endpoint_id",
+            "custom_domain_name",
+            "a private API is reached through its VPC endpoint; a regional custom domain cannot map it",
+        )
+        for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
+            excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
+        if self.lambda_image_source in ("asset", "layer"):
+            why = "the image is built with local Docker" if self.lambda_image_source == "asset" else "the function runs the official layer"
+            for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
+                excludes("lambda_image_source", option, why)
+        for option in ("enable_iam_admin_access", "enable_fsx_s3_access", "parallelcluster_function_additional_policies"):
+            excludes(
+                "parallelcluster_function_role",
+                option,
+                "the stack creates no ParallelCluster policy for a role it does not own",
+            )
+
+    @contextlib.contextmanager
+    def naming_keys(self) -> Iterator[None]:
+        """Refusals raised inside name the context key of the prop they concern."""
+        try:
+            yield
+        except UnknownSettingError:
+            raise
+        except InvalidSettingError as error:
+            raise error.named(PROP_KEYS.get(error.setting, error.setting)) from None
+
+    def api_props(self, scope: Construct) -> dict[str, Any]:
+        """The keyword props of :class:`constructs_lib.ParallelClusterApi`, for what is set.
+
+        References that CDK makes from ARNs and ids are created in ``scope`` (they add no resource).
+        """
+        props: dict[str, Any] = {}
+        for name, prop in (
+            ("parallelcluster_version", "parallelcluster_version"),
+            ("region", "region"),
+            ("api_definition_s3_uri", "api_definition_s3_uri"),
+            ("iam_role_and_policy_prefix", "iam_role_and_policy_prefix"),
+            ("create_api_user_role", "create_api_user_role"),
+            ("allow_cross_account_principals", "allow_cross_account_principals"),
+            ("web_acl_arn", "web_acl_arn"),
+            ("reserved_concurrency", "reserved_concurrent_executions"),
+        ):
+            if getattr(self, name) is not None:
+                props[prop] = getattr(self, name)
+        if self.api_gateway_account_role is not None:
+            props["api_gateway_account_role"] = AccountRoleMode(self.api_gateway_account_role)
+        if self.permissions_boundary_policy is not None:
+            arn = rules.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
+            props["permissions_boundary"] = iam.ManagedPolicy.from_managed_policy_arn(scope, "PermissionsBoundaryPolicy", arn)
+        if self.logs_kms_key_arn is not None:
+            arn = rules.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
+            props["logs_key"] = kms.Key.from_key_arn(scope, "LogsKmsKey", arn)
+        if self.allowed_principal_arns:
+            props["allowed_principals"] = [
+                iam.Role.from_role_arn(
+                    scope, f"AllowedPrincipal{index}", rules.IAM_ROLE_ARN.check("AllowedPrincipalArns", arn), mutable=False
+                )
+                for index, arn in enumerate(self.allowed_principal_arns)
+            ]
+        code = self._function_code()
+        if code is not None:
+            props["function_code"] = code
+        role = self._function_role(scope)
+        if role is not None:
+            props["function_role"] = role
+        endpoint = self._endpoint(scope)
+        if endpoint is not None:
+            props["endpoint"] = endpoint
+        return props
+
+    def _function_code(self) -> Optional[FunctionCode]:
+        network = None
+        if self.image_builder_vpc_id is not None and self.image_builder_subnet_id is not None:
+            with _as("ImageBuilderVpcId", "vpc_id"), _as("ImageBuilderSubnetId", "subnet_id"):
+                network = BuildNetwork(vpc_id=self.image_builder_vpc_id, subnet_id=self.image_builder_subnet_id)
+        if self.ecr_image_uri is not None:
+            with _as("EcrImageUri", "image_uri"):
+                return FunctionCode.from_ecr_image_uri(self.ecr_image_uri)
+        if self.public_ecr_image_uri is not None:
+            with _as("PublicEcrImageUri", "image_uri"):
+                return FunctionCode.copy_of_image(self.public_ecr_image_uri, network=network)
+        source = FunctionCodeSource(self.lambda_image_source) if self.lambda_image_source else None
+        if source is FunctionCodeSource.LOCAL_DOCKER:
+            return FunctionCode.from_local_docker()
+        if source is FunctionCodeSource.OFFICIAL_LAYER:
+            return FunctionCode.official_layer()
+        if network is not None or source is FunctionCodeSource.BUILD_IN_ACCOUNT:
+            return FunctionCode.build_in_account(network=network)
+        return None
+
+    def _function_role(self, scope: Construct) -> Optional[FunctionRole]:
+        if self.parallelcluster_function_role is not None:
+            arn = rules.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
+            # Immutable: the construct must not add statements to a role it does not own.
+            return FunctionRole.use(iam.Role.from_role_arn(scope, "ParallelClusterFunctionRole", arn, mutable=False))
+        fsx = None
+        if self.enable_fsx_s3_access:
+            with _as("FsxS3Buckets", "bucket_arns", "fsx_s3_access"):
+                fsx = (
+                    FsxS3Access.all_buckets()
+                    if self.fsx_s3_buckets == (rules.ALL_BUCKETS,)
+                    else FsxS3Access.of_bucket_arns(*(self.fsx_s3_buckets or ()))
+                )
+        policies = [
+            iam.ManagedPolicy.from_managed_policy_arn(
+                scope,
+                f"ParallelClusterFunctionAdditionalPolicy{index}",
+                _policy_arn("ParallelClusterFunctionAdditionalPolicies", arn),
+            )
+            for index, arn in enumerate(self.parallelcluster_function_additional_policies or ())
+        ]
+        if not (self.enable_iam_admin_access or fsx or policies):
+            return None
+        return FunctionRole.create(
+            enable_iam_admin_access=bool(self.enable_iam_admin_access), fsx_s3_access=fsx, additional_policies=policies
+        )
+
+    def _endpoint(self, scope: Construct) -> Optional[ApiEndpoint]:
+        if self.vpc_endpoint_id is not None:
+            endpoint_id = rules.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
+            return ApiEndpoint.private(
+                ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
+                    scope, "VpcEndpoint", vpc_endpoint_id=endpoint_id, port=443
+                )
+            )
+        if self.custom_domain_name is None or self.custom_domain_certificate is None:
+            return None
+        certificate_arn = rules.ACM_CERTIFICATE_ARN.check("CustomDomainCertificate", self.custom_domain_certificate)
+        zone = None
+        if self.custom_domain_hosted_zone_id is not None:
+            zone_id = rules.HOSTED_ZONE_ID.check("CustomDomainHostedZoneId", self.custom_domain_hosted_zone_id)
+            zone = route53.HostedZone.from_hosted_zone_id(scope, "CustomDomainHostedZone", zone_id)
+        with _as("CustomDomainName", "domain_name"):
+            domain = CustomDomain(
+                domain_name=self.custom_domain_name,
+                certificate=acm.Certificate.from_certificate_arn(scope, "CustomDomainCertificate", certificate_arn),
+                hosted_zone=zone,
+            )
+        return ApiEndpoint.regional(custom_domain=domain)
+
+
+def _policy_arn(key: str, arn: str) -> str:
+    expected = "comma-separated IAM managed policy ARNs, arn:<partition>:iam::<account id or aws>:policy/<name>"
+    if not rules.IAM_POLICY_ARN.matches(arn):
+        raise InvalidSettingError(key, expected, arn)
+    return arn
+
+
+@contextlib.contextmanager
+def _as(key: str, *names: str) -> Iterator[None]:
+    """A refusal of one of ``names`` (a prop's own argument names) names the context key instead."""
+    try:
+        yield
+    except InvalidSettingError as error:
+        if error.setting in names:
+            raise error.named(key) from None
+        raise
+
+
+# The construct's prop names (and props' argument names) → the context keys the user wrote.
+PROP_KEYS = {
+    "parallelcluster_version": "ParallelClusterVersion",
+    "region": "Region",
+    "api_definition_s3_uri": "ApiDefinitionS3Uri",
+    "iam_role_and_policy_prefix": "IAMRoleAndPolicyPrefix",
+    "allowed_principals": "AllowedPrincipalArns",
+    "web_acl_arn": "WebAclArn",
+    "reserved_concurrent_executions": "ReservedConcurrency",
+    "additional_policies": "ParallelClusterFunctionAdditionalPolicies",
+}

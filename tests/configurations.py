@@ -63,6 +63,10 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "ReservedConcurrency": "20",
         "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
     },
+    "cross-account-principal": {
+        "AllowedPrincipalArns": "arn:aws:iam::210987654321:role/portal",
+        "AllowCrossAccountPrincipals": "true",
+    },
     "locked-down": {
         "Region": TEST_REGION,
         "EnableIamAdminAccess": "true",

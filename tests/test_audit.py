@@ -97,7 +97,12 @@ def test_acknowledgements_appear_in_the_template_metadata(default):
 
 
 # Configurations in which the deployer chose what a fixed rule forbids, and the rules concerned.
-DEPLOYER_CHOICES = {"no-api-logging": LOGGING_RULES, "additional-policies": {"AwsSolutions-IAM4"}}
+DEPLOYER_CHOICES = {
+    "no-api-logging": LOGGING_RULES,
+    "additional-policies": {"AwsSolutions-IAM4"},
+    # The official layer is built for python3.12.
+    "layer": {"AwsSolutions-L1"},
+}
 
 
 @pytest.mark.parametrize("rule", sorted(FIXED_BY_CONSTRUCTION))

@@ -3,7 +3,7 @@
 The starting point is the official ParallelCluster policies (repository aws/aws-parallelcluster,
 ``cloudformation/policies/parallelcluster-policies.yaml``), grouped the same way so that each
 managed policy stays under IAM's 6,144-character limit. The statements are then checked against
-the release the API serves (:data:`constructs_lib.validation.SUPPORTED_PARALLELCLUSTER_VERSIONS`):
+the release the API serves (:data:`constructs_lib.versions.SUPPORTED_PARALLELCLUSTER_VERSIONS`):
 the AWS calls of its code and the resources its cluster and image templates make CloudFormation
 create with the function's credentials (``tests/constructs_lib/parallelcluster_api/coverage``).
 Every ARN is built from ``${AWS::Partition}`` and ``${AWS::AccountId}``, and when ``Region`` is one

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.api_image import locks
-from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from tests.lambda_image import venv
 from tests.lambda_image.lockfile import pins
 

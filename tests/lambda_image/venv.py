@@ -2,7 +2,7 @@
 
 No Docker here, so the image's environment is reproduced as a venv built from
 exactly what the image installs (the "image" venv): the lock of the ParallelCluster
-version read from cdk.json (lambda_image/locks/<version>.txt), with the image's
+default version (constructs_lib/versions.py; lambda_image/locks/<version>.txt), with the image's
 pip options (hash-checked files only, no dependency resolution), on the Python
 minor version of the Dockerfile's base image when this machine has it.
 
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from constructs_lib.api_image import locks
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from tools.image_python import find_python, image_python_minor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +42,8 @@ RECIPE = "4"
 
 
 def parallelcluster_version() -> str:
-    """The one source of truth: the CDK setting ParallelClusterVersion in cdk.json."""
-    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return str(context["ParallelClusterVersion"])
+    """The version the app deploys by default (constructs_lib/versions.py, the one source)."""
+    return DEFAULT_PARALLELCLUSTER_VERSION
 
 
 def moto_requirement() -> str:
@@ -98,7 +98,7 @@ def ensure_venvs() -> LambdaVenvs:
     moto = moto_requirement()
     locked = locks.lock_file(version)
     if not locked.exists():
-        raise RuntimeError(f"no lock for ParallelClusterVersion {version} (cdk.json): make lock VERSION={version}")
+        raise RuntimeError(f"no lock for ParallelClusterVersion {version}: make lock VERSION={version}")
     key = hashlib.sha256(
         "\0".join([RECIPE, locked.read_text(), version, python_id, moto]).encode()
     ).hexdigest()[:16]

@@ -1,13 +1,17 @@
-"""The app's settings: official names, defaults in cdk.json, one clear refusal per bad value."""
+"""The app's settings: official names, the construct's defaults, one clear refusal per bad value."""
 
 from __future__ import annotations
 
 import inspect
+
+import aws_cdk as cdk
 import pytest
 
-from constructs_lib import ParallelClusterApi
+from constructs_lib import AccountRoleMode, BuildNetwork, FsxS3Access, FunctionCode, ParallelClusterApi, audit
 from constructs_lib.api_image import locks
-from constructs_lib.validation import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS, InvalidSettingError
+from constructs_lib.validation import InvalidSettingError
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
+from stacks import ParallelClusterApiStack
 from stacks.settings import Settings
 from tests.conftest import BOUNDARY_ARN, CERTIFICATE_ARN, VPC_ENDPOINT_ID, cdk_json_context
 
@@ -37,12 +41,21 @@ def parse(**context: object) -> Settings:
     return Settings.from_context({**cdk_json_context(), **context})
 
 
+def refusal(**context: object) -> InvalidSettingError:
+    """The refusal of a context, whether the settings or the construct they build refuse it."""
+    with pytest.raises(InvalidSettingError) as error:
+        settings = parse(**context)
+        ParallelClusterApiStack(cdk.App(), settings=settings)
+    return error.value
+
+
 def test_every_official_parameter_is_a_setting():
     ours = {
         "ParallelClusterVersion",
         "StackName",
         "LambdaImageSource",
         "AllowedPrincipalArns",
+        "AllowCrossAccountPrincipals",
         "ApiGatewayAccountRole",
         "WebAclArn",
         "LogsKmsKeyArn",
@@ -52,39 +65,16 @@ def test_every_official_parameter_is_a_setting():
     assert OFFICIAL_PARAMETERS | ours == set(Settings.keys())
 
 
-def test_cdk_json_holds_every_setting_with_the_construct_default():
-    context = cdk_json_context()
-    assert set(Settings.keys()) <= set(context)
-    assert parse() == Settings(), "cdk.json defaults differ from the settings' defaults"
-    construct_defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(ParallelClusterApi.__init__).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    for name, value in Settings().construct_props().items():
-        assert construct_defaults[name] == value, name
-
-
-def test_settings_map_one_to_one_onto_the_construct_props():
-    keyword_props = {
-        name
-        for name, parameter in inspect.signature(ParallelClusterApi.__init__).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    assert set(Settings().construct_props()) == keyword_props
-
-
-def test_default_settings():
+def test_defaults_are_the_constructs_own_written_once():
+    """cdk.json holds CDK's feature flags only: an unset key passes nothing, the construct decides."""
+    assert not [key for key in cdk_json_context() if not key.startswith("@")]
     settings = parse()
-    assert settings.stack_name == "ParallelClusterApi"
-    assert settings.parallelcluster_version == "3.16.1"
-    assert settings.region == "*"
-    assert settings.create_api_user_role is True
-    assert settings.enable_iam_admin_access is False
-    assert settings.fsx_s3_buckets == ()
+    assert all(getattr(settings, name) is None for name in Settings.keys().values())
+    assert settings.api_props(cdk.Stack()) == {}
+    assert settings.name == "ParallelClusterApi" and settings.packs == audit.PACKS
 
 
-def test_values_are_parsed_into_typed_props():
+def test_values_are_parsed_into_typed_fields():
     settings = parse(
         Region="eu-west-1",
         EnableIamAdminAccess="true",
@@ -95,6 +85,7 @@ def test_values_are_parsed_into_typed_props():
         IAMRoleAndPolicyPrefix="pc-",
         ParallelClusterVersion="3.16.1",
         ParallelClusterFunctionAdditionalPolicies=f"{BOUNDARY_ARN}, arn:aws:iam::aws:policy/ReadOnlyAccess",
+        ReservedConcurrency=20,
     )
     assert settings.region == "eu-west-1"
     assert settings.enable_iam_admin_access is True
@@ -104,6 +95,31 @@ def test_values_are_parsed_into_typed_props():
     assert settings.iam_role_and_policy_prefix == "pc-"
     assert settings.parallelcluster_version == "3.16.1"
     assert settings.parallelcluster_function_additional_policies == (BOUNDARY_ARN, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert settings.reserved_concurrency == 20
+
+
+def test_settings_become_the_constructs_typed_props():
+    stack = cdk.Stack()
+    props = parse(
+        EnableIamAdminAccess="true",
+        EnableFSxS3Access="true",
+        FsxS3Buckets="*",
+        ImageBuilderVpcId="vpc-0123456789abcdef0",
+        ImageBuilderSubnetId="subnet-0123456789abcdef0",
+        CustomDomainName="api.example.com",
+        CustomDomainCertificate=CERTIFICATE_ARN,
+        ApiGatewayAccountRole="existing",
+    ).api_props(stack)
+    assert props["function_role"].enable_iam_admin_access is True
+    assert props["function_role"].fsx_s3_access == FsxS3Access.all_buckets()
+    assert props["function_code"] == FunctionCode.build_in_account(
+        network=BuildNetwork(vpc_id="vpc-0123456789abcdef0", subnet_id="subnet-0123456789abcdef0")
+    )
+    domain = props["endpoint"].custom_domain
+    assert domain.domain_name == "api.example.com" and domain.hosted_zone is None
+    assert stack.resolve(domain.certificate.certificate_arn) == CERTIFICATE_ARN
+    assert props["api_gateway_account_role"] is AccountRoleMode.EXISTING
+    assert inspect.signature(ParallelClusterApi.__init__).parameters.keys() >= props.keys()
 
 
 def test_cdk_context_keys_of_cdk_itself_are_not_settings():
@@ -181,12 +197,19 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, value, expected):
-    with pytest.raises(InvalidSettingError) as error:
-        parse(**{key: value})
-    message = str(error.value)
+    partners = {
+        "FsxS3Buckets": {"EnableFSxS3Access": "true"},
+        "CustomDomainCertificate": {"CustomDomainName": "api.example.com"},
+        "CustomDomainHostedZoneId": {"CustomDomainName": "api.example.com", "CustomDomainCertificate": CERTIFICATE_ARN},
+        "CustomDomainName": {"CustomDomainCertificate": CERTIFICATE_ARN},
+        "ImageBuilderVpcId": {"ImageBuilderSubnetId": "subnet-0123456789abcdef0"},
+        "ImageBuilderSubnetId": {"ImageBuilderVpcId": "vpc-0123456789abcdef0"},
+    }
+    error = refusal(**{key: value, **partners.get(key, {})})
+    message = str(error)
     assert message.startswith(f"{key}: expected {expected}")
     assert "\n" not in message
-    assert error.value.setting == key
+    assert error.setting == key
 
 
 @pytest.mark.parametrize(
@@ -238,6 +261,16 @@ def test_settings_that_need_a_partner_or_contradict_each_other_are_refused(conte
     with pytest.raises(InvalidSettingError) as error:
         parse(**context)
     assert str(error.value).startswith(f"{refused_key}: expected {expected}")
+
+
+def test_a_role_of_another_account_needs_the_explicit_choice():
+    other = "arn:aws:iam::210987654321:role/portal"
+    with pytest.raises(InvalidSettingError) as error:
+        settings = parse(AllowedPrincipalArns=other)
+        ParallelClusterApiStack(cdk.App(), settings=settings, env=cdk.Environment(account="123456789012"))
+    assert str(error.value).startswith("AllowedPrincipalArns: expected roles of this stack's account 123456789012")
+    settings = parse(AllowedPrincipalArns=other, AllowCrossAccountPrincipals="true")
+    ParallelClusterApiStack(cdk.App(), settings=settings, env=cdk.Environment(account="123456789012"))
 
 
 def test_every_supported_version_has_a_locked_image_environment():

@@ -10,7 +10,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
-from constructs_lib import ParallelClusterApi
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+
+from constructs_lib import ApiEndpoint, BuildNetwork, FsxS3Access, FunctionCode, FunctionRole, ParallelClusterApi
 from constructs_lib.validation import InvalidSettingError
 from tests.conftest import ACCOUNT, STACK_ID, TEST_REGION, render, synthesize
 
@@ -366,29 +369,58 @@ def test_construct_attributes_are_the_underlying_resources(default):
 
 
 @pytest.mark.parametrize(
-    ("props", "message"),
+    ("build", "message"),
     [
-        ({"parallelcluster_version": "3"}, "parallelcluster_version: expected a ParallelCluster version"),
-        ({"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version whose permissions"),
-        ({"region": "moon-1"}, "region: expected '*' or a Region name"),
-        ({"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
-        ({"parallelcluster_function_role": "role"}, "parallelcluster_function_role: expected an IAM role ARN"),
-        ({"permissions_boundary_policy": "boundary"}, "permissions_boundary_policy: expected an IAM managed policy ARN"),
-        ({"fsx_s3_buckets": ["bucket"]}, "fsx_s3_buckets: expected an S3 bucket ARN"),
-        ({"enable_fsx_s3_access": True}, "fsx_s3_buckets: expected a value when enable_fsx_s3_access is set"),
-        ({"custom_domain_name": "api.example.com"}, "custom_domain_certificate: expected a value"),
+        (lambda: {"parallelcluster_version": "3"}, "parallelcluster_version: expected a ParallelCluster version"),
+        (lambda: {"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version whose permissions"),
+        (lambda: {"region": "moon-1"}, "region: expected '*' or a Region name"),
+        (lambda: {"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
+        (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive number"),
+        (lambda: {"web_acl_arn": "arn:aws:waf::1:webacl/x"}, "web_acl_arn: expected a regional AWS WAF web ACL ARN"),
+        (lambda: {"api_definition_s3_uri": "https://example.com/spec"}, "api_definition_s3_uri: expected an S3 URI"),
+        (lambda: {"function_code": FunctionCode.from_ecr_image_uri("public.ecr.aws/x/y:1")}, "image_uri: expected a private ECR image URI"),
+        (lambda: {"function_code": FunctionCode.copy_of_image("no-tag")}, "image_uri: expected a container image URI"),
+        (lambda: {"function_code": FunctionCode.build_in_account(network=BuildNetwork("vpc-1", "subnet-0123456789abcdef0"))}, "vpc_id: expected a VPC id"),
+        (lambda: {"function_role": FunctionRole.create(fsx_s3_access=FsxS3Access.of_bucket_arns("bucket"))}, "bucket_arns: expected an S3 bucket ARN"),
+        (lambda: {"function_role": FunctionRole.create(fsx_s3_access=FsxS3Access.of_bucket_arns())}, "fsx_s3_access: expected at least one bucket"),
     ],
 )
-def test_construct_props_are_checked_with_the_same_rules(props, message):
+def test_construct_props_are_checked_once_where_they_are_made(build, message):
     with pytest.raises(InvalidSettingError, match=re.escape(message)):
-        ParallelClusterApi(cdk.Stack(cdk.App()), "Api", **props)
+        ParallelClusterApi(cdk.Stack(cdk.App()), "Api", **build())
 
 
 def test_tokens_are_accepted_where_values_come_at_deploy_time():
     stack = cdk.Stack(cdk.App())
     role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    api = ParallelClusterApi(stack, "Api", parallelcluster_function_role=role)
+    version = cdk.CfnParameter(stack, "ImageTag").value_as_string
+    repository = ecr.Repository(stack, "Images")
+    api = ParallelClusterApi(
+        stack,
+        "Api",
+        function_role=FunctionRole.use(role),
+        function_code=FunctionCode.from_ecr_image(repository, tag_or_digest=version),
+        region=cdk.CfnParameter(stack, "Region").value_as_string,
+    )
     assert api.function_role is role
+
+
+def test_typed_props_take_cdk_references():
+    """A platform passes what it holds: a VPC endpoint, a zone, a certificate, a boundary, a key."""
+
+    def build(stack):
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0)
+        endpoint = vpc.add_interface_endpoint("ExecuteApi", service=ec2.InterfaceVpcEndpointAwsService.APIGATEWAY)
+        boundary = iam.ManagedPolicy(stack, "Boundary", statements=[iam.PolicyStatement(actions=["*"], resources=["*"])])
+        ParallelClusterApi(stack, "Api", endpoint=ApiEndpoint.private(endpoint), permissions_boundary=boundary)
+
+    template = embedded(build)
+    (api,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::ApiGateway::RestApi"]
+    (endpoint_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::EC2::VPCEndpoint"]
+    assert api["Properties"]["EndpointConfiguration"]["VpcEndpointIds"] == [{"Ref": endpoint_id}]
+    (boundary_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("Boundary")]
+    function_role = template["Resources"][template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    assert function_role["Properties"]["PermissionsBoundary"] == {"Ref": boundary_id}
 
 
 def _logical_id(synthesized, construct) -> str:

@@ -7,7 +7,9 @@ import json
 import aws_cdk as cdk
 import pytest
 
-from constructs_lib import ParallelClusterApi
+from aws_cdk import aws_iam as iam
+
+from constructs_lib import FunctionRole, ParallelClusterApi
 from constructs_lib.validation import InvalidSettingError
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CERTIFICATE_ARN, TEST_REGION, VPC_ENDPOINT_ID, render, synthesize
 
@@ -70,11 +72,18 @@ def test_vpc_endpoint_makes_a_private_api_reached_only_through_it():
     properties = rest_api("private")
     assert properties["EndpointConfiguration"] == {"Types": ["PRIVATE"], "VpcEndpointIds": [VPC_ENDPOINT_ID]}
     policy = render(properties["Policy"])["Statement"]
-    allow, deny_elsewhere, deny_others = policy
+    allow, deny_elsewhere, deny_others, deny_other_accounts = policy
     assert allow["Effect"] == "Allow" and allow["Condition"] == {"StringEquals": {"aws:SourceVpce": VPC_ENDPOINT_ID}}
     assert deny_elsewhere["Effect"] == "Deny"
     assert deny_elsewhere["Condition"] == {"StringNotEquals": {"aws:SourceVpce": VPC_ENDPOINT_ID}}
     assert deny_others["Effect"] == "Deny" and "aws:PrincipalArn" in deny_others["Condition"]["ArnNotLike"]
+    assert deny_other_accounts == {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "execute-api:Invoke",
+        "Resource": "execute-api:/*/*/*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}},
+    }
 
 
 def test_private_api_invoke_url_names_the_endpoint():
@@ -84,10 +93,12 @@ def test_private_api_invoke_url_names_the_endpoint():
     assert url == f"https://<{api_id}>-{VPC_ENDPOINT_ID}.execute-api.{TEST_REGION}.amazonaws.com/prod"
 
 
-def test_private_api_without_user_role_only_checks_the_endpoint():
+def test_private_api_without_user_role_admits_this_account_through_the_endpoint_only():
+    """Found in review: without the user role, a private API admitted principals of any account."""
     statements_ = render(rest_api("private-no-user-role")["Policy"])["Statement"]
-    assert [s["Effect"] for s in statements_] == ["Allow", "Deny"]
+    assert [s["Effect"] for s in statements_] == ["Allow", "Deny", "Deny"]
     assert "aws:PrincipalArn" not in json.dumps(statements_)
+    assert statements_[2]["Condition"] == {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}
 
 
 # --- IAM options ---------------------------------------------------------------------------
@@ -143,12 +154,17 @@ def test_additional_policies_are_attached_to_the_function_role():
 
 
 def test_more_additional_policies_than_iam_attaches_are_refused():
-    app = cdk.App()
-    with pytest.raises(InvalidSettingError, match=r"^parallelcluster_function_additional_policies: expected at most 15 policies"):
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(InvalidSettingError, match=r"^additional_policies: expected at most 15 policies"):
         ParallelClusterApi(
-            cdk.Stack(app, "S"),
+            stack,
             "Api",
-            parallelcluster_function_additional_policies=[f"arn:aws:iam::{ACCOUNT}:policy/p{n}" for n in range(16)],
+            function_role=FunctionRole.create(
+                additional_policies=[
+                    iam.ManagedPolicy.from_managed_policy_arn(stack, f"P{n}", f"arn:aws:iam::{ACCOUNT}:policy/p{n}")
+                    for n in range(16)
+                ]
+            ),
         )
 
 
@@ -191,8 +207,20 @@ def test_web_acl_kms_key_concurrency_and_allowed_principals():
     allowed = [f"arn:aws:iam::{ACCOUNT}:role/ci-deployer", f"arn:aws:iam::{ACCOUNT}:role/portal"]
     (allow,) = [s for s in policy if s["Effect"] == "Allow"]
     assert sorted(allow["Principal"]["AWS"]) == allowed
-    (deny,) = [s for s in policy if s["Effect"] == "Deny"]
-    assert set(allowed) <= set(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
+    deny_unlisted, deny_other_accounts = [s for s in policy if s["Effect"] == "Deny"]
+    assert set(allowed) <= set(deny_unlisted["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
+    # Roles of another account need AllowCrossAccountPrincipals: without it, they are denied.
+    assert deny_other_accounts["Condition"] == {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}
+
+
+def test_cross_account_principals_are_admitted_only_when_chosen():
+    other = "arn:aws:iam::210987654321:role/portal"
+    statements_ = render(rest_api("cross-account-principal")["Policy"])["Statement"]
+    (deny_other_accounts,) = [s for s in statements_ if "aws:PrincipalAccount" in json.dumps(s)]
+    assert deny_other_accounts["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalAccount": ACCOUNT},
+        "ArnNotLike": {"aws:PrincipalArn": [other]},
+    }
 
 
 def test_access_and_execution_logging_need_the_account_role():

@@ -48,7 +48,7 @@ def function_policies(configuration: str) -> dict[str, dict[str, Any]]:
 
 def evaluate(configuration: str, policies: dict[str, dict[str, Any]]) -> list[check.Outcome]:
     settings = context(configuration)
-    region = settings["Region"]
+    region = settings.get("Region", "*")
     return check.evaluate_release(
         policies, kinds=configuration_kinds(settings), region=None if region == "*" else region, account=ACCOUNT
     )

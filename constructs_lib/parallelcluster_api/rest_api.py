@@ -1,0 +1,353 @@
+"""The API's front end: the REST API of the official spec, who may call it, its logs, domain and WAF."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, Sequence
+
+from aws_cdk import Aws, CfnParameter, Fn, Stack, Token
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from constructs_lib import validation as rules
+from constructs_lib.api_logging import ApiGatewayAccountRole
+from constructs_lib.audit import acknowledge
+from constructs_lib.conventions import Conventions
+from constructs_lib.managed_policy_role import ManagedPolicyRole
+from constructs_lib.parallelcluster_api.props import AccountRoleMode, ApiEndpoint, CustomDomain
+
+# The official OpenAPI spec refers to this logical id from its integrations
+# (`${APIGatewayExecutionRole.Arn}`); AWS::Include resolves it against this template.
+EXECUTION_ROLE_LOGICAL_ID = "APIGatewayExecutionRole"
+STAGE_NAME = "prod"
+# One JSON object per request in the access log (API Gateway $context variables).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "sourceIp": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "userArn": "$context.identity.userArn",
+    "userAgent": "$context.identity.userAgent",
+    "vpceId": "$context.identity.vpceId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "errorMessage": "$context.error.message",
+    "wafResponseCode": "$context.wafResponseCode",
+}
+
+
+class ApiFrontEnd:
+    """The REST API in front of the function, and everything about who reaches it and how.
+
+    A REST API whose body is the official OpenAPI spec (``AWS::Include``), SigV4 on every method,
+    the ``prod`` stage (X-Ray, metrics, throttling, access and execution logs), the role API
+    Gateway invokes the function with, the API user role, the resource policy, the custom domain
+    and the WAF association.
+
+    Not a construct of its own: it adds its resources to the API construct's scope, where the
+    deployed stacks have them (construct paths make the logical ids).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        parallelcluster_version: str,
+        api_definition_location: str,
+        function: lambda_.IFunction,
+        endpoint: ApiEndpoint,
+        create_api_user_role: bool,
+        allowed_principal_arns: Sequence[str],
+        allow_cross_account_principals: bool,
+        account_role_mode: AccountRoleMode,
+        web_acl_arn: Optional[str],
+        conventions: Conventions,
+    ) -> None:
+        self._scope = scope
+        self._conventions = conventions
+        self._endpoint = endpoint
+        self._vpc_endpoint_id = endpoint.vpc_endpoint_id
+        self._allowed_principal_arns = list(allowed_principal_arns)
+        self._cross_account_allowed = allow_cross_account_principals
+        self._denied_unless_principal_arns: list[str] = []
+
+        self.execution_role = ManagedPolicyRole(
+            scope,
+            "ExecutionRole",
+            role_name=conventions.iam_name("APIGatewayExecutionRole"),
+            policy_name=conventions.iam_name("APIGatewayExecutionPolicy"),
+            description="Lets API Gateway invoke the ParallelCluster API function",
+            # API Gateway's principal is apigateway.amazonaws.com in every partition, China included.
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        )
+        self.execution_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+        )
+        self.execution_role.node.default_child.override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
+
+        self.api_user_role: Optional[iam.Role] = None
+        if create_api_user_role:
+            # Named from the stack id so that the resource policy can name it without
+            # referencing the role (the role's policy already references the API).
+            user_role_name = Fn.join("", [f"{conventions.prefix}PCAPIUserRole-", conventions.stack_uuid])
+            self.api_user_role = ManagedPolicyRole(
+                scope,
+                "ApiUserRole",
+                role_name=user_role_name,
+                policy_name=conventions.iam_name("ParallelClusterApiInvokePolicy"),
+                description="May invoke the ParallelCluster API",
+                assumed_by=iam.AccountRootPrincipal(),
+            )
+            self._denied_unless_principal_arns.append(
+                f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{user_role_name}"
+            )
+            self._denied_unless_principal_arns += self._allowed_principal_arns
+
+        self.access_log_group: Optional[logs.LogGroup] = None
+        self.account_role: Optional[ApiGatewayAccountRole] = None
+        self.rest_api = self._create_rest_api(parallelcluster_version, api_definition_location, account_role_mode)
+        #: ``execute-api`` ARN of every stage, method and path of this API.
+        self.invoke_arn = self.rest_api.arn_for_execute_api("*", "/*", "*")
+        self.apply_resource_policy()
+
+        if web_acl_arn is not None:
+            rules.WEB_ACL_ARN.check("web_acl_arn", web_acl_arn)
+            wafv2.CfnWebACLAssociation(
+                scope, "WebAcl", resource_arn=self.rest_api.deployment_stage.stage_arn, web_acl_arn=web_acl_arn
+            )
+        else:
+            acknowledge(
+                self.rest_api.deployment_stage,
+                "Every request is SigV4-authenticated and limited by the resource policy; a WAF web "
+                "ACL is optional (WebAclArn) because its rules are the account's own choice.",
+                "AwsSolutions-APIG3",
+                "NIST.800.53.R5-APIGWAssociatedWithWAF",
+            )
+
+        host = self.rest_api.rest_api_id
+        if self._vpc_endpoint_id is not None:
+            # Private APIs answer on <api id>-<vpce id> host names through the endpoint.
+            host = f"{host}-{self._vpc_endpoint_id}"
+        self.invoke_url = f"https://{host}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
+        self.domain: Optional[apigateway.DomainName] = None
+        self.domain_target: Optional[str] = None
+        if endpoint.custom_domain is not None:
+            self.domain = self._create_custom_domain(endpoint.custom_domain)
+            self.invoke_url = f"https://{endpoint.custom_domain.domain_name}"
+            if endpoint.custom_domain.hosted_zone is None:
+                self.domain_target = self.domain.domain_name_alias_domain_name
+
+    def admit(self, principal_arn: str) -> None:
+        """Admit one more principal through the resource policy (when it only admits the user role)."""
+        if self.api_user_role is None:
+            return
+        self._denied_unless_principal_arns.append(principal_arn)
+        self.apply_resource_policy()
+
+    def apply_resource_policy(self) -> None:
+        """(Re)write the REST API's resource policy from the admitted principals."""
+        self.rest_api.node.default_child.policy = self._resource_policy()
+
+    def _resource_policy(self) -> Optional[dict[str, Any]]:
+        """Who may invoke the API, on top of the SigV4 authentication the spec requires.
+
+        Deny every principal but the admitted ones: ``aws:PrincipalArn`` is the role's ARN for
+        its assumed-role sessions too (IAM global condition keys documentation), so the user
+        role's temporary credentials pass. ``allowed_principal_arns`` are allowed outright, so
+        that roles of other stacks need no identity policy. A private API needs a policy that
+        allows its VPC endpoint and denies every other source (API Gateway private API
+        documentation); it, and any policy that allows named principals, also denies principals
+        of other accounts (``aws:PrincipalAccount``) unless the deployer allowed cross-account
+        principals. Without any of these there is no resource policy: IAM policies alone decide,
+        as in the official template (API Gateway then admits no other account's principal).
+        """
+        invoke = {"actions": ["execute-api:Invoke"], "resources": ["execute-api:/*/*/*"]}
+        anyone = {"principals": [iam.AnyPrincipal()], **invoke}
+        statements = []
+        if self._vpc_endpoint_id is not None:
+            through_endpoint = {"aws:SourceVpce": self._vpc_endpoint_id}
+            statements += [
+                iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **anyone),
+                iam.PolicyStatement(effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **anyone),
+            ]
+        if self._allowed_principal_arns:
+            statements.append(
+                iam.PolicyStatement(principals=[iam.ArnPrincipal(arn) for arn in self._allowed_principal_arns], **invoke)
+            )
+        if self._denied_unless_principal_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    conditions={"ArnNotLike": {"aws:PrincipalArn": list(dict.fromkeys(self._denied_unless_principal_arns))}},
+                    **anyone,
+                )
+            )
+        if self._vpc_endpoint_id is not None or self._allowed_principal_arns:
+            other_accounts: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}}
+            if self._cross_account_allowed and self._allowed_principal_arns:
+                other_accounts["ArnNotLike"] = {"aws:PrincipalArn": self._allowed_principal_arns}
+            statements.append(iam.PolicyStatement(effect=iam.Effect.DENY, conditions=other_accounts, **anyone))
+        return iam.PolicyDocument(statements=statements).to_json() if statements else None
+
+    def _create_rest_api(
+        self, parallelcluster_version: str, location: str, account_role_mode: AccountRoleMode
+    ) -> apigateway.SpecRestApi:
+        scope = self._scope
+        if self._vpc_endpoint_id is None:
+            endpoint = apigateway.EndpointConfiguration(types=[apigateway.EndpointType.REGIONAL])
+        else:
+            endpoint = apigateway.EndpointConfiguration(
+                types=[apigateway.EndpointType.PRIVATE],
+                vpc_endpoints=[self._endpoint.vpc_endpoint],
+            )
+        logging = {}
+        if account_role_mode is not AccountRoleMode.NONE:
+            self.access_log_group = self._conventions.log_group(scope, "AccessLogs")
+            logging = {
+                "access_log_destination": apigateway.LogGroupLogDestination(self.access_log_group),
+                "access_log_format": apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
+                # Errors only: request and response bodies (data trace) would log cluster
+                # configurations, which may hold secrets.
+                "logging_level": apigateway.MethodLoggingLevel.ERROR,
+                "data_trace_enabled": False,
+            }
+        rest_api = apigateway.SpecRestApi(
+            scope,
+            "RestApi",
+            rest_api_name=f"{Aws.STACK_NAME}-ParallelClusterApi",
+            description=f"AWS ParallelCluster API {parallelcluster_version}",
+            api_definition=apigateway.ApiDefinition.from_inline(
+                {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": location}}}
+            ),
+            endpoint_configuration=endpoint,
+            # The account's API Gateway settings are shared by every API of the account and
+            # Region; account_role_mode decides how they are handled, not SpecRestApi.
+            cloud_watch_role=False,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE_NAME,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                throttling_rate_limit=100,
+                throttling_burst_limit=10,
+                **logging,
+            ),
+        )
+        # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
+        # official ParallelClusterApiInvokeUrl instead.
+        rest_api.node.try_remove_child("Endpoint")
+        if account_role_mode is AccountRoleMode.ENSURE:
+            self.account_role = ApiGatewayAccountRole(
+                scope, "AccountRole", iam_name=self._conventions.iam_name, log_group_factory=self._conventions.log_group
+            )
+            rest_api.deployment_stage.node.add_dependency(self.account_role)
+        if account_role_mode is AccountRoleMode.NONE:
+            acknowledge(
+                rest_api.deployment_stage,
+                "CloudWatch logging of API requests is off because the deployer chose "
+                "ApiGatewayAccountRole=none; Lambda logs and X-Ray traces still record every call.",
+                "AwsSolutions-APIG1",
+                "AwsSolutions-APIG6",
+                "Serverless-APIGWAccessLogging",
+                "NIST.800.53.R5-APIGWExecutionLoggingEnabled",
+                "HIPAA.Security-APIGWExecutionLoggingEnabled",
+            )
+        acknowledge(
+            rest_api.node.default_child,
+            "The methods come from the official OpenAPI spec, included at deploy time, which "
+            "declares no request validators; the function validates every request against the "
+            "same spec and answers 400 to an invalid one.",
+            "AwsSolutions-APIG2",
+        )
+        acknowledge(
+            rest_api.deployment_stage,
+            "Responses describe live clusters and images per caller, so caching them would serve "
+            "stale or another caller's state; the stage therefore has no cache to encrypt.",
+            "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+            "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+        )
+        acknowledge(
+            rest_api.deployment_stage,
+            "The only backend is a Lambda integration, which API Gateway calls through the Lambda "
+            "API over TLS; client certificates only apply to HTTP backends.",
+            "NIST.800.53.R5-APIGWSSLEnabled",
+            "HIPAA.Security-APIGWSSLEnabled",
+        )
+        return rest_api
+
+    def _create_custom_domain(self, custom_domain: CustomDomain) -> apigateway.DomainName:
+        scope = self._scope
+        domain = apigateway.DomainName(
+            scope,
+            "CustomDomain",
+            domain_name=custom_domain.domain_name,
+            certificate=custom_domain.certificate,
+            endpoint_type=apigateway.EndpointType.REGIONAL,
+            security_policy=apigateway.SecurityPolicy.TLS_1_2,
+        )
+        domain.add_base_path_mapping(self.rest_api, stage=self.rest_api.deployment_stage)
+        if custom_domain.hosted_zone is not None:
+            route53.ARecord(
+                scope,
+                "CustomDomainAlias",
+                zone=custom_domain.hosted_zone,
+                # A fully qualified name (trailing dot) needs no zone name, which an id alone lacks.
+                record_name=f"{custom_domain.domain_name}.",
+                target=route53.RecordTarget.from_alias(route53_targets.ApiGatewayDomain(domain)),
+            )
+        return domain
+
+
+def official_api_definition_s3_uri(parallelcluster_version: str, region: str) -> str:
+    """Where AWS publishes the OpenAPI spec of a ParallelCluster version in a Region."""
+    return f"s3://{region}-aws-parallelcluster/parallelcluster/{parallelcluster_version}/api/ParallelCluster.openapi.yaml"
+
+
+def api_definition_location(scope: Construct, parallelcluster_version: str, api_definition_s3_uri: Optional[str]) -> str:
+    """The spec's S3 URI: the one given, else the official one of the stack's Region.
+
+    AWS::Include passes intrinsic functions to the transform as literal text; only a Ref to a
+    template parameter is resolved first (Fn::Transform documentation). So a stack without a
+    Region takes the location as a parameter at deploy time.
+    """
+    if api_definition_s3_uri is not None:
+        return rules.S3_URI.check("api_definition_s3_uri", api_definition_s3_uri)
+    region = Stack.of(scope).region
+    if not Token.is_unresolved(region):
+        return official_api_definition_s3_uri(parallelcluster_version, region)
+    example = official_api_definition_s3_uri(parallelcluster_version, "<region>")
+    return _location_parameter(Stack.of(scope), example).value_as_string
+
+
+def _location_parameter(stack: Stack, example: str) -> CfnParameter:
+    """The template parameter of the spec location, in the top-level stack.
+
+    A nested stack's parameters are set by its parent; a parameter of the top-level stack that a
+    nested stack references reaches it as a nested stack parameter, which CDK wires.
+    """
+    while stack.nested_stack_parent is not None:
+        stack = stack.nested_stack_parent
+    existing = stack.node.try_find_child("ApiDefinitionS3Uri")
+    if isinstance(existing, CfnParameter):
+        return existing
+    return CfnParameter(
+        stack,
+        "ApiDefinitionS3Uri",
+        type="String",
+        allowed_pattern=rules.S3_URI.pattern,
+        constraint_description=rules.S3_URI.expected,
+        description=f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to: {example}",
+    )
