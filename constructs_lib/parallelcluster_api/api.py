@@ -151,7 +151,9 @@ class ParallelClusterApi(Construct):
         :param api_gateway_account_role: The API logs to CloudWatch (access and execution logs),
             which needs the CloudWatch role of the account's API Gateway settings, shared by every
             API of the account and Region. ``ensure``: keep the account's role when it has one,
-            else set a role this construct creates (and unset it when deleted, if still ours).
+            else set a role this construct creates; when deleted, if the account still uses it,
+            hand the setting over to a role another such construct offered, or reset it when no
+            other API logs, else leave the retained role in place (see ``ApiGatewayAccountRole``).
             ``existing``: the account's role is managed elsewhere; leave account settings alone.
             ``none``: no CloudWatch logging of API requests.
         :param web_acl_arn: ARN of an AWS WAF (v2, regional) web ACL to associate with the stage.
