@@ -43,9 +43,7 @@ FIXED_BY_CONSTRUCTION = {
     "Serverless-APIGWAccessLogging": "access logging",
     "Serverless-LambdaTracing": "X-Ray tracing on every function",
     "Serverless-SNSRedrivePolicy": "undeliverable build notifications go to a dead-letter queue",
-    "NIST.800.53.R5-IAMNoInlinePolicy": "no inline policy: every role's permissions are managed policies",
     "NIST.800.53.R5-APIGWExecutionLoggingEnabled": "execution logging",
-    "HIPAA.Security-IAMNoInlinePolicy": "no inline policy: every role's permissions are managed policies",
     "HIPAA.Security-APIGWExecutionLoggingEnabled": "execution logging",
 }
 

@@ -1,19 +1,22 @@
-"""The API Gateway account's CloudWatch role, set only where the account has none."""
+"""The API Gateway account's CloudWatch role: set where the account has none, never clobbered, never left dangling."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Optional
 
-from aws_cdk import Aws, CustomResource, Duration
+from aws_cdk import Aws, CfnDeletionPolicy, CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib.audit import acknowledge
+from constructs_lib.audit import acknowledge, acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+# The IAM path of every role this construct offers to an account, followed by the Region: the
+# setter finds the roles other stacks offered in its Region by this path (and may pass only those).
+ROLE_PATH_PREFIX = "/parallelcluster-api/apigateway-account/"
 # What API Gateway does with the account role: create log groups and streams and write events
 # (the actions of the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs).
 PUSH_TO_CLOUDWATCH_ACTIONS = (
@@ -30,11 +33,19 @@ PUSH_TO_CLOUDWATCH_ACTIONS = (
 class ApiGatewayAccountRole(Construct):
     """Makes sure API Gateway may write CloudWatch logs in this account and Region.
 
-    API Gateway logs through one role set in the account's settings, shared by every API of the
-    account and Region. An account that already has one keeps it: a custom resource sets this
-    construct's role only where the setting is empty, and on deletion resets the setting only if
-    it still names this role. Attributes: ``role`` (the role offered to the account),
-    ``account_role_arn`` (the role the account uses after deployment).
+    API Gateway logs through one role set in the account's settings, shared by every REST and
+    WebSocket API of the account and Region. An account that already has one keeps it: a custom
+    resource sets this construct's role only where the setting is empty, reading it again before
+    every attempt so that it never overwrites a role set meanwhile. Once set, the role serves every
+    API of the Region, so it may have to outlive the stack: CloudFormation retains it (it is deleted
+    only in the rollback of the operation that created it), its permissions are part of it, and the
+    custom resource decides at deletion: hand the setting over to a role another stack of this
+    project offered, reset it when no other API logs, or leave both and say why. The role it
+    deletes is only its own. See ``runtime/ensure_account_role.py``.
+
+    Attributes: ``role`` (the role offered to the account, on the path ``role_path``),
+    ``resource`` (the custom resource), ``account_role_arn`` (the role the account uses after
+    deployment).
     """
 
     def __init__(
@@ -46,54 +57,109 @@ class ApiGatewayAccountRole(Construct):
         log_group_factory: Callable[[Construct, str], logs.ILogGroup],
     ) -> None:
         super().__init__(scope, construct_id)
+        # One path per Region: a role may write logs in its own Region only, so it may be handed
+        # the setting of that Region only.
+        self.role_path = f"{ROLE_PATH_PREFIX}{Aws.REGION}/"
+        push_logs = iam.PolicyStatement(
+            sid="PushApiLogs",
+            actions=list(PUSH_TO_CLOUDWATCH_ACTIONS),
+            resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"],
+        )
         self.role = iam.Role(
             self,
             "Role",
-            role_name=iam_name("ApiGatewayCloudWatchRole"),
-            description="Lets API Gateway write this account's API logs to CloudWatch Logs",
+            # A new name with the new path: CloudFormation replaces a named role only under a new name.
+            role_name=iam_name("ApiGatewayLogsRole"),
+            path=self.role_path,
+            description="Lets API Gateway write this account's API logs to CloudWatch Logs in this Region",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            # In the role, not in a policy resource of the stack, which would go with the stack
+            # while the retained role may still serve other APIs.
+            inline_policies={iam_name("PushApiLogs") or "PushApiLogs": iam.PolicyDocument(statements=[push_logs])},
         )
-        push_logs = iam.ManagedPolicy(
-            self,
-            "PushLogs",
-            managed_policy_name=iam_name("ApiGatewayCloudWatchPolicy"),
-            description="API Gateway account role - write API logs to CloudWatch Logs",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="PushApiLogs",
-                    actions=list(PUSH_TO_CLOUDWATCH_ACTIONS),
-                    resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"],
-                )
-            ],
-        )
+        role_resource = self.role.node.default_child
+        # Retained when the stack is deleted or the construct removed (the custom resource then
+        # deletes the role if no API needs it); deleted in the rollback of the operation that
+        # created it, which leaves nothing behind after a failed deployment. Replaced (a new path
+        # or name): CloudFormation deletes the old role in the cleanup phase, after the custom
+        # resource's Update moved the account's setting from the old role to the new one.
+        role_resource.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
+        role_resource.cfn_options.update_replace_policy = CfnDeletionPolicy.DELETE
         acknowledge(
-            push_logs,
-            "The account role serves every API of the account and Region, whose execution and "
-            "access log groups are named per API and stage; it is limited to this account's logs "
-            "in this Region.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:*]",
+            self.role,
+            "The role may serve every API of the Region after the stack is gone, so CloudFormation "
+            "retains it; a separate policy would be deleted with the stack and break their logging, "
+            "so the permissions are part of the role, which is deleted as a whole.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+        )
+        acknowledge_wildcards(
+            self.role,
+            [push_logs],
+            {
+                "PushApiLogs": "The account role serves every API of the account and Region, whose "
+                "execution and access log groups are named per API and stage; it is limited to this "
+                "account's logs in this Region."
+            },
         )
 
         setter = HelperFunction(
             self,
             "Setter",
             source=RUNTIME_DIR / "ensure_account_role.py",
-            description="Sets the API Gateway account's CloudWatch role where it has none",
-            # Room for the retries while IAM makes the new role usable by API Gateway.
+            description="Sets the API Gateway account's CloudWatch role where it has none; hands it over or resets it",
+            # Room for the retries while IAM makes the new role usable by API Gateway, and for
+            # reading the Region's API stages on deletion.
             timeout=Duration.minutes(5),
             iam_name=iam_name,
             log_group_factory=log_group_factory,
         )
-        account = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/account"
-        setter.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["apigateway:GET", "apigateway:PATCH"], resources=[account])
+        apigateway = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}:"
+        offered_roles = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{self.role_path}*"
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadAndSetAccountRole",
+                actions=["apigateway:GET", "apigateway:PATCH"],
+                resources=[f"{apigateway}:/account"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadApiStages",
+                actions=["apigateway:GET"],
+                resources=[
+                    f"{apigateway}:/restapis",
+                    f"{apigateway}:/restapis/*/stages",
+                    f"{apigateway}:/apis",
+                    f"{apigateway}:/apis/*/stages",
+                ],
+            ),
+            # ListRoles has no resource-level permissions.
+            iam.PolicyStatement(sid="FindOfferedRoles", actions=["iam:ListRoles"], resources=["*"]),
+            # UpdateAccount passes the role to API Gateway: this stack's, or another stack's on hand-over.
+            iam.PolicyStatement(sid="PassOfferedRoles", actions=["iam:PassRole"], resources=[offered_roles]),
+            iam.PolicyStatement(
+                sid="DeleteOwnRole",
+                actions=["iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole"],
+                resources=[self.role.role_arn],
+            ),
+        ]
+        for statement in statements:
+            setter.function.add_to_role_policy(statement)
+        setter.acknowledge_xray(
+            also="IAM's ListRoles has none either; the setter lists the roles of one path, those "
+            "other stacks of this project offered in this Region."
         )
-        # UpdateAccount passes the role to API Gateway.
-        setter.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["iam:PassRole"], resources=[self.role.role_arn])
+        acknowledge_wildcards(
+            setter.role.managed_policy,
+            [statement for statement in statements if statement.sid != "FindOfferedRoles"],
+            {
+                "ReadApiStages": "On deletion the setter checks whether any REST or WebSocket API "
+                "of the Region logs through the account's role; their ids are only known at run "
+                "time, and it only reads their stages.",
+                "PassOfferedRoles": "On deletion the setter may hand the account's setting over to "
+                "a role another stack of this project offered in this Region, named only at run "
+                "time; it may pass only the roles of that dedicated path.",
+            },
         )
-        setter.acknowledge_xray()
         self.resource = CustomResource(
             self,
             "Setting",
@@ -102,5 +168,4 @@ class ApiGatewayAccountRole(Construct):
             properties={"RoleArn": self.role.role_arn},
             service_timeout=Duration.minutes(10),
         )
-        self.resource.node.add_dependency(push_logs)
         self.account_role_arn: str = self.resource.get_att_string("RoleArn")

@@ -170,11 +170,14 @@ class HelperFunction(Construct):
             "HIPAA.Security-LambdaConcurrency",
         )
 
-    def acknowledge_xray(self) -> None:
-        """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``."""
-        acknowledge(
-            self.role.managed_policy,
-            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level "
-            "permissions; the policy's other statements name this stack's resources.",
-            "AwsSolutions-IAM5[Resource::*]",
+    def acknowledge_xray(self, *, also: Optional[str] = None) -> None:
+        """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``.
+
+        ``also``: the sentence that explains the helper's other actions on ``*``, if it has any
+        (one finding, so one reason, covers every action on ``*``).
+        """
+        reason = (
+            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
+            + ("; the policy's other statements name this stack's resources." if also is None else f". {also}")
         )
+        acknowledge(self.role.managed_policy, reason, "AwsSolutions-IAM5[Resource::*]")

@@ -1,32 +1,50 @@
-"""CloudFormation custom resource that sets API Gateway's CloudWatch role, only if the account has none.
+"""CloudFormation custom resource for API Gateway's CloudWatch role: set where the account has none, never clobbered.
 
-API Gateway writes the access and execution logs of a REST API stage only when the account has a
-CloudWatch role ARN in its API Gateway settings (``GetAccount`` -> ``cloudwatchRoleArn``). That
-setting is shared by every API of the account in the Region, so this resource never overwrites a
-role somebody else set. Raw custom resource protocol: the ``ServiceToken`` is this function's ARN,
+API Gateway writes the access and execution logs of REST and WebSocket API stages only when the
+account has a CloudWatch role ARN in its API Gateway settings (``GetAccount`` ->
+``cloudwatchRoleArn``). That setting is shared by every API of the account in the Region, so this
+resource never overwrites a role somebody else set, and never leaves other APIs without the role
+they log through. Raw custom resource protocol: the ``ServiceToken`` is this function's ARN,
 CloudFormation invokes it asynchronously and waits for the JSON response PUT to the pre-signed S3
 ``ResponseURL``.
 
-Properties: ``RoleArn``, the role the stack created for API Gateway to write to CloudWatch Logs.
+Properties: ``RoleArn``, the role the stack offers to the account. The stack creates it on a path
+dedicated to these roles, one per Region (``/parallelcluster-api/apigateway-account/<region>/``),
+and CloudFormation retains it when the stack goes (``DeletionPolicy: RetainExceptOnCreate``): once
+set, it serves every API of the account and Region, so this resource decides on Delete whether it
+may go.
 
-* Create / Update: ``GetAccount``. The account's role is taken to be this stack's when it is the
-  ``RoleArn`` (or, on Update, the previous ``RoleArn`` from ``OldResourceProperties``): the
-  stack created that role for this resource alone. No role: set ``RoleArn``. This stack's previous
-  role: move to ``RoleArn``. ``RoleArn`` already: nothing to do. Any other role: left alone.
-  ``Data``: ``RoleArn`` (the role the account now uses) and ``SetByThisStack`` (``"true"`` /
-  ``"false"``). ``UpdateAccount`` just after the role was created fails for a while with
+* Create / Update: the account's role may be replaced only when it is empty or this resource's
+  previous ``RoleArn`` (Update, ``OldResourceProperties``): the stack created that role for this
+  resource alone. The setting is read before EVERY write attempt, so a role somebody sets while
+  this resource retries is never overwritten: as soon as the account names a role that is neither
+  ``RoleArn`` nor replaceable, the resource stops and reports it (SUCCESS, setting unchanged).
+  API Gateway has no conditional write; what remains is the round trip between a read and the
+  write that follows it. ``UpdateAccount`` just after the role was created fails for a while with
   ``BadRequestException`` ("The role ARN does not have required permissions set to API Gateway":
-  IAM is eventually consistent), so it is retried with exponential backoff while the function has
-  time left (``MARGIN_MS`` is kept to respond). Create / Update respond FAILED when the role
-  cannot be set: the stage would fail later anyway, with a less clear message.
-* Delete: when the account still uses ``RoleArn`` (this stack set it and nobody changed it
-  since), reset the setting so the account does not point at the role the stack is about to
-  delete; otherwise leave it. Delete always responds SUCCESS; ``Reason`` tells what happened.
+  IAM is eventually consistent), so attempts go on with exponential backoff while the function
+  has time left (``MARGIN_MS`` is kept to respond). ``Data``: ``RoleArn`` (the role the account
+  now uses) and ``SetByThisStack`` (``"true"`` / ``"false"``). Create / Update respond FAILED
+  when the role cannot be set: the stage would fail later anyway, with a less clear message.
+* Delete (the stack's stage, which depends on this resource, is gone by then):
+  - the account uses another role, or none: the setting is left; this stack's role is deleted
+    (it is unused);
+  - the account uses this stack's role and another stack of this project offered a role (a role
+    on the same path): the setting is handed over to the newest such role that API Gateway
+    accepts, read again before each write, and this stack's role is deleted;
+  - no such role, and no other REST or WebSocket API of the Region logs through the account role
+    (a stage with CloudWatch access logs, or execution logging or data tracing on any method or
+    route): the setting is reset and this stack's role deleted;
+  - otherwise the setting and the role are left, and ``Reason`` names the APIs that use them and
+    how to clean up later. HTTP APIs (which log through CloudWatch Logs' own delivery) and access
+    logs to Firehose (API Gateway's service-linked role) do not use the account role.
+  Delete always responds SUCCESS within the function's time; ``Reason`` tells what happened.
+  Deleting a role deletes its inline policies first; a role already gone is fine.
 
 Physical id: ``apigateway-account-cloudwatch-role``, returned by Create; Update and Delete echo the
 id CloudFormation sends. It never changes: a new id on Update would make CloudFormation take the
 Update as a replacement and send Delete for the old id in the cleanup phase, which would reset the
-account's role just set.
+account's role just set (or hand it over).
 
 The response is sent in all cases (``finally``); if the PUT itself fails the handler raises, so
 Lambda's asynchronous retries (the handler is idempotent) send it. No environment variables.
@@ -36,7 +54,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 import boto3
 from botocore.config import Config
@@ -46,18 +64,18 @@ from botocore.exceptions import ClientError, ConnectionError as NetworkError, HT
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-# Created once per execution environment; tests stub it. Timeouts keep a call (its retry included:
-# at most 2 x (3 + 10) s plus botocore's backoff) well under MARGIN_MS, so checking the remaining
-# time before each call is enough.
-APIGATEWAY = boto3.client(
-    "apigateway",
-    config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}),
-)
+# Created once per execution environment; tests stub them. Timeouts keep a call (its retry
+# included: at most 2 x (3 + 10) s plus botocore's backoff) well under MARGIN_MS, so checking the
+# remaining time before each call is enough.
+_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
+APIGATEWAY = boto3.client("apigateway", config=_CLIENT_CONFIG)
+APIGATEWAY_V2 = boto3.client("apigatewayv2", config=_CLIENT_CONFIG)
+IAM = boto3.client("iam", config=_CLIENT_CONFIG)
 
 # Keep it: see the module docstring.
 PHYSICAL_ID = "apigateway-account-cloudwatch-role"
 ROLE_PATH = "/cloudwatchRoleArn"
-# Stop calling API Gateway (or sleeping) when less time than this is left, to still respond.
+# Stop calling AWS (or sleeping) when less time than this is left, to still respond.
 MARGIN_MS = 30_000
 # Backoff between UpdateAccount attempts: 2, 4, 8, 16, 20, 20... seconds. Tests replace SLEEP.
 INITIAL_BACKOFF_S = 2.0
@@ -70,11 +88,16 @@ SLEEP: Callable[[float], None] = time.sleep
 # wording is not an API contract. The last error is reported if time runs out. Network errors and
 # timeouts (after botocore's own retry) are retried as well: both operations are idempotent.
 RETRIED_ON_SET = {"BadRequestException", "TooManyRequestsException", "ConflictException"}
-RETRIED_ON_RESET = {"TooManyRequestsException", "ConflictException"}
+# Handing over to another stack's role and resetting: that role exists since that stack was
+# deployed, so BadRequestException means API Gateway does not accept it (the next one is tried).
+RETRIED_ON_HANDOVER = {"TooManyRequestsException", "ConflictException"}
+# At most this many logging APIs are named in Reason (the first one found already decides).
+MAX_REPORTED_APIS = 5
+LOGGING_OFF = "OFF"
 
 
 class OutOfTime(Exception):
-    """UpdateAccount kept failing with a retryable error until the time left was used up."""
+    """Stopped calling AWS to keep MARGIN_MS to respond."""
 
 
 class RoleNotSet(Exception):
@@ -82,7 +105,15 @@ class RoleNotSet(Exception):
 
 
 class RoleNotReset(Exception):
-    """Delete: API Gateway rejected both ways of resetting the role."""
+    """Delete: API Gateway rejected both ways of resetting the role, or kept it after both."""
+
+
+class Written(NamedTuple):
+    """The end of a series of UpdateAccount attempts."""
+
+    current: Optional[str]  # the role the account names now (the target after a write)
+    replaced: Optional[str]  # the role a successful write replaced
+    attempts: int  # UpdateAccount calls made
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -111,8 +142,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if request_type == "Delete":
             # Never block the deletion of the stack (or the rollback of a failed creation).
             status = SUCCESS
-            reason = (f"Delete failed: {type(error).__name__}: {error}; the account's API Gateway "
-                      "CloudWatch role was not reset")
+            reason = (f"Delete failed: {type(error).__name__}: {error}; the account's API Gateway CloudWatch "
+                      "role setting and this stack's role were left as they were (see the function's log)")
         else:
             status = FAILED
             reason = f"{request_type} failed: {type(error).__name__}: {error}"
@@ -129,75 +160,250 @@ def _role_arn(properties: Optional[dict[str, Any]]) -> Optional[str]:
     return None
 
 
+# --- Create / Update -----------------------------------------------------------------------------
+
+
 def _ensure(role_arn: str, old_role_arn: Optional[str], context: Any) -> tuple[str, dict[str, str]]:
-    """Create / Update: point the account at ``role_arn`` unless another role is set."""
-    _check_time(context)
-    current = APIGATEWAY.get_account().get("cloudwatchRoleArn") or None
-    if current == role_arn:
-        return f"The account already uses {role_arn}", _data(role_arn, True)
-    if current is not None and current != old_role_arn:
-        reason = f"The account already uses {current}, not set by this stack: left unchanged"
-        return reason, _data(current, False)
+    """Create / Update: point the account at ``role_arn`` while it names no role or ``old_role_arn``."""
+    operation = {"op": "replace", "path": ROLE_PATH, "value": role_arn}
     try:
-        operation = {"op": "replace", "path": ROLE_PATH, "value": role_arn}
-        attempts = _update_account(operation, RETRIED_ON_SET, context)
+        written = _write(operation, role_arn, {None, old_role_arn}, RETRIED_ON_SET, context)
     except (ClientError, NetworkError, HTTPClientError, OutOfTime) as error:
+        if isinstance(error, ClientError) and error.operation_name == "GetAccount":
+            raise
         raise RoleNotSet(
             f"Could not set the account's API Gateway CloudWatch role to {role_arn} (API Gateway cannot "
             f"write the stage's logs without one): {error}"
         ) from error
-    before = "no role" if current is None else f"this stack's previous role {current}"
-    return f"Set the account's role to {role_arn} (was {before}; attempts: {attempts})", _data(role_arn, True)
+    if written.current != role_arn:
+        if written.attempts:
+            return (f"The account now uses {written.current}, set by someone else while this stack was setting "
+                    f"its role (after {written.attempts} attempt(s)): left unchanged"), _data(written.current, False)
+        return f"The account already uses {written.current}, not set by this stack: left unchanged", _data(
+            written.current, False
+        )
+    if not written.attempts:
+        return f"The account already uses {role_arn}", _data(role_arn, True)
+    before = "no role" if written.replaced is None else f"this stack's previous role {written.replaced}"
+    return f"Set the account's role to {role_arn} (was {before}; attempts: {written.attempts})", _data(role_arn, True)
+
+
+# --- Delete --------------------------------------------------------------------------------------
 
 
 def _delete(role_arn: Optional[str], context: Any) -> str:
-    """Delete: reset the account's role if it is still this stack's one."""
+    """Delete: hand over, reset or leave the account's role, and delete this stack's role if unused."""
     if role_arn is None:
         return "No role was recorded for this resource: nothing to do"
-    _check_time(context)
-    current = APIGATEWAY.get_account().get("cloudwatchRoleArn") or None
+    current = _read_account(context)
     if current != role_arn:
-        owner = "no role" if current is None else current
-        return f"The account uses {owner}, not this stack's {role_arn}: left unchanged"
-    # Resetting: the API reference's patch operations table for UpdateAccount lists only `replace`
-    # as supported on /cloudwatchRoleArn (`remove` is "Not supported"), and does not say how to
-    # clear it. Chosen: `replace` WITHOUT a value, as the Terraform AWS provider (v6) does when it
-    # destroys aws_api_gateway_account (its acceptance tests check that the role is gone after).
-    # If the service rejects that with BadRequestException, `replace` with an empty value is tried
-    # (what Terraform v5 sent for an empty role). Neither is verified against the real service
-    # here (moto accepts only the second). If both fail, the role stays: reported, never fatal.
-    try:
-        _update_account({"op": "replace", "path": ROLE_PATH}, RETRIED_ON_RESET, context)
-        how = "replace without a value"
-    except ClientError as first:
-        if _code(first) != "BadRequestException":
-            raise
-        LOGGER.warning("Reset without a value rejected (%s); trying an empty value", first)
+        return f"The account uses {current or 'no role'}, not this stack's {role_arn}: left unchanged. " + _delete_role(
+            role_arn, context
+        )
+
+    rejected = []
+    for candidate in _offered_roles(role_arn, context):
+        operation = {"op": "replace", "path": ROLE_PATH, "value": candidate}
         try:
-            _update_account({"op": "replace", "path": ROLE_PATH, "value": ""}, RETRIED_ON_RESET, context)
-        except ClientError as second:
-            raise RoleNotReset(
-                f"API Gateway rejected both resets of {role_arn}: replace without a value: "
-                f"{_code(first)}: {_message(first)}; replace with an empty value: "
-                f"{_code(second)}: {_message(second)}"
-            ) from second
-        how = "replace with an empty value"
-    return f"Reset the account's role, which was this stack's {role_arn} ({how})"
+            written = _write(operation, candidate, {role_arn}, RETRIED_ON_HANDOVER, context)
+        except ClientError as error:
+            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
+                raise
+            LOGGER.warning("API Gateway does not accept %s: %s", candidate, error)
+            rejected.append(f"{candidate} ({_message(error)})")
+            continue
+        if written.current == candidate:
+            return (f"Handed the account's role over from this stack's {role_arn} to {candidate}, which another stack "
+                    "of this project offered. " + _delete_role(role_arn, context))
+        return _changed_meanwhile(written.current) + _delete_role(role_arn, context)
+    tried = f" (API Gateway refused the roles other stacks offered: {'; '.join(rejected)})" if rejected else ""
+
+    try:
+        logging_apis = _apis_logging_through_the_account_role(context)
+    except (ClientError, NetworkError, HTTPClientError, OutOfTime) as error:
+        return (f"The account uses this stack's {role_arn}{tried}, and whether other APIs of {_region()} log "
+                f"through it could not be checked ({type(error).__name__}: {error}): left the setting and the role. "
+                + _cleanup_hint(role_arn))
+    if logging_apis:
+        return (f"The account uses this stack's {role_arn}{tried}, and other APIs of {_region()} log through it: "
+                f"{', '.join(logging_apis)}: left the setting and the role. " + _cleanup_hint(role_arn))
+
+    written, how = _reset(role_arn, context)
+    if written.current is not None:
+        return _changed_meanwhile(written.current) + _delete_role(role_arn, context)
+    if not written.attempts:
+        return "Somebody reset the account's role meanwhile. " + _delete_role(role_arn, context)
+    return f"Reset the account's role, which was this stack's {role_arn} ({how}){tried}. " + _delete_role(
+        role_arn, context
+    )
 
 
-def _update_account(operation: dict[str, str], retried: set[str], context: Any) -> int:
-    """UpdateAccount with one patch operation, retried with backoff on ``retried`` errors.
+def _changed_meanwhile(current: str) -> str:
+    return f"The account now uses {current}, set meanwhile by someone else: left unchanged. "
 
-    Returns the number of attempts; raises the last error when it is not retryable, or OutOfTime
-    when the next attempt would not leave MARGIN_MS to respond.
+
+def _offered_roles(role_arn: str, context: Any) -> list[str]:
+    """Roles other stacks of this project offered in this Region (on this role's path), newest first."""
+    path, _ = _path_and_name(role_arn)
+    if path == "/":  # not a role of the dedicated path: nothing identifies the project's roles
+        return []
+    roles = [
+        role
+        for page in _pages(IAM.list_roles, "Marker", context, PathPrefix=path)
+        for role in page.get("Roles", [])
+        # PathPrefix also matches deeper paths.
+        if role.get("Path") == path and role["Arn"] != role_arn
+    ]
+    roles.sort(key=lambda role: (role["CreateDate"], role["Arn"]), reverse=True)
+    return [role["Arn"] for role in roles]
+
+
+def _apis_logging_through_the_account_role(context: Any) -> list[str]:
+    """REST and WebSocket APIs of the Region with a stage whose logging needs the account's role."""
+    found: list[str] = []
+    for page in _pages(APIGATEWAY.get_rest_apis, "position", context, limit=500):
+        for api in page.get("items", []):
+            _check_time(context)
+            stages = APIGATEWAY.get_stages(restApiId=api["id"]).get("item", [])
+            logging_stages = [stage["stageName"] for stage in stages if _rest_stage_logs(stage)]
+            if logging_stages:
+                found.append(f"REST API {api.get('name')} ({api['id']}), stage {logging_stages[0]}")
+                if len(found) == MAX_REPORTED_APIS:
+                    return found
+    for page in _pages(APIGATEWAY_V2.get_apis, "NextToken", context):
+        for api in page.get("Items", []):
+            if api.get("ProtocolType") != "WEBSOCKET":
+                continue
+            stages = [
+                stage
+                for stage_page in _pages(APIGATEWAY_V2.get_stages, "NextToken", context, ApiId=api["ApiId"])
+                for stage in stage_page.get("Items", [])
+            ]
+            logging_stages = [stage["StageName"] for stage in stages if _websocket_stage_logs(stage)]
+            if logging_stages:
+                found.append(f"WebSocket API {api.get('Name')} ({api['ApiId']}), stage {logging_stages[0]}")
+                if len(found) == MAX_REPORTED_APIS:
+                    return found
+    return found
+
+
+def _rest_stage_logs(stage: dict[str, Any]) -> bool:
+    destination = (stage.get("accessLogSettings") or {}).get("destinationArn", "")
+    methods = (stage.get("methodSettings") or {}).values()
+    return _is_log_group(destination) or any(
+        method.get("loggingLevel", LOGGING_OFF) != LOGGING_OFF or method.get("dataTraceEnabled") for method in methods
+    )
+
+
+def _websocket_stage_logs(stage: dict[str, Any]) -> bool:
+    destination = (stage.get("AccessLogSettings") or {}).get("DestinationArn", "")
+    routes = [stage.get("DefaultRouteSettings") or {}, *(stage.get("RouteSettings") or {}).values()]
+    return _is_log_group(destination) or any(
+        route.get("LoggingLevel", LOGGING_OFF) != LOGGING_OFF or route.get("DataTraceEnabled") for route in routes
+    )
+
+
+def _is_log_group(arn: str) -> bool:
+    # A CloudWatch Logs destination (a Firehose one uses API Gateway's service-linked role).
+    return arn.split(":")[2:3] == ["logs"]
+
+
+def _reset(role_arn: str, context: Any) -> tuple[Written, str]:
+    """Clear the account's role while it is ``role_arn``; returns the outcome and how it was cleared.
+
+    The API reference's patch operations table for UpdateAccount lists only `replace` as supported
+    on /cloudwatchRoleArn (`remove` is "Not supported"), and does not say how to clear it. Chosen:
+    `replace` WITHOUT a value, as the Terraform AWS provider (v6) does when it destroys
+    aws_api_gateway_account (its acceptance tests check that the role is gone after). If the
+    service rejects that with BadRequestException, or keeps the role, `replace` with an empty value
+    is tried (what Terraform v5 sent for an empty role). Neither is verified against the real
+    service here (moto accepts only the second), hence the read after each.
     """
-    backoff_s, attempts, started = INITIAL_BACKOFF_S, 0, time.monotonic()
-    while True:
+    errors = []
+    for how, operation in (
+        ("replace without a value", {"op": "replace", "path": ROLE_PATH}),
+        ("replace with an empty value", {"op": "replace", "path": ROLE_PATH, "value": ""}),
+    ):
+        try:
+            written = _write(operation, None, {role_arn}, RETRIED_ON_HANDOVER, context)
+        except ClientError as error:
+            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
+                raise
+            LOGGER.warning("Reset (%s) rejected: %s", how, error)
+            errors.append(f"{how}: {_code(error)}: {_message(error)}")
+            continue
+        if written.attempts and written.current is None:
+            written = written._replace(current=_read_account(context))
+            if written.current == role_arn:
+                LOGGER.warning("Reset (%s) accepted, but the account still uses %s", how, role_arn)
+                errors.append(f"{how}: accepted, but the account still uses the role")
+                continue
+        return written, how
+    raise RoleNotReset(f"API Gateway did not reset the account's role {role_arn}: {'; '.join(errors)}")
+
+
+def _delete_role(role_arn: str, context: Any) -> str:
+    """Delete this stack's role (its inline policies first); a sentence saying how it went, never raises AWS errors."""
+    _, name = _path_and_name(role_arn)
+    try:
+        for page in _pages(IAM.list_role_policies, "Marker", context, RoleName=name):
+            for policy_name in page.get("PolicyNames", []):
+                _check_time(context)
+                _unless_gone(IAM.delete_role_policy, RoleName=name, PolicyName=policy_name)
         _check_time(context)
+        _unless_gone(IAM.delete_role, RoleName=name)
+    except (ClientError, NetworkError, HTTPClientError, OutOfTime) as error:
+        if isinstance(error, ClientError) and _code(error) == "NoSuchEntity":  # from ListRolePolicies
+            return f"This stack's role {name} was already deleted"
+        LOGGER.warning("Could not delete %s: %s", role_arn, error)
+        return (f"Could not delete this stack's role {name}, which CloudFormation retains ({type(error).__name__}: "
+                f"{error}): detach or delete its policies, then delete the role")
+    return f"Deleted this stack's role {name}"
+
+
+def _unless_gone(call: Callable[..., Any], **params: Any) -> None:
+    try:
+        call(**params)
+    except ClientError as error:
+        if _code(error) != "NoSuchEntity":
+            raise
+
+
+def _cleanup_hint(role_arn: str) -> str:
+    _, name = _path_and_name(role_arn)
+    return (f"CloudFormation retains the role; once no other API logs through it, point the account's setting at "
+            f"another role (or reset it), then delete the role {name}, its inline policy first")
+
+
+# --- The account setting, read before every write ------------------------------------------------
+
+
+def _write(
+    operation: dict[str, str], target: Optional[str], replaceable: set[Optional[str]], retried: set[str], context: Any
+) -> Written:
+    """UpdateAccount with ``operation`` (which sets ``target``), retried with backoff on ``retried`` errors.
+
+    The account's setting is read before each attempt: when it already names ``target`` the work
+    is done, and when it names a role outside ``replaceable`` somebody else set it: no attempt is
+    made. Raises the last error when it is not retryable, or OutOfTime when the next attempt would
+    not leave MARGIN_MS to respond.
+    """
+    backoff_s, attempts, started, last = INITIAL_BACKOFF_S, 0, time.monotonic(), ""
+    while True:
+        try:
+            current = _read_account(context)
+            if current == target or current not in replaceable:
+                return Written(current, None, attempts)
+            _check_time(context)
+        except OutOfTime:
+            if not attempts:
+                raise
+            # The sleep ended a little later than planned: report what kept failing.
+            raise _still_failing(attempts, started, last) from None
         attempts += 1
         try:
             APIGATEWAY.update_account(patchOperations=[operation])
-            return attempts
+            return Written(target, current, attempts)
         except ClientError as error:
             if _code(error) not in retried:
                 raise
@@ -206,17 +412,47 @@ def _update_account(operation: dict[str, str], retried: set[str], context: Any) 
             last = f"{type(error).__name__}: {error}"
         LOGGER.info("UpdateAccount attempt %d failed (%s); retrying in %.1f s", attempts, last, backoff_s)
         if context.get_remaining_time_in_millis() - backoff_s * 1000 < MARGIN_MS:
-            raise OutOfTime(
-                f"UpdateAccount still failing after {attempts} attempt(s) in {time.monotonic() - started:.0f} s, "
-                f"stopped to keep {MARGIN_MS // 1000} s to respond; last error: {last}"
-            )
+            raise _still_failing(attempts, started, last)
         SLEEP(backoff_s)
         backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
 
 
+def _still_failing(attempts: int, started: float, last: str) -> OutOfTime:
+    return OutOfTime(
+        f"UpdateAccount still failing after {attempts} attempt(s) in {time.monotonic() - started:.0f} s, "
+        f"stopped to keep {MARGIN_MS // 1000} s to respond; last error: {last}"
+    )
+
+
+def _read_account(context: Any) -> Optional[str]:
+    _check_time(context)
+    return APIGATEWAY.get_account().get("cloudwatchRoleArn") or None
+
+
+def _pages(call: Callable[..., dict[str, Any]], token: str, context: Any, **params: Any) -> Iterator[dict[str, Any]]:
+    """The pages of a list operation whose next-page token is ``token`` in both request and response."""
+    while True:
+        _check_time(context)
+        page = call(**params)
+        yield page
+        if not page.get(token):
+            return
+        params[token] = page[token]
+
+
 def _check_time(context: Any) -> None:
     if context.get_remaining_time_in_millis() < MARGIN_MS:
-        raise OutOfTime(f"Less than {MARGIN_MS // 1000} s left, not calling API Gateway")
+        raise OutOfTime(f"Less than {MARGIN_MS // 1000} s left, not calling AWS")
+
+
+def _path_and_name(role_arn: str) -> tuple[str, str]:
+    """``arn:aws:iam::1:role/a/b/Name`` -> (``/a/b/``, ``Name``)."""
+    path, _, name = role_arn.split(":role", 1)[1].rpartition("/")
+    return f"{path}/", name
+
+
+def _region() -> str:
+    return str(APIGATEWAY.meta.region_name)
 
 
 def _data(role_arn: str, set_by_this_stack: bool) -> dict[str, str]:

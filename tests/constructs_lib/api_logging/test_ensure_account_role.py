@@ -1,41 +1,71 @@
-"""ensure_account_role: the custom resource that sets API Gateway's CloudWatch role if the account has none.
+"""ensure_account_role: the custom resource that sets API Gateway's CloudWatch role and never clobbers one.
 
 The account's state is played by moto (5.2.5 models GetAccount / UpdateAccount and
-``cloudwatchRoleArn``, without checking the role). Exact requests and the service's errors
-(IAM propagation, throttling, access denied) are played by botocore's Stubber.
+``cloudwatchRoleArn`` without checking the role, REST and WebSocket API stages with their logging
+settings, and IAM roles with their paths and inline policies). Exact requests and the services'
+errors (IAM propagation, throttling, access denied, a role already gone) are played by botocore's
+Stubber. A stubbed client raises on a call nobody expected, and the handler reports every error in
+Reason, so tests that use the Stubber assert the whole Reason.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 import urllib.error
-from typing import Any, Iterator
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.apigateway.models import Account
 
-from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
+from tests.constructs_lib.helper_function.runtime_support import (
+    ACCOUNT,
+    REGION,
+    FakeContext,
+    ResponseRecorder,
+    load_runtime,
+)
 from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
 
 module = load_runtime("api_logging", "ensure_account_role")
 
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiGatewayCloudWatchRole-7LmQx2Rt9ZpK"
-OLD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiGatewayCloudWatchRole-1AbCdE2fGhIj"
+# The roles stacks of this project offer sit on this path (constructs_lib/api_logging), one per Region.
+PATH = f"/parallelcluster-api/apigateway-account/{REGION}/"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role{PATH}ParallelClusterApi-ApiAccountRoleA857F210-7LmQx2Rt9ZpK"
+ROLE_NAME = "ParallelClusterApi-ApiAccountRoleA857F210-7LmQx2Rt9ZpK"
+# Another stack of this project, in the same account and Region.
+SECOND_STACK_ROLE = f"arn:aws:iam::{ACCOUNT}:role{PATH}HpcApi-ApiAccountRoleA857F210-Q3wErT5yUi8o"
+THIRD_STACK_ROLE = f"arn:aws:iam::{ACCOUNT}:role{PATH}LabApi-ApiAccountRoleA857F210-Zx9Cv8Bn7Mq6"
+# A stack of this project in another Region: its role may write logs there only.
+OTHER_REGION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/parallelcluster-api/apigateway-account/us-east-1/UsApi-Role-1"
+# Somebody's role on a deeper path (ListRoles' PathPrefix matches it): not a role a stack offered.
+DEEPER_ROLE = f"arn:aws:iam::{ACCOUNT}:role{PATH}tools/LogShipper"
+# The role of this stack before its path was introduced (replaced on the update that brings the path).
+LEGACY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiAccountRoleA857F210-1AbCdE2fGhIj"
 OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/APIGatewayToCloudWatchLogs"
 PHYSICAL_ID = "apigateway-account-cloudwatch-role"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-EnsureAccountRole-9sDfG4hJkL2q"
 REQUEST_ID = "0b6c2f4e-8d1a-4f3b-9c7e-2a5d8e1f6b90"
-LOGICAL_ID = "ApiLoggingAccountRoleC2D4E6F8"
+LOGICAL_ID = "ApiAccountRoleSettingE65A65CF"
 PROPAGATION = "The role ARN does not have required permissions set to API Gateway"
-SET = {"patchOperations": [{"op": "replace", "path": "/cloudwatchRoleArn", "value": ROLE}]}
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:third-party-access-logs"
+FIREHOSE = f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/amazon-apigateway-access-logs"
+
+
+def set_to(role: str) -> dict[str, Any]:
+    return {"patchOperations": [{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}]}
+
+
+SET = set_to(ROLE)
 RESET = {"patchOperations": [{"op": "replace", "path": "/cloudwatchRoleArn"}]}
-RESET_EMPTY = {"patchOperations": [{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}]}
+RESET_EMPTY = set_to("")
 
 
 def request(request_type: str, url: str, role_arn: str = ROLE, **extra: Any) -> dict[str, Any]:
@@ -83,6 +113,14 @@ def theirs(role: str = OTHER_ROLE) -> dict[str, str]:
     return {"RoleArn": role, "SetByThisStack": "false"}
 
 
+def last_body(response_url: ResponseRecorder) -> dict[str, Any]:
+    return json.loads(response_url.requests[-1]["body"])
+
+
+def name_of(role: str) -> str:
+    return role.rsplit("/", 1)[1]
+
+
 class ClockContext:
     """A Lambda context on a simulated clock that only ``sleep`` advances (API calls take no time)."""
 
@@ -108,6 +146,29 @@ class RealClockContext:
         return int((self.deadline - time.monotonic()) * 1000)
 
 
+class Hooked:
+    """A client whose ``operation`` runs ``hook(call number, params)`` first; the hook may raise."""
+
+    def __init__(self, client: Any, operation: str, hook: Callable[[int, dict[str, Any]], None]) -> None:
+        self._client, self._operation, self._hook = client, operation, hook
+        self.calls: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self._operation:
+            return getattr(self._client, name)
+
+        def call(**params: Any) -> Any:
+            self.calls.append(params)
+            self._hook(len(self.calls), params)
+            return getattr(self._client, name)(**params)
+
+        return call
+
+
+def client_error(operation: str, code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
 @pytest.fixture(autouse=True)
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """No test really waits unless it says so; the backoff delays asked for are recorded."""
@@ -116,9 +177,12 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
+# --- moto: the account's state -------------------------------------------------------------------
+
+
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An API Gateway account in moto, with the handler's client pointed at it; returns a client."""
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+    """API Gateway (REST and v2) and IAM in moto, with the handler's clients pointed at them."""
     for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
         monkeypatch.setenv(name, value)
@@ -139,25 +203,80 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     monkeypatch.setattr(Account, "apply_patch_operations", apply_patch_operations)
     with mock_aws():
-        client = boto3.client("apigateway", region_name=REGION)
-        monkeypatch.setattr(module, "APIGATEWAY", client)
-        yield client
+        clients = SimpleNamespace(
+            apigateway=boto3.client("apigateway", region_name=REGION),
+            apigatewayv2=boto3.client("apigatewayv2", region_name=REGION),
+            iam=boto3.client("iam", region_name=REGION),
+        )
+        monkeypatch.setattr(module, "APIGATEWAY", clients.apigateway)
+        monkeypatch.setattr(module, "APIGATEWAY_V2", clients.apigatewayv2)
+        monkeypatch.setattr(module, "IAM", clients.iam)
+        yield clients
 
 
-def set_role(client: Any, role: str) -> None:
-    client.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
+def set_role(aws: SimpleNamespace, role: str) -> None:
+    aws.apigateway.update_account(patchOperations=set_to(role)["patchOperations"])
 
 
-def role_of(client: Any) -> str | None:
-    return client.get_account().get("cloudwatchRoleArn") or None
+def role_of(aws: SimpleNamespace) -> str | None:
+    return aws.apigateway.get_account().get("cloudwatchRoleArn") or None
+
+
+def offer(aws: SimpleNamespace, role: str) -> str:
+    """Create ``role`` as a stack of this project does: trusted by API Gateway, with its inline policy."""
+    path, name = role.split(":role", 1)[1].rsplit("/", 1)
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    push = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}
+    created = aws.iam.create_role(Path=f"{path}/", RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    assert created["Role"]["Arn"] == role
+    aws.iam.put_role_policy(RoleName=name, PolicyName="PushApiLogs", PolicyDocument=json.dumps(push))
+    return role
+
+
+def exists(aws: SimpleNamespace, role: str) -> bool:
+    try:
+        aws.iam.get_role(RoleName=name_of(role))
+    except aws.iam.exceptions.NoSuchEntityException:
+        return False
+    return True
+
+
+def rest_api(aws: SimpleNamespace, name: str, stage: str = "prod", **patch: str) -> str:
+    """A REST API with one stage; ``patch`` maps stage paths (``/*/*/logging/loglevel``) to values."""
+    api = aws.apigateway.create_rest_api(name=name)["id"]
+    root = aws.apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    aws.apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="AWS_IAM")
+    aws.apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    deployment = aws.apigateway.create_deployment(restApiId=api)["id"]
+    aws.apigateway.create_stage(restApiId=api, stageName=stage, deploymentId=deployment)
+    if patch:
+        operations = [{"op": "replace", "path": path, "value": value} for path, value in patch.items()]
+        aws.apigateway.update_stage(restApiId=api, stageName=stage, patchOperations=operations)
+    return api
+
+
+ACCESS_LOGS = "/accessLogSettings/destinationArn"
+EXECUTION_LOGS = "/*/*/logging/loglevel"
+
+
+# --- Stubber: exact requests ---------------------------------------------------------------------
 
 
 @pytest.fixture
-def apigateway() -> Iterator[Stubber]:
-    """Every API Gateway call must be expected; an unexpected one raises."""
-    with Stubber(module.APIGATEWAY) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+def stubs() -> Iterator[SimpleNamespace]:
+    """Every call of the three clients must be expected; an unexpected one raises."""
+    with Stubber(module.APIGATEWAY) as apigateway, Stubber(module.APIGATEWAY_V2) as apigatewayv2, \
+            Stubber(module.IAM) as iam:
+        yield SimpleNamespace(apigateway=apigateway, apigatewayv2=apigatewayv2, iam=iam)
+        for stub in (apigateway, apigatewayv2, iam):
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def apigateway(stubs: SimpleNamespace) -> Stubber:
+    return stubs.apigateway
 
 
 def expect_get(stub: Stubber, role: str | None) -> None:
@@ -180,15 +299,41 @@ def expect_update(stub: Stubber, params: dict[str, Any], error: str = "", messag
         stub.add_response("update_account", response, params)
 
 
+def expect_offered_roles(stubs: SimpleNamespace, *roles: str) -> None:
+    """ListRoles on this stack's path answers ``roles`` (created one day apart, the first oldest)."""
+    listed = [
+        {"Path": PATH, "RoleName": name_of(role), "RoleId": f"AROA{index:016d}", "Arn": role,
+         "CreateDate": datetime.datetime(2026, 1, 1 + index, tzinfo=datetime.timezone.utc)}
+        for index, role in enumerate((ROLE, *roles))
+    ]
+    stubs.iam.add_response("list_roles", {"Roles": listed, "IsTruncated": False}, {"PathPrefix": PATH})
+
+
+def expect_no_logging_apis(stubs: SimpleNamespace) -> None:
+    stubs.apigateway.add_response("get_rest_apis", {"items": []}, {"limit": 500})
+    stubs.apigatewayv2.add_response("get_apis", {"Items": []}, {})
+
+
+def expect_role_deleted(stubs: SimpleNamespace, role: str = ROLE) -> None:
+    name = name_of(role)
+    stubs.iam.add_response("list_role_policies", {"PolicyNames": ["PushApiLogs"], "IsTruncated": False},
+                           {"RoleName": name})
+    stubs.iam.add_response("delete_role_policy", {}, {"RoleName": name, "PolicyName": "PushApiLogs"})
+    stubs.iam.add_response("delete_role", {}, {"RoleName": name})
+
+
+DELETED = f"Deleted this stack's role {ROLE_NAME}"
+
+
 # --- Create --------------------------------------------------------------------------------------
 
 
-def test_create_sets_the_role_of_an_account_without_one(account: Any, response_url: ResponseRecorder) -> None:
-    assert role_of(account) is None
+def test_create_sets_the_role_of_an_account_without_one(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    assert role_of(aws) is None
 
     body = module.handler(request("Create", response_url.url), FakeContext())
 
-    assert role_of(account) == ROLE
+    assert role_of(aws) == ROLE
     sent = response_url.only
     assert sent["method"] == "PUT"
     # The pre-signed URL, query string included, is used as given.
@@ -201,20 +346,18 @@ def test_create_sets_the_role_of_an_account_without_one(account: Any, response_u
     assert json.loads(sent["body"]) == expected == body
 
 
-def test_create_leaves_another_role_alone(account: Any, response_url: ResponseRecorder) -> None:
-    set_role(account, OTHER_ROLE)
+def test_create_leaves_another_role_alone(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    set_role(aws, OTHER_ROLE)
 
     module.handler(request("Create", response_url.url), FakeContext())
 
-    assert role_of(account) == OTHER_ROLE
+    assert role_of(aws) == OTHER_ROLE
     assert response_url.body() == expected_body(
         "SUCCESS", f"The account already uses {OTHER_ROLE}, not set by this stack: left unchanged", theirs()
     )
 
 
-def test_create_when_the_account_already_uses_this_role(
-    apigateway: Stubber, response_url: ResponseRecorder
-) -> None:
+def test_create_when_the_account_already_uses_this_role(apigateway: Stubber, response_url: ResponseRecorder) -> None:
     """For example a retried Create whose first response was lost: no call to UpdateAccount."""
     expect_get(apigateway, ROLE)
 
@@ -223,14 +366,17 @@ def test_create_when_the_account_already_uses_this_role(
     assert response_url.body() == expected_body("SUCCESS", f"The account already uses {ROLE}", ours())
 
 
-def test_create_retries_while_the_new_role_propagates(
+def test_create_reads_the_account_before_every_attempt(
     apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
 ) -> None:
+    for error, message in (
+        ("BadRequestException", PROPAGATION),
+        ("TooManyRequestsException", "Too Many Requests"),
+        ("BadRequestException", "API Gateway could not successfully write to CloudWatch Logs using the ARN specified"),
+    ):
+        expect_get(apigateway, None)
+        expect_update(apigateway, SET, error, message)
     expect_get(apigateway, None)
-    expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
-    expect_update(apigateway, SET, "TooManyRequestsException", "Too Many Requests")
-    expect_update(apigateway, SET, "BadRequestException",
-                  "API Gateway could not successfully write to CloudWatch Logs using the ARN specified")
     expect_update(apigateway, SET)
 
     module.handler(request("Create", response_url.url), FakeContext())
@@ -239,6 +385,47 @@ def test_create_retries_while_the_new_role_propagates(
         "SUCCESS", f"Set the account's role to {ROLE} (was no role; attempts: 4)", ours()
     )
     assert sleeps == [2.0, 4.0, 8.0]
+
+
+def test_create_stops_when_a_role_appears_mid_retry(
+    apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
+) -> None:
+    """Somebody sets a role while the new role propagates: the next read sees it, no write follows."""
+    expect_get(apigateway, None)
+    expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
+    expect_get(apigateway, None)
+    expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
+    expect_get(apigateway, OTHER_ROLE)
+
+    module.handler(request("Create", response_url.url), FakeContext())
+
+    assert sleeps == [2.0, 4.0]
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account now uses {OTHER_ROLE}, set by someone else while this stack was setting its role (after 2 "
+        "attempt(s)): left unchanged",
+        theirs(),
+    )
+
+
+def test_a_role_set_during_the_backoff_is_not_overwritten(
+    aws: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account's state in moto: the first write fails (IAM propagation); another role is set meanwhile."""
+
+    def propagation(call: int, params: dict[str, Any]) -> None:
+        if call == 1:
+            raise client_error("UpdateAccount", "BadRequestException", PROPAGATION)
+
+    flaky = Hooked(aws.apigateway, "update_account", propagation)
+    monkeypatch.setattr(module, "APIGATEWAY", flaky)
+    monkeypatch.setattr(module, "SLEEP", lambda seconds: set_role(aws, OTHER_ROLE))
+
+    module.handler(request("Create", response_url.url), FakeContext())
+
+    assert role_of(aws) == OTHER_ROLE
+    assert flaky.calls == [SET]
+    assert response_url.body()["Data"] == theirs()
 
 
 def test_create_retries_network_errors(monkeypatch: pytest.MonkeyPatch, response_url: ResponseRecorder,
@@ -268,8 +455,8 @@ def test_create_gives_up_within_the_time_bound(apigateway: Stubber, response_url
     """100 s left, 30 s kept to respond: attempts at 0, 2, 6, 14, 30, 50 and 70 s, then FAILED."""
     context = ClockContext(100_000)
     monkeypatch.setattr(module, "SLEEP", context.sleep)
-    expect_get(apigateway, None)
     for _ in range(7):
+        expect_get(apigateway, None)
         expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
 
     module.handler(request("Create", response_url.url), context)
@@ -290,8 +477,8 @@ def test_create_gives_up_in_real_time(response_url: ResponseRecorder, monkeypatc
     monkeypatch.setattr(module, "INITIAL_BACKOFF_S", 0.02)
     monkeypatch.setattr(module, "MAX_BACKOFF_S", 0.08)
     with Stubber(module.APIGATEWAY) as stub:  # more errors queued than can be used
-        expect_get(stub, None)
         for _ in range(50):
+            expect_get(stub, None)
             expect_update(stub, SET, "BadRequestException", PROPAGATION)
         started = time.monotonic()
 
@@ -333,20 +520,18 @@ def test_create_fails_when_the_account_cannot_be_read(apigateway: Stubber, respo
     )
 
 
-def test_create_without_time_left_fails_without_calling(
-    apigateway: Stubber, response_url: ResponseRecorder
-) -> None:
+def test_create_without_time_left_fails_without_calling(apigateway: Stubber, response_url: ResponseRecorder) -> None:
     module.handler(request("Create", response_url.url), FakeContext(20_000))
 
     assert response_url.body() == expected_body(
-        "FAILED", "Create failed: OutOfTime: Less than 30 s left, not calling API Gateway"
+        "FAILED",
+        f"Create failed: RoleNotSet: Could not set the account's API Gateway CloudWatch role to {ROLE} (API "
+        "Gateway cannot write the stage's logs without one): Less than 30 s left, not calling AWS",
     )
 
 
 @pytest.mark.parametrize("role_arn", [None, "", "ParallelClusterApi-Role", f"arn:aws:iam::{ACCOUNT}:user/x"])
-def test_create_with_a_bad_property_fails(
-    apigateway: Stubber, response_url: ResponseRecorder, role_arn: Any
-) -> None:
+def test_create_with_a_bad_property_fails(apigateway: Stubber, response_url: ResponseRecorder, role_arn: Any) -> None:
     module.handler(request("Create", response_url.url, role_arn), FakeContext())
 
     assert response_url.body() == expected_body(
@@ -361,9 +546,7 @@ def test_unknown_request_type_fails(apigateway: Stubber, response_url: ResponseR
     assert response_url.body() == expected_body("FAILED", reason)
 
 
-def test_unusable_response_url_raises_for_lambda_to_retry(
-    account: Any, response_url: ResponseRecorder
-) -> None:
+def test_unusable_response_url_raises_for_lambda_to_retry(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
     response_url.status = 403  # for example an expired pre-signed URL
 
     with pytest.raises(urllib.error.HTTPError):
@@ -378,43 +561,75 @@ def test_unusable_response_url_raises_for_lambda_to_retry(
 # --- Update --------------------------------------------------------------------------------------
 
 
-def test_update_moves_the_account_from_this_stacks_old_role(account: Any, response_url: ResponseRecorder) -> None:
-    set_role(account, OLD_ROLE)
+def test_update_moves_the_account_from_the_role_the_new_path_replaces(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """The update that brings the dedicated path replaces the role: the setting follows it.
 
-    module.handler(update(response_url.url, OLD_ROLE), FakeContext())
+    CloudFormation deletes the replaced role in its cleanup phase (UpdateReplacePolicy: Delete,
+    checked in the template test); the handler itself deletes no role on Update.
+    """
+    offer(aws, LEGACY_ROLE)
+    offer(aws, ROLE)
+    set_role(aws, LEGACY_ROLE)
 
-    assert role_of(account) == ROLE
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
+
+    assert role_of(aws) == ROLE
+    assert exists(aws, LEGACY_ROLE) and exists(aws, ROLE)
     assert response_url.body() == expected_body(
-        "SUCCESS", f"Set the account's role to {ROLE} (was this stack's previous role {OLD_ROLE}; attempts: 1)",
+        "SUCCESS", f"Set the account's role to {ROLE} (was this stack's previous role {LEGACY_ROLE}; attempts: 1)",
         ours(),
     )
 
 
-def test_update_leaves_another_role_alone(account: Any, response_url: ResponseRecorder) -> None:
-    set_role(account, OTHER_ROLE)
+def test_update_rollback_moves_the_account_back(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """A failed update rolls back: CloudFormation sends Update with the old role as the new one."""
+    set_role(aws, ROLE)
 
-    module.handler(update(response_url.url, OLD_ROLE), FakeContext())
+    module.handler(update(response_url.url, ROLE, LEGACY_ROLE), FakeContext())
 
-    assert role_of(account) == OTHER_ROLE
+    assert role_of(aws) == LEGACY_ROLE
+    assert response_url.body()["Data"] == ours(LEGACY_ROLE)
+
+
+def test_update_leaves_another_role_alone(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    set_role(aws, OTHER_ROLE)
+
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
+
+    assert role_of(aws) == OTHER_ROLE
     assert response_url.body() == expected_body(
         "SUCCESS", f"The account already uses {OTHER_ROLE}, not set by this stack: left unchanged", theirs()
     )
 
 
-def test_update_sets_the_role_of_an_account_without_one(account: Any, response_url: ResponseRecorder) -> None:
-    """For example somebody reset it after the stack set it."""
-    module.handler(update(response_url.url, OLD_ROLE), FakeContext())
+def test_update_leaves_a_role_set_during_the_move_alone(
+    apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
+) -> None:
+    expect_get(apigateway, LEGACY_ROLE)
+    expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
+    expect_get(apigateway, OTHER_ROLE)
 
-    assert role_of(account) == ROLE
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
+
+    assert response_url.body()["Data"] == theirs() and sleeps == [2.0]
+
+
+def test_update_sets_the_role_of_an_account_without_one(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """For example somebody reset it after the stack set it."""
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
+
+    assert role_of(aws) == ROLE
     assert response_url.body()["Data"] == ours()
 
 
-def test_update_with_the_same_role_changes_nothing(account: Any, response_url: ResponseRecorder) -> None:
-    set_role(account, ROLE)
+def test_update_with_the_same_role_changes_nothing(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    set_role(aws, ROLE)
 
     module.handler(update(response_url.url, ROLE), FakeContext())
 
-    assert role_of(account) == ROLE
+    assert role_of(aws) == ROLE
     assert response_url.body() == expected_body("SUCCESS", f"The account already uses {ROLE}", ours())
 
 
@@ -422,83 +637,449 @@ def test_update_keeps_the_physical_id(apigateway: Stubber, response_url: Respons
     """Another id would make CloudFormation send Delete for the old one, which would reset the role."""
     expect_get(apigateway, OTHER_ROLE)
 
-    module.handler(update(response_url.url, OLD_ROLE), FakeContext())
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
 
     assert response_url.body()["PhysicalResourceId"] == PHYSICAL_ID
 
 
 def test_failed_update_keeps_the_physical_id(apigateway: Stubber, response_url: ResponseRecorder) -> None:
-    expect_get(apigateway, OLD_ROLE)
+    expect_get(apigateway, LEGACY_ROLE)
     expect_update(apigateway, SET, "UnauthorizedException")
 
-    module.handler(update(response_url.url, OLD_ROLE), FakeContext())
+    module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
 
     body = response_url.body()
     assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", PHYSICAL_ID)
 
 
-# --- Delete --------------------------------------------------------------------------------------
+# --- Delete: two stacks, third-party APIs (moto) --------------------------------------------------
 
 
-def test_delete_resets_this_stacks_role(apigateway: Stubber, response_url: ResponseRecorder) -> None:
-    expect_get(apigateway, ROLE)
-    expect_update(apigateway, RESET)
+def test_two_stacks_hand_the_setting_over_then_reset_it(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    first, second = offer(aws, ROLE), offer(aws, SECOND_STACK_ROLE)
+    offer(aws, OTHER_REGION_ROLE)  # a stack of another Region: never a candidate here
+    offer(aws, DEEPER_ROLE)  # the newest role under the path, but not on it
+    module.handler(request("Create", response_url.url, first), FakeContext())
+    assert role_of(aws) == first
+    # The second stack finds the first one's role and leaves it; its API logs through it.
+    module.handler(request("Create", response_url.url, second), FakeContext())
+    assert role_of(aws) == first and last_body(response_url)["Data"] == theirs(first)
+    second_api = rest_api(aws, "HpcApi-ParallelClusterApi", **{ACCESS_LOGS: LOG_GROUP, EXECUTION_LOGS: "ERROR"})
 
-    body = module.handler(request("Delete", response_url.url), FakeContext())
+    # Deleting the first stack hands the setting over to the second stack's role.
+    module.handler(request("Delete", response_url.url, first), FakeContext())
 
-    assert response_url.body() == body == expected_body(
-        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace without a value)"
+    assert role_of(aws) == second
+    assert not exists(aws, first) and exists(aws, second)
+    assert exists(aws, OTHER_REGION_ROLE) and exists(aws, DEEPER_ROLE)
+    assert last_body(response_url) == expected_body(
+        "SUCCESS",
+        f"Handed the account's role over from this stack's {first} to {second}, which another stack of this "
+        f"project offered. Deleted this stack's role {name_of(first)}",
+    )
+
+    # Deleting the second stack (its stage, which depends on the custom resource, goes first):
+    # nothing else logs, so the setting is reset and the role deleted.
+    aws.apigateway.delete_stage(restApiId=second_api, stageName="prod")
+    module.handler(request("Delete", response_url.url, second), FakeContext())
+
+    assert role_of(aws) is None
+    assert not exists(aws, second) and exists(aws, OTHER_REGION_ROLE)
+    assert last_body(response_url) == expected_body(
+        "SUCCESS",
+        f"Reset the account's role, which was this stack's {second} (replace without a value). Deleted this "
+        f"stack's role {name_of(second)}",
+    )
+
+
+def test_deleting_the_stack_whose_role_is_unused_keeps_the_setting(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    first, second = offer(aws, ROLE), offer(aws, SECOND_STACK_ROLE)
+    set_role(aws, first)
+
+    module.handler(request("Delete", response_url.url, second), FakeContext())
+
+    assert role_of(aws) == first and exists(aws, first) and not exists(aws, second)
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses {first}, not this stack's {second}: left unchanged. Deleted this stack's role "
+        f"{name_of(second)}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("logging", "described"),
+    [
+        ({ACCESS_LOGS: LOG_GROUP}, "access logs to CloudWatch Logs"),
+        ({EXECUTION_LOGS: "INFO"}, "execution logs"),
+        ({"/*/*/logging/dataTrace": "true"}, "data trace"),
+    ],
+)
+def test_a_third_party_api_that_logs_keeps_the_setting_and_the_role(
+    aws: SimpleNamespace, response_url: ResponseRecorder, logging: dict[str, str], described: str
+) -> None:
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    rest_api(aws, "quiet-api")
+    api = rest_api(aws, "orders-api", "live", **logging)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert role_of(aws) == ROLE and exists(aws, ROLE), described
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses this stack's {ROLE}, and other APIs of {REGION} log through it: REST API orders-api "
+        f"({api}), stage live: left the setting and the role. CloudFormation retains the role; once no other API "
+        "logs through it, point the account's setting at another role (or reset it), then delete the role "
+        f"{ROLE_NAME}, its inline policy first",
+    )
+
+
+def test_a_websocket_api_that_logs_keeps_the_setting_and_the_role(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    api = aws.apigatewayv2.create_api(Name="chat", ProtocolType="WEBSOCKET",
+                                      RouteSelectionExpression="$request.body.action")["ApiId"]
+    aws.apigatewayv2.create_stage(ApiId=api, StageName="quiet")
+    aws.apigatewayv2.create_stage(ApiId=api, StageName="dev", DefaultRouteSettings={"LoggingLevel": "ERROR"})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert role_of(aws) == ROLE and exists(aws, ROLE)
+    assert f"WebSocket API chat ({api}), stage dev: left the setting and the role" in response_url.body()["Reason"]
+
+
+def test_logging_that_does_not_use_the_account_role_does_not_count(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """Firehose access logs use API Gateway's service-linked role; HTTP APIs use log delivery."""
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    rest_api(aws, "firehose-api", **{ACCESS_LOGS: FIREHOSE, EXECUTION_LOGS: "OFF"})
+    http = aws.apigatewayv2.create_api(Name="http", ProtocolType="HTTP")["ApiId"]
+    aws.apigatewayv2.create_stage(ApiId=http, StageName="$default",
+                                  AccessLogSettings={"DestinationArn": LOG_GROUP, "Format": "$context.requestId"})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert role_of(aws) is None and not exists(aws, ROLE)
+
+
+def test_at_most_five_apis_are_named(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    for index in range(7):
+        rest_api(aws, f"api-{index}", **{EXECUTION_LOGS: "ERROR"})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"].count("REST API api-") == module.MAX_REPORTED_APIS == 5
+
+
+def test_delete_stops_checking_apis_in_time_and_leaves_both(
+    aws: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the Region's stages uses up the time: the setting and the role stay, the answer is sent."""
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    for index in range(3):
+        rest_api(aws, f"api-{index}")
+    context = ClockContext(300_000)
+
+    def clock_runs_out(call: int, params: dict[str, Any]) -> None:
+        context.remaining_ms = 29_000
+
+    monkeypatch.setattr(module, "APIGATEWAY", Hooked(aws.apigateway, "get_stages", clock_runs_out))
+
+    module.handler(request("Delete", response_url.url), context)
+
+    assert role_of(aws) == ROLE and exists(aws, ROLE)
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses this stack's {ROLE}, and whether other APIs of {REGION} log through it could not be "
+        "checked (OutOfTime: Less than 30 s left, not calling AWS): left the setting and the role. CloudFormation "
+        "retains the role; once no other API logs through it, point the account's setting at another role (or "
+        f"reset it), then delete the role {ROLE_NAME}, its inline policy first",
     )
 
 
 def test_create_then_delete_leaves_the_account_without_a_role(
-    account: Any, response_url: ResponseRecorder
+    aws: SimpleNamespace, response_url: ResponseRecorder
 ) -> None:
+    offer(aws, ROLE)
     module.handler(request("Create", response_url.url), FakeContext())
-    assert role_of(account) == ROLE
+    assert role_of(aws) == ROLE
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    assert role_of(account) is None
+    assert role_of(aws) is None and not exists(aws, ROLE)
     assert response_url.requests[-1]["body"] == json.dumps(expected_body(
-        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace without a value)"
+        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace without a value). {DELETED}"
     ))
 
 
-def test_delete_falls_back_to_an_empty_value(apigateway: Stubber, response_url: ResponseRecorder) -> None:
-    expect_get(apigateway, ROLE)
-    expect_update(apigateway, RESET, "BadRequestException", "Invalid patch operation specified")
-    expect_update(apigateway, RESET_EMPTY)
+def test_delete_of_an_account_without_a_role_deletes_the_unused_role(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    offer(aws, ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
+    assert role_of(aws) is None and not exists(aws, ROLE)
     assert response_url.body() == expected_body(
-        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace with an empty value)"
+        "SUCCESS", f"The account uses no role, not this stack's {ROLE}: left unchanged. {DELETED}"
     )
 
 
-def test_delete_leaves_another_role_alone(account: Any, response_url: ResponseRecorder) -> None:
-    set_role(account, OTHER_ROLE)
+def test_delete_leaves_another_role_alone(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    offer(aws, ROLE)
+    set_role(aws, OTHER_ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    assert role_of(account) == OTHER_ROLE
-    assert response_url.body() == expected_body(
-        "SUCCESS", f"The account uses {OTHER_ROLE}, not this stack's {ROLE}: left unchanged"
+    assert role_of(aws) == OTHER_ROLE and not exists(aws, ROLE)
+
+
+# --- Delete: exact requests (Stubber) -------------------------------------------------------------
+
+
+def test_delete_resets_this_stacks_role(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, ROLE)  # read again right before the write
+    expect_update(stubs.apigateway, RESET)
+    expect_get(stubs.apigateway, None)  # the reset took effect
+    expect_role_deleted(stubs)
+
+    body = module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == body == expected_body(
+        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace without a value). {DELETED}"
     )
 
 
-def test_delete_of_an_account_without_a_role(account: Any, response_url: ResponseRecorder) -> None:
+def test_delete_hands_over_to_the_newest_offered_role(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE, THIRD_STACK_ROLE)  # the third is the newest
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(THIRD_STACK_ROLE))
+    expect_role_deleted(stubs)
+
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    assert role_of(account) is None
     assert response_url.body() == expected_body(
-        "SUCCESS", f"The account uses no role, not this stack's {ROLE}: left unchanged"
+        "SUCCESS",
+        f"Handed the account's role over from this stack's {ROLE} to {THIRD_STACK_ROLE}, which another stack of "
+        f"this project offered. {DELETED}",
+    )
+
+
+def test_delete_tries_the_next_offered_role_when_api_gateway_refuses_one(
+    stubs: SimpleNamespace, response_url: ResponseRecorder, sleeps: list[float]
+) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE, THIRD_STACK_ROLE)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(THIRD_STACK_ROLE), "BadRequestException", PROPAGATION)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE), "TooManyRequestsException", "Too Many Requests")
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE))
+    expect_role_deleted(stubs)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert sleeps == [2.0]
+    assert response_url.body()["Reason"].startswith(f"Handed the account's role over from this stack's {ROLE} to "
+                                                    f"{SECOND_STACK_ROLE}")
+
+
+def test_delete_resets_when_every_offered_role_is_refused(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE), "BadRequestException", PROPAGATION)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, RESET)
+    expect_get(stubs.apigateway, None)
+    expect_role_deleted(stubs)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"] == (
+        f"Reset the account's role, which was this stack's {ROLE} (replace without a value) (API Gateway refused "
+        f"the roles other stacks offered: {SECOND_STACK_ROLE} ({PROPAGATION})). {DELETED}"
+    )
+
+
+def test_delete_does_not_hand_over_a_setting_changed_meanwhile(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """Somebody set a role between the first read and the hand-over: no write; this stack's role is unused."""
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_role_deleted(stubs)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"] == (
+        f"The account now uses {OTHER_ROLE}, set meanwhile by someone else: left unchanged. {DELETED}"
+    )
+
+
+def test_delete_does_not_reset_a_setting_changed_meanwhile(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_role_deleted(stubs)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"] == (
+        f"The account now uses {OTHER_ROLE}, set meanwhile by someone else: left unchanged. {DELETED}"
+    )
+
+
+def test_delete_falls_back_to_an_empty_value(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, RESET, "BadRequestException", "Invalid patch operation specified")
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, RESET_EMPTY)
+    expect_get(stubs.apigateway, None)
+    expect_role_deleted(stubs)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS", f"Reset the account's role, which was this stack's {ROLE} (replace with an empty value). {DELETED}"
+    )
+
+
+def test_delete_checks_that_the_reset_took_effect(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """A reset API Gateway accepts but ignores would leave the setting naming a deleted role."""
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
+    for operation in (RESET, RESET_EMPTY):
+        expect_get(stubs.apigateway, ROLE)
+        expect_update(stubs.apigateway, operation)
+        expect_get(stubs.apigateway, ROLE)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Delete failed: RoleNotReset: API Gateway did not reset the account's role {ROLE}: replace without a "
+        "value: accepted, but the account still uses the role; replace with an empty value: accepted, but the "
+        "account still uses the role; the account's API Gateway CloudWatch role setting and this stack's role were "
+        "left as they were (see the function's log)",
+    )
+
+
+def test_delete_succeeds_when_the_reset_is_rejected(
+    stubs: SimpleNamespace, response_url: ResponseRecorder, sleeps: list[float]
+) -> None:
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, RESET, "BadRequestException", "Invalid patch operation specified")
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, RESET_EMPTY, "BadRequestException", "The role ARN is not well formed")
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert sleeps == []
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Delete failed: RoleNotReset: API Gateway did not reset the account's role {ROLE}: replace without a "
+        "value: BadRequestException: Invalid patch operation specified; replace with an empty value: "
+        "BadRequestException: The role ARN is not well formed; the account's API Gateway CloudWatch role setting "
+        "and this stack's role were left as they were (see the function's log)",
+    )
+
+
+def test_delete_of_a_role_outside_the_dedicated_path_lists_no_roles(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """A path of "/" names no project: the account's other roles are never candidates."""
+    expect_get(stubs.apigateway, LEGACY_ROLE)
+    expect_no_logging_apis(stubs)
+    expect_get(stubs.apigateway, LEGACY_ROLE)
+    expect_update(stubs.apigateway, RESET)
+    expect_get(stubs.apigateway, None)
+    expect_role_deleted(stubs, LEGACY_ROLE)
+
+    module.handler(request("Delete", response_url.url, LEGACY_ROLE), FakeContext())
+
+    assert response_url.body()["Reason"].startswith(f"Reset the account's role, which was this stack's {LEGACY_ROLE}")
+
+
+def test_deleting_the_role_tolerates_it_being_gone(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    expect_get(stubs.apigateway, None)
+    stubs.iam.add_client_error("list_role_policies", "NoSuchEntity", f"The role with name {ROLE_NAME} cannot be "
+                               "found.", 404, expected_params={"RoleName": ROLE_NAME})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"] == (
+        f"The account uses no role, not this stack's {ROLE}: left unchanged. This stack's role {ROLE_NAME} was "
+        "already deleted"
+    )
+
+
+def test_deleting_the_role_tolerates_its_policy_being_gone(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    expect_get(stubs.apigateway, None)
+    stubs.iam.add_response("list_role_policies", {"PolicyNames": ["PushApiLogs"], "IsTruncated": True,
+                                                  "Marker": "page-2"}, {"RoleName": ROLE_NAME})
+    stubs.iam.add_client_error("delete_role_policy", "NoSuchEntity", "gone", 404,
+                               expected_params={"RoleName": ROLE_NAME, "PolicyName": "PushApiLogs"})
+    stubs.iam.add_response("list_role_policies", {"PolicyNames": ["Extra"], "IsTruncated": False},
+                           {"RoleName": ROLE_NAME, "Marker": "page-2"})
+    stubs.iam.add_response("delete_role_policy", {}, {"RoleName": ROLE_NAME, "PolicyName": "Extra"})
+    stubs.iam.add_response("delete_role", {}, {"RoleName": ROLE_NAME})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body()["Reason"].endswith(DELETED)
+
+
+def test_a_role_that_cannot_be_deleted_is_reported(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """For example somebody attached a managed policy to it."""
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    stubs.iam.add_response("list_role_policies", {"PolicyNames": [], "IsTruncated": False}, {"RoleName": ROLE_NAME})
+    stubs.iam.add_client_error("delete_role", "DeleteConflict", "Cannot delete entity, must detach all policies "
+                               "first.", 409, expected_params={"RoleName": ROLE_NAME})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses {OTHER_ROLE}, not this stack's {ROLE}: left unchanged. Could not delete this stack's "
+        f"role {ROLE_NAME}, which CloudFormation retains (DeleteConflictException: An error occurred "
+        "(DeleteConflict) when calling the DeleteRole operation: Cannot delete entity, must detach all policies "
+        "first.): detach or delete its policies, then delete the role",
     )
 
 
 def test_delete_of_a_failed_creation_with_a_bad_property(
-    apigateway: Stubber, response_url: ResponseRecorder
+    stubs: SimpleNamespace, response_url: ResponseRecorder
 ) -> None:
     module.handler(request("Delete", response_url.url, "not-an-arn"), FakeContext())
 
@@ -506,70 +1087,83 @@ def test_delete_of_a_failed_creation_with_a_bad_property(
 
 
 def test_delete_succeeds_when_the_account_cannot_be_read(
-    apigateway: Stubber, response_url: ResponseRecorder
+    stubs: SimpleNamespace, response_url: ResponseRecorder
 ) -> None:
-    apigateway.add_client_error("get_account", "AccessDeniedException", "not authorized", 403)
+    stubs.apigateway.add_client_error("get_account", "AccessDeniedException", "not authorized", 403)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
     assert response_url.body() == expected_body(
         "SUCCESS",
         "Delete failed: ClientError: An error occurred (AccessDeniedException) when calling the GetAccount "
-        "operation: not authorized; the account's API Gateway CloudWatch role was not reset",
-    )
-
-
-def test_delete_succeeds_when_the_reset_is_rejected(
-    apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
-) -> None:
-    expect_get(apigateway, ROLE)
-    expect_update(apigateway, RESET, "BadRequestException", "Invalid patch operation specified")
-    expect_update(apigateway, RESET_EMPTY, "BadRequestException", "The role ARN is not well formed")
-
-    module.handler(request("Delete", response_url.url), FakeContext())
-
-    assert sleeps == []
-    assert response_url.body() == expected_body(
-        "SUCCESS",
-        f"Delete failed: RoleNotReset: API Gateway rejected both resets of {ROLE}: replace without a value: "
-        "BadRequestException: Invalid patch operation specified; replace with an empty value: "
-        "BadRequestException: The role ARN is not well formed; the account's API Gateway CloudWatch role was "
-        "not reset",
+        "operation: not authorized; the account's API Gateway CloudWatch role setting and this stack's role were "
+        "left as they were (see the function's log)",
     )
 
 
 def test_delete_retries_throttling_then_gives_up_in_time(
-    apigateway: Stubber, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+    stubs: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     context = ClockContext(40_000)
     monkeypatch.setattr(module, "SLEEP", context.sleep)
-    expect_get(apigateway, ROLE)
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs)
+    expect_no_logging_apis(stubs)
     for _ in range(3):  # at 0, 2 and 6 s: 34 s left then, less than 30 s after another 8 s
-        expect_update(apigateway, RESET, "TooManyRequestsException", "Too Many Requests")
+        expect_get(stubs.apigateway, ROLE)
+        expect_update(stubs.apigateway, RESET, "TooManyRequestsException", "Too Many Requests")
 
     module.handler(request("Delete", response_url.url), context)
 
-    body = response_url.body()
-    assert body["Status"] == "SUCCESS" and context.sleeps == [2.0, 4.0]
-    assert body["Reason"] == (
-        "Delete failed: OutOfTime: UpdateAccount still failing after 3 attempt(s) in 0 s, stopped to keep 30 s "
-        "to respond; last error: TooManyRequestsException: Too Many Requests; the account's API Gateway "
-        "CloudWatch role was not reset"
+    assert context.sleeps == [2.0, 4.0]
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        "Delete failed: OutOfTime: UpdateAccount still failing after 3 attempt(s) in 0 s, stopped to keep 30 s to "
+        "respond; last error: TooManyRequestsException: Too Many Requests; the account's API Gateway CloudWatch "
+        "role setting and this stack's role were left as they were (see the function's log)",
     )
 
 
-def test_delete_without_time_left_still_responds(apigateway: Stubber, response_url: ResponseRecorder) -> None:
+def test_delete_without_time_left_still_responds(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
     module.handler(request("Delete", response_url.url), FakeContext(5_000))
 
     assert response_url.body() == expected_body(
         "SUCCESS",
-        "Delete failed: OutOfTime: Less than 30 s left, not calling API Gateway; the account's API Gateway "
-        "CloudWatch role was not reset",
+        "Delete failed: OutOfTime: Less than 30 s left, not calling AWS; the account's API Gateway CloudWatch role "
+        "setting and this stack's role were left as they were (see the function's log)",
+    )
+
+
+def test_deleting_the_role_stops_in_time(
+    stubs: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting was handed over; the time left is too short for the role: it stays, and the answer says so."""
+    context = ClockContext(300_000)
+    expect_get(stubs.apigateway, ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_get(stubs.apigateway, ROLE)
+    expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE))
+    stubs.iam.add_response("list_role_policies", {"PolicyNames": ["PushApiLogs"], "IsTruncated": False},
+                           {"RoleName": ROLE_NAME})
+    original = module.IAM.list_role_policies
+
+    def then_out_of_time(**params: Any) -> Any:
+        context.remaining_ms = 10_000
+        return original(**params)
+
+    monkeypatch.setattr(module.IAM, "list_role_policies", then_out_of_time)
+
+    module.handler(request("Delete", response_url.url), context)
+
+    assert response_url.body()["Reason"] == (
+        f"Handed the account's role over from this stack's {ROLE} to {SECOND_STACK_ROLE}, which another stack of "
+        f"this project offered. Could not delete this stack's role {ROLE_NAME}, which CloudFormation retains "
+        "(OutOfTime: Less than 30 s left, not calling AWS): detach or delete its policies, then delete the role"
     )
 
 
 def test_unexpected_exception_in_delete_still_responds(
-    apigateway: Stubber, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+    stubs: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: Any) -> None:
         raise RuntimeError("boom")
@@ -579,12 +1173,14 @@ def test_unexpected_exception_in_delete_still_responds(
     module.handler(request("Delete", response_url.url), FakeContext())
 
     assert response_url.body() == expected_body(
-        "SUCCESS", "Delete failed: RuntimeError: boom; the account's API Gateway CloudWatch role was not reset"
+        "SUCCESS",
+        "Delete failed: RuntimeError: boom; the account's API Gateway CloudWatch role setting and this stack's role "
+        "were left as they were (see the function's log)",
     )
 
 
-def test_long_reason_is_truncated(apigateway: Stubber, response_url: ResponseRecorder) -> None:
-    apigateway.add_client_error("get_account", "AccessDeniedException", "x" * 5000, 403)
+def test_long_reason_is_truncated(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    stubs.apigateway.add_client_error("get_account", "AccessDeniedException", "x" * 5000, 403)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 

@@ -93,7 +93,9 @@ def test_execution_role_may_only_invoke_the_function(default):
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}
     ]
     assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
-    assert default.resources("AWS::IAM::Policy") == {}, "no inline policy anywhere"
+    assert default.resources("AWS::IAM::Policy") == {}, "no policy resource beside the managed ones"
+    with_inline = [i for i, role in default.resources("AWS::IAM::Role").items() if "Policies" in role["Properties"]]
+    assert with_inline == ["ApiAccountRoleA857F210"], "one inline policy: the account role's, which outlives the stack"
     (policy,) = policies_of(default, "APIGatewayExecutionRole")
     assert policy["Properties"]["PolicyDocument"]["Statement"] == [
         {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}}
@@ -101,7 +103,7 @@ def test_execution_role_may_only_invoke_the_function(default):
 
 
 def policies_of(synthesized, role_id: str) -> list[dict]:
-    """The customer-managed policies attached to a role (the stack has no inline policies)."""
+    """The customer-managed policies attached to a role (the account role alone has an inline policy)."""
     return [
         policy for policy in synthesized.resources("AWS::IAM::ManagedPolicy").values()
         if {"Ref": role_id} in policy["Properties"].get("Roles", [])

@@ -183,9 +183,10 @@ def test_fsx_s3_access_covers_the_buckets_and_their_objects():
 def test_prefix_starts_every_iam_role_and_policy_name(configuration, prefix):
     synthesized = synthesize(configuration)
     names = [render(r["Properties"]["RoleName"]) for r in synthesized.resources("AWS::IAM::Role").values()]
+    assert all(len(name) <= 64 for name in names)
     names += [render(p["Properties"]["ManagedPolicyName"]) for p in synthesized.resources("AWS::IAM::ManagedPolicy").values()]
+    names += [render(p["PolicyName"]) for r in synthesized.resources("AWS::IAM::Role").values() for p in r["Properties"].get("Policies", [])]
     assert names and all(name.startswith(prefix) for name in names), names
-    assert all(len(name) <= 64 for name in names[: len(synthesized.resources("AWS::IAM::Role"))])
 
 
 def test_a_given_function_role_gets_no_parallelcluster_policy():
