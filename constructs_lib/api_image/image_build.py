@@ -23,6 +23,8 @@ from constructs_lib.audit import acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+# Instance metadata hops a container build needs with IMDSv2 (the instance, then Docker's bridge).
+CONTAINER_BUILD_HOP_LIMIT = 2
 # The actions of the AWS managed policy AmazonSSMManagedInstanceCore: Image Builder drives the
 # build instance through the SSM agent (Image Builder instance profile documentation).
 SSM_AGENT_ACTIONS = (
@@ -174,8 +176,12 @@ class ApiImageBuild(Construct):
             description="Build instance of the ParallelCluster API image",
             instance_profile_name=instance_profile.ref,
             terminate_instance_on_failure=True,
+            # IMDSv2 only. Docker on the build instance adds a network hop between a build step and
+            # the instance metadata service, and the Image Builder API reference
+            # (InstanceMetadataOptions) says that with tokens required, container builds need a hop
+            # limit of at least two; the default of one fails the build.
             instance_metadata_options=imagebuilder.CfnInfrastructureConfiguration.InstanceMetadataOptionsProperty(
-                http_tokens="required"
+                http_tokens="required", http_put_response_hop_limit=CONTAINER_BUILD_HOP_LIMIT
             ),
             sns_topic_arn=self.topic.topic_arn,
             **network,

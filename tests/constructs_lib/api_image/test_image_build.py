@@ -37,7 +37,9 @@ def test_function_runs_the_image_built_during_stack_creation(default):
 def test_build_instance_is_locked_down(default):
     infrastructure = default.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
     assert infrastructure["TerminateInstanceOnFailure"] is True
-    assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "required"}
+    # IMDSv2 only, with the two hops a container build needs (Image Builder API reference,
+    # InstanceMetadataOptions): with one hop the build cannot reach the metadata service from Docker.
+    assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "required", "HttpPutResponseHopLimit": 2}
     (topic_id,) = default.resources("AWS::SNS::Topic")
     assert infrastructure["SnsTopicArn"] == {"Ref": topic_id}
     assert "SubnetId" not in infrastructure and "SecurityGroupIds" not in infrastructure
