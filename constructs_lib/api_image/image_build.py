@@ -23,6 +23,9 @@ from constructs_lib.audit import acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+# Image Builder's service-linked role (Image Builder user guide, "Using service-linked roles").
+IMAGE_BUILDER_SERVICE = "imagebuilder.amazonaws.com"
+IMAGE_BUILDER_SERVICE_ROLE = "AWSServiceRoleForImageBuilder"
 # Instance metadata hops a container build needs with IMDSv2 (the instance, then Docker's bridge).
 CONTAINER_BUILD_HOP_LIMIT = 2
 # The actions of the AWS managed policy AmazonSSMManagedInstanceCore: Image Builder drives the
@@ -109,6 +112,12 @@ class ApiImageBuild(Construct):
         # Image Builder names are unique per account and Region: the stack id makes them ours.
         base_name = Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix])
 
+        #: ARN of Image Builder's service-linked role, which publishes the build notifications.
+        self.service_role_arn = (
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+            f"{IMAGE_BUILDER_SERVICE}/{IMAGE_BUILDER_SERVICE_ROLE}"
+        )
+        service_role = self._ensure_service_role()
         self.key = kms.Key(
             self,
             "NotificationsKey",
@@ -118,17 +127,18 @@ class ApiImageBuild(Construct):
             # Deleted with the stack after the shortest waiting period KMS allows.
             pending_window=Duration.days(7),
         )
-        # Image Builder publishes with its service-linked role, which must be able to use the key.
+        # KMS refuses a key policy that names a principal that does not exist: the role first.
+        self.key.node.add_dependency(service_role)
+        # Image Builder publishes with its service-linked role, whose own policy grants no use of
+        # this key: the key policy must grant it kms:Decrypt and kms:GenerateDataKey (Image Builder
+        # user guide, "Encrypted SNS topics"). Naming the account root instead would only delegate
+        # to IAM policies, and the service-linked role's policy has no KMS statement for this key.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.AccountRootPrincipal()],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                sid="ImageBuilderPublishes",
+                principals=[iam.ArnPrincipal(self.service_role_arn)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
-                    }
-                },
             )
         )
         self.topic = sns.Topic(
@@ -292,6 +302,35 @@ class ApiImageBuild(Construct):
             statements=statements,
         )
         acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
+
+    def _ensure_service_role(self) -> CustomResource:
+        """Image Builder's service-linked role, created if the account has none yet."""
+        setup = self._helper_function(
+            "ServiceRoleSetup",
+            source=RUNTIME_DIR / "ensure_service_linked_role.py",
+            description="Creates Image Builder's service-linked role if the account has none",
+            timeout=Duration.minutes(2),
+        )
+        # Creating a service-linked role: IAM user guide, "Service-linked role permissions".
+        setup.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[self.service_role_arn],
+                conditions={"StringEquals": {"iam:AWSServiceName": IMAGE_BUILDER_SERVICE}},
+            )
+        )
+        setup.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["iam:GetRole"], resources=[self.service_role_arn])
+        )
+        setup.acknowledge_xray()
+        return CustomResource(
+            self,
+            "ServiceRole",
+            service_token=setup.function.function_arn,
+            resource_type="Custom::ServiceLinkedRole",
+            properties={"ServiceName": IMAGE_BUILDER_SERVICE, "RoleName": IMAGE_BUILDER_SERVICE_ROLE},
+            service_timeout=Duration.minutes(5),
+        )
 
     def _delete_pipeline_images_with_the_stack(self) -> None:
         """Images made by pipeline runs are not stack resources; a custom resource deletes them."""

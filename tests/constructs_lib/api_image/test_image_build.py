@@ -80,12 +80,59 @@ def test_notifications_are_encrypted_and_tls_only(default):
     (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
     (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    key_statements = render(key["Properties"]["KeyPolicy"]["Statement"])
-    assert any(
-        "AWSServiceRoleForImageBuilder" in json.dumps(statement.get("Condition", {}))
-        and "kms:GenerateDataKey*" in statement["Action"]
-        for statement in key_statements
-    )
+
+
+SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+
+
+def test_notifications_key_lets_image_builder_service_role_publish(default):
+    """Image Builder user guide, "Encrypted SNS topics": the key policy grants the service role itself.
+
+    Naming the account root with a condition on the role only delegates to IAM, and the role's own
+    policy grants no use of this key: notifications would never be published.
+    """
+    (key_id, key), = default.resources("AWS::KMS::Key").items()
+    statements = render(key["Properties"]["KeyPolicy"]["Statement"])
+    (grant,) = [s for s in statements if s.get("Principal") != {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}]
+    assert grant["Effect"] == "Allow"
+    assert grant["Principal"] == {"AWS": SERVICE_ROLE_ARN}
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert "Condition" not in grant
+    # Partition-aware in the template itself.
+    assert "arn:aws:" not in json.dumps(key["Properties"]["KeyPolicy"])
+
+
+def test_service_linked_role_exists_before_the_key_names_it(default):
+    """KMS refuses a key policy naming a role that does not exist; a fresh account has none yet."""
+    (key_id, key), = default.resources("AWS::KMS::Key").items()
+    (role_id, role), = default.resources("Custom::ServiceLinkedRole").items()
+    assert role["Properties"]["ServiceName"] == "imagebuilder.amazonaws.com"
+    assert role["Properties"]["RoleName"] == "AWSServiceRoleForImageBuilder"
+    assert role_id in key["DependsOn"]
+    function = default.helper_function("api_image", "ensure_service_linked_role")
+    assert role["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id(default, function), "Arn"]}
+    statements = render(policy_statements(default, function))
+    assert {"Action": "iam:CreateServiceLinkedRole", "Effect": "Allow", "Resource": SERVICE_ROLE_ARN,
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "imagebuilder.amazonaws.com"}}} in statements
+    assert {"Action": "iam:GetRole", "Effect": "Allow", "Resource": SERVICE_ROLE_ARN} in statements
+    # No permission to delete it: the role is the account's, not the stack's.
+    assert not any("iam:Delete" in json.dumps(s["Action"]) for s in statements)
+
+
+def function_id(synthesized, function) -> str:
+    (logical_id,) = [i for i, r in synthesized.template["Resources"].items() if r is function]
+    return logical_id
+
+
+def policy_statements(synthesized, function) -> list:
+    """Every statement of the managed policies of a function's role."""
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.resources("AWS::IAM::ManagedPolicy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def updater(synthesized):
