@@ -59,6 +59,21 @@ SSM_AGENT_ACTIONS = (
 )
 
 
+RECIPE_IMAGES_REASON = (
+    "Each build adds an image whose version and build number are only known at run time; the "
+    "wildcard covers the images of this stack's recipe only."
+)
+#: The tag the updater moves to the image the function runs; the lifecycle policy never expires it.
+RUNNING_TAG = "function-running"
+# Image Builder tags a container image <recipe version>-<build number> (the tag ImageUri names);
+# the first build of a recipe, which the template names, is build 1.
+FIRST_BUILD_TAG_PATTERN = "*-1"
+# First builds kept: the current template's and the previous one's (an update's rollback re-applies
+# the previous template, so the function may run that image again).
+KEPT_FIRST_BUILDS = 2
+# Other images kept, the newest first (each refresh of the image pushes one).
+KEPT_IMAGES = 5
+
 # Why the build instance's statements have wildcards, and what limits them.
 BUILD_WILDCARD_REASONS = {
     "SsmAgent": "Image Builder drives the build instance through the SSM agent, whose actions have no resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
@@ -148,6 +163,26 @@ class ApiImageBuild(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
+        # Only Image Builder may publish: it publishes with its service-linked role (whose policy
+        # allows sns:Publish: Image Builder user guide, "AWSServiceRoleForImageBuilder policy"), so
+        # any other principal of the account is denied, whatever its IAM policies allow. Not denied:
+        # AWS services, and requests they make on a principal's behalf; CloudFormation's schema of
+        # AWS::ImageBuilder::InfrastructureConfiguration lists sns:Publish among the permissions
+        # its create and update handlers need, so Image Builder may check the deployer's right to
+        # publish on its behalf. The updater trusts nothing in a message anyway (only its ARN).
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyImageBuilderPublishes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringNotEquals": {"aws:PrincipalArn": self.service_role_arn},
+                    "Bool": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+                },
+            )
+        )
 
         self.instance_role = iam.Role(
             self,
@@ -220,6 +255,12 @@ class ApiImageBuild(Construct):
             enhanced_image_metadata_enabled=True,
             image_tests_configuration=tests_off,
         )
+        # Images are named after their recipe: .../container-recipe/<name>/<version> builds
+        # .../image/<name>/<version>/<build>.
+        recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
+        self._recipe_images_arn = f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"
+        self._repository = repository
+        self._retain_images(repository)
         self._grant_build(repository)
         self.pipeline = imagebuilder.CfnImagePipeline(
             self,
@@ -239,23 +280,87 @@ class ApiImageBuild(Construct):
         self._delete_pipeline_images_with_the_stack()
 
     def keep_function_current(self, function: lambda_.IFunction) -> lambda_.IFunction:
-        """Point ``function`` at each image a pipeline run makes available; return the updater."""
+        """Point ``function`` at each image this recipe makes available; return the updater.
+
+        The updater trusts nothing in a notification but the image ARN: it reads the image from
+        Image Builder, accepts it only if this stack's recipe and infrastructure built it into
+        this stack's repository, tags it ``RUNNING_TAG`` and points the function at its digest
+        (see ``runtime/update_function_image.py``).
+        """
+        repository = self._repository
         updater = self._helper_function(
             "ImageUpdater",
             source=RUNTIME_DIR / "update_function_image.py",
             description="Points the ParallelCluster API function at each new image build",
-            environment={"FUNCTION_NAME": function.function_name},
-            timeout=Duration.seconds(30),
+            environment={
+                "FUNCTION_NAME": function.function_name,
+                "RECIPE_ARN": self.recipe.attr_arn,
+                "INFRASTRUCTURE_ARN": self.infrastructure.attr_arn,
+                "REPOSITORY_NAME": repository.repository_name,
+                "REPOSITORY_URI": repository.repository_uri,
+                "RUNNING_TAG": RUNNING_TAG,
+            },
+            timeout=Duration.seconds(60),
         )
-        updater.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn])
+        read_images = iam.PolicyStatement(
+            sid="ReadRecipeImages", actions=["imagebuilder:GetImage"], resources=[self._recipe_images_arn]
         )
+        statements = [
+            read_images,
+            iam.PolicyStatement(
+                sid="TagRunningImage",
+                actions=["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
+                resources=[repository.repository_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UpdateFunction", actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn]
+            ),
+        ]
+        for statement in statements:
+            updater.function.add_to_role_policy(statement)
         updater.acknowledge_xray()
-        # Notifications SNS cannot deliver go to the updater's dead-letter queue too.
+        acknowledge_wildcards(
+            updater.role.managed_policy,
+            [read_images],
+            {"ReadRecipeImages": RECIPE_IMAGES_REASON},
+        )
+        # Notifications SNS cannot deliver go to the updater's dead-letter queue too. The
+        # subscription's invoke permission is limited to this topic (SourceArn).
         self.topic.add_subscription(
             subscriptions.LambdaSubscription(updater.function, dead_letter_queue=updater.dead_letter_queue)
         )
         return updater.function
+
+    def _retain_images(self, repository: ecr.Repository) -> None:
+        """Expire old images, never the one the function runs nor the one the template names.
+
+        ECR's lifecycle policy evaluation rules (ECR user guide, "How lifecycle policies work"): an
+        image that matches the tag selection of a rule cannot be expired by a rule of lower
+        priority, and rules are applied lowest priority number first. So the image tagged
+        ``RUNNING_TAG`` (one image: a tag names one image) and the newest first builds match the
+        first two rules, which never expire them, and the last rule (``any`` must come last)
+        expires only the rest beyond the newest ``KEPT_IMAGES``.
+        """
+        repository.add_lifecycle_rule(
+            rule_priority=1,
+            description="Never expire the image the function runs",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[RUNNING_TAG],
+            max_image_count=1,
+        )
+        repository.add_lifecycle_rule(
+            rule_priority=2,
+            description=f"Keep the first build of the {KEPT_FIRST_BUILDS} newest recipes (the template's image)",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[FIRST_BUILD_TAG_PATTERN],
+            max_image_count=KEPT_FIRST_BUILDS,
+        )
+        repository.add_lifecycle_rule(
+            rule_priority=3,
+            description=f"Keep the newest {KEPT_IMAGES} images, and those the rules above keep",
+            tag_status=ecr.TagStatus.ANY,
+            max_image_count=KEPT_IMAGES,
+        )
 
     def _grant_build(self, repository: ecr.Repository) -> None:
         """What the build instance needs: the SSM agent, the recipe, and pushing to the repository."""
@@ -345,25 +450,16 @@ class ApiImageBuild(Construct):
                 actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]
             )
         )
-        # Images are named after their recipe: .../container-recipe/<name>/<version> builds
-        # .../image/<name>/<version>/<build>.
-        recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
         delete_images = iam.PolicyStatement(
             sid="DeletePipelineImages",
             # Images still building are cancelled; they cannot be deleted yet.
             actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
-            resources=[f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"],
+            resources=[self._recipe_images_arn],
         )
         cleaner.function.add_to_role_policy(delete_images)
         cleaner.acknowledge_xray()
         acknowledge_wildcards(
-            cleaner.role.managed_policy,
-            [delete_images],
-            {
-                "DeletePipelineImages": "Each pipeline run adds an image whose version and build "
-                "number are only known at run time; the wildcard covers the images of this "
-                "stack's recipe only."
-            },
+            cleaner.role.managed_policy, [delete_images], {"DeletePipelineImages": RECIPE_IMAGES_REASON}
         )
         CustomResource(
             self,

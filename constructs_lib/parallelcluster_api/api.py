@@ -35,8 +35,6 @@ EXECUTION_ROLE_LOGICAL_ID = "APIGatewayExecutionRole"
 STAGE_NAME = "prod"
 VERSION_TAG = "parallelcluster:version"
 RESOURCE_TAG = "parallelcluster:resource"
-# ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
-KEPT_IMAGES = 5
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # One JSON object per request in the access log (API Gateway $context variables).
 ACCESS_LOG_FORMAT = {
@@ -363,12 +361,7 @@ class ParallelClusterApi(Construct):
             image_scan_on_push=True,
             empty_on_delete=True,
             removal_policy=RemovalPolicy.DESTROY,
-            lifecycle_rules=[
-                ecr.LifecycleRule(
-                    description=f"Keep the newest {KEPT_IMAGES} images",
-                    max_image_count=KEPT_IMAGES,
-                )
-            ],
+            # Lifecycle rules: the image build adds them, as it knows which images must stay.
         )
         recipe = (
             dockerfile.copy_recipe_dockerfile(public_ecr_image_uri)

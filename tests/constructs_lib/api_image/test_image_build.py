@@ -78,8 +78,26 @@ def test_notifications_are_encrypted_and_tls_only(default):
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert key["Properties"]["EnableKeyRotation"] is True
     (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
-    (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in statements if s["Effect"] == "Deny"]
+
+
+def test_only_image_builder_may_publish_to_the_topic(default):
+    """Every principal of the account but Image Builder's service-linked role is denied sns:Publish.
+
+    Requests of AWS services, or made by them on a principal's behalf, are not denied (Image Builder
+    may check the deployer's right to publish when it creates the infrastructure configuration).
+    """
+    (topic_id,) = default.resources("AWS::SNS::Topic")
+    (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
+    (deny,) = [s for s in render(policy["Properties"]["PolicyDocument"]["Statement"]) if s.get("Sid") == "OnlyImageBuilderPublishes"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"], deny["Resource"]) == ("Deny", {"AWS": "*"}, "sns:Publish", f"<{topic_id}>")
+    assert deny["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalArn": SERVICE_ROLE_ARN},
+        "Bool": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+    }
+    # Nothing else in the policy allows publishing.
+    assert not [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
 
 
 SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
@@ -139,24 +157,59 @@ def updater(synthesized):
     return synthesized.helper_function("api_image", "update_function_image")
 
 
-def test_updater_follows_notifications_and_may_only_update_the_api_function(default):
+def test_updater_knows_what_this_stack_builds(default):
+    """The updater accepts only images of this recipe and infrastructure, in this repository."""
     function = updater(default)["Properties"]
-    assert function["Environment"]["Variables"]["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    (infrastructure_id,) = default.resources("AWS::ImageBuilder::InfrastructureConfiguration")
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    variables = function["Environment"]["Variables"]
+    assert variables["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
+    assert variables["RECIPE_ARN"] == {"Fn::GetAtt": [recipe_id, "Arn"]}
+    assert variables["INFRASTRUCTURE_ARN"] == {"Fn::GetAtt": [infrastructure_id, "Arn"]}
+    assert variables["REPOSITORY_NAME"] == {"Ref": repository_id}
+    uri = json.dumps(variables["REPOSITORY_URI"])
+    assert ".dkr.ecr." in uri and uri.endswith(json.dumps({"Ref": repository_id}) + "]]}")
+    # The tag it moves is the one the lifecycle policy never expires.
+    (repository,) = default.resources("AWS::ECR::Repository").values()
+    rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rules[0]["rulePriority"] == 1 and rules[0]["selection"]["tagPatternList"] == [variables["RUNNING_TAG"]]
     assert function["Runtime"] == "python3.14"
+    assert "DeadLetterConfig" in function
+
+
+def test_updater_may_read_this_recipes_images_tag_this_repository_and_update_the_api_function(default):
+    function = updater(default)
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    statements = {s.get("Sid"): s for s in policy_statements(default, function)}
+    # The images of this stack's recipe: image/<the recipe's name, as in the recipe's ARN>/*.
+    recipe_name = {"Fn::Select": [1, {"Fn::Split": ["/", {"Fn::GetAtt": [recipe_id, "Arn"]}]}]}
+    assert statements["ReadRecipeImages"]["Action"] == "imagebuilder:GetImage"
+    assert statements["ReadRecipeImages"]["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":imagebuilder:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+        ":image/", recipe_name, "/*"]]}
+    statements = {sid: render(statement) for sid, statement in statements.items() if sid != "ReadRecipeImages"}
+    assert sorted(statements["TagRunningImage"]["Action"]) == ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"]
+    assert statements["TagRunningImage"]["Resource"] == f"<{repository_id}.Arn>"
+    assert statements["UpdateFunction"]["Action"] == "lambda:UpdateFunctionCode"
+    assert statements["UpdateFunction"]["Resource"] == "<ParallelClusterFunction.Arn>"
+
+
+def test_only_the_topic_may_invoke_the_updater(default):
+    (topic_id,) = default.resources("AWS::SNS::Topic")
+    function_logical_id = function_id(default, updater(default))
+    permissions = [
+        p["Properties"] for p in default.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
+    ]
+    assert permissions == [{
+        "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [function_logical_id, "Arn"]},
+        "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": topic_id},
+    }]
     (subscription,) = default.resources("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "lambda"
-    role_id = function["Role"]["Fn::GetAtt"][0]
-    statements = [
-        statement
-        for policy in default.resources("AWS::IAM::ManagedPolicy").values()
-        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    lambda_statements = [s for s in statements if "lambda:" in json.dumps(s["Action"])]
-    assert lambda_statements == [
-        {"Action": "lambda:UpdateFunctionCode", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}}
-    ]
-    assert "DeadLetterConfig" in function
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
 
 
 def test_pipeline_images_are_deleted_with_the_stack(default):
