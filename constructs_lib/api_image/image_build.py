@@ -19,7 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
-from constructs_lib.audit import acknowledge_wildcards
+from constructs_lib.audit import acknowledge, acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -246,6 +246,7 @@ class ApiImageBuild(Construct):
             platform_override="Linux",
             working_directory="/tmp",
         )
+        preflight = self._check_build_network(vpc_id, subnet_id)
         tests_off = imagebuilder.CfnImage.ImageTestsConfigurationProperty(image_tests_enabled=False)
         self.image = imagebuilder.CfnImage(
             self,
@@ -255,6 +256,9 @@ class ApiImageBuild(Construct):
             enhanced_image_metadata_enabled=True,
             image_tests_configuration=tests_off,
         )
+        # A build that cannot work fails the stack in seconds, with the setting to change, rather
+        # than after half an hour with Image Builder's message.
+        self.image.node.add_dependency(preflight)
         # Images are named after their recipe: .../container-recipe/<name>/<version> builds
         # .../image/<name>/<version>/<build>.
         recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
@@ -407,6 +411,48 @@ class ApiImageBuild(Construct):
             statements=statements,
         )
         acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
+
+    def _check_build_network(self, vpc_id: Optional[str], subnet_id: Optional[str]) -> CustomResource:
+        """A custom resource that fails, naming the setting to change, when the build cannot work."""
+        preflight = self._helper_function(
+            "BuildPreflight",
+            source=RUNTIME_DIR / "check_build_network.py",
+            description="Checks that the ParallelCluster API image build can reach the internet",
+            timeout=Duration.minutes(2),
+        )
+        # Describe and Get calls of EC2 have no resource-level permissions.
+        preflight.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadNetworkAndAccountSettings",
+                actions=[
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeRouteTables",
+                    "ec2:DescribeNatGateways",
+                    "ec2:DescribeVpcBlockPublicAccessOptions",
+                    "ec2:DescribeVpcBlockPublicAccessExclusions",
+                    "ec2:GetAllowedImagesSettings",
+                ],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:RequestedRegion": Aws.REGION}},
+            )
+        )
+        acknowledge(
+            preflight.role.managed_policy,
+            "EC2's Describe and Get actions and X-Ray's writes have no resource-level permissions; "
+            "the EC2 reads are limited to this Region and change nothing.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        network = {"VpcId": vpc_id, "SubnetId": subnet_id} if subnet_id is not None else {}
+        return CustomResource(
+            self,
+            "Preflight",
+            service_token=preflight.function.function_arn,
+            resource_type="Custom::ImageBuildPreflight",
+            # The recipe: each new recipe (whose first build a stack update starts) is checked again.
+            properties={**network, "RecipeArn": self.recipe.attr_arn},
+            service_timeout=Duration.minutes(5),
+        )
 
     def _ensure_service_role(self) -> CustomResource:
         """Image Builder's service-linked role, created if the account has none yet."""

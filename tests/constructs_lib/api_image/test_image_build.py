@@ -212,6 +212,29 @@ def test_only_the_topic_may_invoke_the_updater(default):
     assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
 
 
+def test_first_build_waits_for_the_preflight(default):
+    """A build that cannot work fails the stack before the build, naming the setting to change."""
+    (preflight_id, preflight), = default.resources("Custom::ImageBuildPreflight").items()
+    (image,) = default.resources("AWS::ImageBuilder::Image").values()
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    assert preflight_id in image["DependsOn"]
+    # The default VPC is checked; each new recipe (a new first build) is checked again.
+    assert set(preflight["Properties"]) == {"ServiceToken", "ServiceTimeout", "RecipeArn"}
+    assert preflight["Properties"]["RecipeArn"] == {"Fn::GetAtt": [recipe_id, "Arn"]}
+    function = default.helper_function("api_image", "check_build_network")
+    (statement,) = [s for s in policy_statements(default, function) if s.get("Sid") == "ReadNetworkAndAccountSettings"]
+    assert all(action.startswith(("ec2:Describe", "ec2:Get")) for action in statement["Action"])
+    assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+
+
+def test_preflight_checks_the_given_vpc_and_subnet():
+    synthesized = synthesize("image-builder-subnet")
+    preflight = synthesized.only("Custom::ImageBuildPreflight")["Properties"]
+    infrastructure = synthesized.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
+    assert preflight["SubnetId"] == infrastructure["SubnetId"] == "subnet-0123456789abcdef0"
+    assert preflight["VpcId"] == "vpc-0123456789abcdef0"
+
+
 def test_pipeline_images_are_deleted_with_the_stack(default):
     (pipeline_id,) = default.resources("AWS::ImageBuilder::ImagePipeline")
     (cleanup,) = default.resources("Custom::PipelineImagesCleanup").values()
