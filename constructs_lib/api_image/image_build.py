@@ -87,11 +87,16 @@ class ApiImageBuild(Construct):
     """Builds the API function's container image into ``repository`` with EC2 Image Builder.
 
     An ``AWS::ImageBuilder::Image`` builds the first image during stack creation, so the image
-    exists when the function is created; an image pipeline rebuilds it on demand
-    (``aws imagebuilder start-image-pipeline-execution``). Image Builder reports each build on an
-    encrypted SNS topic, and a small function points the API function at each new image
-    (:meth:`keep_function_current`). The images that pipeline runs create are deleted with the
-    stack.
+    exists when the function is created; a preflight custom resource runs before it and fails the
+    stack at once, naming the setting to change, when the build cannot work (no default VPC, no
+    route to the internet, account settings that block it). An image pipeline rebuilds the image
+    on demand (``aws imagebuilder start-image-pipeline-execution``). Image Builder reports each
+    build on an encrypted SNS topic that only it may publish to, and a small function points the
+    API function, by digest, at each new image of this recipe (:meth:`keep_function_current`).
+    The construct adds the repository's lifecycle rules: old images expire, never the one the
+    function runs nor the one the template names. The images that pipeline runs create are
+    deleted with the stack; Image Builder's service-linked role, created if the account had none
+    (the key of the topic must name it), is the account's and stays.
     """
 
     def __init__(
@@ -111,7 +116,8 @@ class ApiImageBuild(Construct):
 
         :param recipe: Dockerfile template and parent image of the container recipe.
         :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
-        :param repository: ECR repository the images are pushed to.
+        :param repository: ECR repository the images are pushed to; this construct adds its
+            lifecycle rules.
         :param iam_name: Name for an IAM role or policy from a base name (``None``: generated).
         :param log_group_factory: Makes the log group of a helper function.
         :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
@@ -288,8 +294,8 @@ class ApiImageBuild(Construct):
 
         The updater trusts nothing in a notification but the image ARN: it reads the image from
         Image Builder, accepts it only if this stack's recipe and infrastructure built it into
-        this stack's repository, tags it ``RUNNING_TAG`` and points the function at its digest
-        (see ``runtime/update_function_image.py``).
+        this stack's repository, tags it ``RUNNING_TAG`` and, for a pipeline's image, points the
+        function at its digest (see ``runtime/update_function_image.py``).
         """
         repository = self._repository
         updater = self._helper_function(
@@ -300,6 +306,7 @@ class ApiImageBuild(Construct):
                 "FUNCTION_NAME": function.function_name,
                 "RECIPE_ARN": self.recipe.attr_arn,
                 "INFRASTRUCTURE_ARN": self.infrastructure.attr_arn,
+                "PIPELINE_ARN": self.pipeline.attr_arn,
                 "REPOSITORY_NAME": repository.repository_name,
                 "REPOSITORY_URI": repository.repository_uri,
                 "RUNNING_TAG": RUNNING_TAG,

@@ -10,8 +10,10 @@ each record:
 1. ``imagebuilder:GetImage`` on the ARN. This function may only read the images of this stack's
    recipe, so another account's or another recipe's image is refused by IAM already.
 2. The image must be built from this stack's container recipe (``RECIPE_ARN``) with this stack's
-   infrastructure configuration (``INFRASTRUCTURE_ARN``), target this stack's repository
-   (``REPOSITORY_NAME``), and list an output URI in that repository in this Region.
+   infrastructure configuration (``INFRASTRUCTURE_ARN``), by this stack's pipeline
+   (``PIPELINE_ARN``) or by no pipeline (the stack's own ``AWS::ImageBuilder::Image``), target this
+   stack's repository (``REPOSITORY_NAME``), and list an output URI in that repository in this
+   Region.
 3. ``FAILED``: logged with Image Builder's reason and where its build log is
    (``/aws/imagebuilder/<image name>``, stream ``<version>/<build>``: Image Builder user guide,
    "Monitor Image Builder logs with Amazon CloudWatch Logs"), or the image's own
@@ -22,12 +24,13 @@ each record:
    not promoted (a replayed or delayed message must not roll the function back).
 5. The tag ``RUNNING_TAG`` is moved to that digest (``BatchGetImage`` then ``PutImage`` of the same
    manifest, as the ECR user guide's "Retagging an image" does), so the repository's lifecycle
-   policy keeps the image the function runs; then the function is updated to
-   ``<repository URI>@<digest>``: pinned by digest, a later push of the same tag cannot change
-   what it runs.
+   policy keeps the image the function runs; then, for a pipeline's image, the function is
+   updated to ``<repository URI>@<digest>``: pinned by digest, a later push of the same tag
+   cannot change what it runs. An image the stack itself built (during a stack update) is only
+   tagged: CloudFormation points the function at it, and a concurrent update would conflict.
 
-Environment: ``FUNCTION_NAME``, ``RECIPE_ARN``, ``INFRASTRUCTURE_ARN``, ``REPOSITORY_NAME``,
-``REPOSITORY_URI``, ``RUNNING_TAG``.
+Environment: ``FUNCTION_NAME``, ``RECIPE_ARN``, ``INFRASTRUCTURE_ARN``, ``PIPELINE_ARN``,
+``REPOSITORY_NAME``, ``REPOSITORY_URI``, ``RUNNING_TAG``.
 
 SNS invokes Lambda asynchronously, and Lambda retries a failed asynchronous invocation twice. A
 record that can never be processed (malformed, refused) is logged and dropped; an error of an AWS
@@ -67,7 +70,7 @@ MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
 ]
-OUTCOMES = ("updated", "failed", "ignored", "refused", "malformed")
+OUTCOMES = ("updated", "tagged", "failed", "ignored", "refused", "malformed")
 
 
 class Refused(Exception):
@@ -106,6 +109,12 @@ def _process(record: Any) -> str:
         LOGGER.warning("Image %s (%s) was pushed before the image the function runs: not promoted", arn, digest)
         return "ignored"
     _tag_as_running(digest)
+    if "sourcePipelineArn" not in image:
+        # Built by the stack's AWS::ImageBuilder::Image (a stack update): the template points the
+        # function at it, and a second update now would race CloudFormation's
+        # (ResourceConflictException). Tagged only, so that it is kept.
+        LOGGER.info("Image %s was built by CloudFormation, which updates the function: tagged only", arn)
+        return "tagged"
     image_uri = f"{os.environ['REPOSITORY_URI']}@{digest}"
     function_name = os.environ["FUNCTION_NAME"]
     LOGGER.info("Image %s AVAILABLE: updating %s to %s", arn, function_name, image_uri)
@@ -139,6 +148,10 @@ def _own_image(arn: str) -> dict[str, Any]:
     infrastructure = (image.get("infrastructureConfiguration") or {}).get("arn")
     if infrastructure != os.environ["INFRASTRUCTURE_ARN"]:
         raise Refused(f"built with infrastructure configuration {infrastructure}, not this stack's")
+    # Only present for images a pipeline execution created (Image Builder API reference, Image).
+    pipeline = image.get("sourcePipelineArn")
+    if pipeline is not None and pipeline != os.environ["PIPELINE_ARN"]:
+        raise Refused(f"built by pipeline {pipeline}, not this stack's")
     target = recipe.get("targetRepository") or {}
     if (target.get("service"), target.get("repositoryName")) != ("ECR", os.environ["REPOSITORY_NAME"]):
         raise Refused(f"targets repository {target.get('repositoryName')}, not this stack's")

@@ -167,6 +167,8 @@ def test_updater_knows_what_this_stack_builds(default):
     assert variables["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
     assert variables["RECIPE_ARN"] == {"Fn::GetAtt": [recipe_id, "Arn"]}
     assert variables["INFRASTRUCTURE_ARN"] == {"Fn::GetAtt": [infrastructure_id, "Arn"]}
+    (pipeline_id,) = default.resources("AWS::ImageBuilder::ImagePipeline")
+    assert variables["PIPELINE_ARN"] == {"Fn::GetAtt": [pipeline_id, "Arn"]}
     assert variables["REPOSITORY_NAME"] == {"Ref": repository_id}
     uri = json.dumps(variables["REPOSITORY_URI"])
     assert ".dkr.ecr." in uri and uri.endswith(json.dumps({"Ref": repository_id}) + "]]}")

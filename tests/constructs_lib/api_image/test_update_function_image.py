@@ -28,6 +28,7 @@ RECIPE_NAME = "parallelclusterapi-3-16-1-1a2b3c4d-8131d980"
 RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/{RECIPE_NAME}/3.16.1"
 INFRASTRUCTURE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:infrastructure-configuration/parallelclusterapi-3-16-1-8131d980"
 IMAGE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{RECIPE_NAME}/3.16.1/4"
+PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/parallelclusterapi-3-16-1-8131d980"
 REPOSITORY_NAME = "parallelclusterapi-apirepositoryaadf3f12-kd82jf7ahw1m"
 REPOSITORY_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY_NAME}"
 TAG = "3.16.1-4"
@@ -57,7 +58,7 @@ IMAGE: dict[str, Any] = {
         "targetRepository": {"service": "ECR", "repositoryName": REPOSITORY_NAME},
     },
     "sourcePipelineName": "ParallelClusterApi-3_16_1-8131d980",
-    "sourcePipelineArn": f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/parallelclusterapi-3-16-1-8131d980",
+    "sourcePipelineArn": PIPELINE_ARN,
     "infrastructureConfiguration": {
         "arn": INFRASTRUCTURE_ARN,
         "name": "ParallelClusterApi-3_16_1-8131d980",
@@ -121,6 +122,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "FUNCTION_NAME": FUNCTION_NAME,
         "RECIPE_ARN": RECIPE_ARN,
         "INFRASTRUCTURE_ARN": INFRASTRUCTURE_ARN,
+        "PIPELINE_ARN": PIPELINE_ARN,
         "REPOSITORY_NAME": REPOSITORY_NAME,
         "REPOSITORY_URI": REPOSITORY_URI,
         "RUNNING_TAG": RUNNING_TAG,
@@ -275,6 +277,21 @@ def test_retry_of_the_running_image_updates_the_function_again(aws: Services) ->
     assert module.handler(event(image()), None) == outcome(updated=1)
 
 
+def test_image_the_stack_built_is_tagged_but_left_to_cloudformation(aws: Services) -> None:
+    """A stack update's AWS::ImageBuilder::Image: CloudFormation updates the function itself.
+
+    Updating it here as well would race CloudFormation's update (ResourceConflictException).
+    """
+    built_by_the_stack = image()
+    del built_by_the_stack["sourcePipelineArn"], built_by_the_stack["sourcePipelineName"]
+    aws.get_image(built_by_the_stack)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.tag_missing(RUNNING_TAG)
+    aws.retag()
+
+    assert module.handler(event(image()), None) == outcome(tagged=1)
+
+
 # ---------------------------------------------------------------- forged messages
 
 
@@ -298,6 +315,7 @@ def test_another_accounts_image_is_refused_by_iam(aws: Services, caplog: pytest.
          "built from recipe"),
         (ami_image(), "built from recipe None"),
         (image(infrastructureConfiguration={"arn": INFRASTRUCTURE_ARN + "-copy"}), "infrastructure configuration"),
+        (image(sourcePipelineArn=PIPELINE_ARN + "-theirs"), "built by pipeline"),
         (image(containerRecipe={**IMAGE["containerRecipe"], "targetRepository": {"service": "ECR", "repositoryName": "attacker"}}),
          "targets repository attacker"),
         (image(outputResources={"containers": [{"region": REGION, "imageUris": [f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/other:1"]}]}),
@@ -306,7 +324,7 @@ def test_another_accounts_image_is_refused_by_iam(aws: Services, caplog: pytest.
          "no output image"),
         (image(outputResources={}), "no output image"),
     ],
-    ids=["other recipe", "AMI recipe", "other infrastructure", "other repository", "output elsewhere",
+    ids=["other recipe", "AMI recipe", "other infrastructure", "other pipeline", "other repository", "output elsewhere",
          "output in another Region", "no output"],
 )
 def test_images_not_built_by_this_stack_for_this_repository_are_refused(
