@@ -19,10 +19,15 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
-from constructs_lib.audit import acknowledge_wildcards
+from constructs_lib.audit import acknowledge, acknowledge_wildcards
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+# Image Builder's service-linked role (Image Builder user guide, "Using service-linked roles").
+IMAGE_BUILDER_SERVICE = "imagebuilder.amazonaws.com"
+IMAGE_BUILDER_SERVICE_ROLE = "AWSServiceRoleForImageBuilder"
+# Instance metadata hops a container build needs with IMDSv2 (the instance, then Docker's bridge).
+CONTAINER_BUILD_HOP_LIMIT = 2
 # The actions of the AWS managed policy AmazonSSMManagedInstanceCore: Image Builder drives the
 # build instance through the SSM agent (Image Builder instance profile documentation).
 SSM_AGENT_ACTIONS = (
@@ -54,6 +59,21 @@ SSM_AGENT_ACTIONS = (
 )
 
 
+RECIPE_IMAGES_REASON = (
+    "Each build adds an image whose version and build number are only known at run time; the "
+    "wildcard covers the images of this stack's recipe only."
+)
+#: The tag the updater moves to the image the function runs; the lifecycle policy never expires it.
+RUNNING_TAG = "function-running"
+# Image Builder tags a container image <recipe version>-<build number> (the tag ImageUri names);
+# the first build of a recipe, which the template names, is build 1.
+FIRST_BUILD_TAG_PATTERN = "*-1"
+# First builds kept: the current template's and the previous one's (an update's rollback re-applies
+# the previous template, so the function may run that image again).
+KEPT_FIRST_BUILDS = 2
+# Other images kept, the newest first (each refresh of the image pushes one).
+KEPT_IMAGES = 5
+
 # Why the build instance's statements have wildcards, and what limits them.
 BUILD_WILDCARD_REASONS = {
     "SsmAgent": "Image Builder drives the build instance through the SSM agent, whose actions have no resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
@@ -67,11 +87,16 @@ class ApiImageBuild(Construct):
     """Builds the API function's container image into ``repository`` with EC2 Image Builder.
 
     An ``AWS::ImageBuilder::Image`` builds the first image during stack creation, so the image
-    exists when the function is created; an image pipeline rebuilds it on demand
-    (``aws imagebuilder start-image-pipeline-execution``). Image Builder reports each build on an
-    encrypted SNS topic, and a small function points the API function at each new image
-    (:meth:`keep_function_current`). The images that pipeline runs create are deleted with the
-    stack.
+    exists when the function is created; a preflight custom resource runs before it and fails the
+    stack at once, naming the setting to change, when the build cannot work (no default VPC, no
+    route to the internet, account settings that block it). An image pipeline rebuilds the image
+    on demand (``aws imagebuilder start-image-pipeline-execution``). Image Builder reports each
+    build on an encrypted SNS topic that only it may publish to, and a small function points the
+    API function, by digest, at each new image of this recipe (:meth:`keep_function_current`).
+    The construct adds the repository's lifecycle rules: old images expire, never the one the
+    function runs nor the one the template names. The images that pipeline runs create are
+    deleted with the stack; Image Builder's service-linked role, created if the account had none
+    (the key of the topic must name it), is the account's and stays.
     """
 
     def __init__(
@@ -91,7 +116,8 @@ class ApiImageBuild(Construct):
 
         :param recipe: Dockerfile template and parent image of the container recipe.
         :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
-        :param repository: ECR repository the images are pushed to.
+        :param repository: ECR repository the images are pushed to; this construct adds its
+            lifecycle rules.
         :param iam_name: Name for an IAM role or policy from a base name (``None``: generated).
         :param log_group_factory: Makes the log group of a helper function.
         :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
@@ -107,6 +133,12 @@ class ApiImageBuild(Construct):
         # Image Builder names are unique per account and Region: the stack id makes them ours.
         base_name = Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix])
 
+        #: ARN of Image Builder's service-linked role, which publishes the build notifications.
+        self.service_role_arn = (
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+            f"{IMAGE_BUILDER_SERVICE}/{IMAGE_BUILDER_SERVICE_ROLE}"
+        )
+        service_role = self._ensure_service_role()
         self.key = kms.Key(
             self,
             "NotificationsKey",
@@ -116,17 +148,18 @@ class ApiImageBuild(Construct):
             # Deleted with the stack after the shortest waiting period KMS allows.
             pending_window=Duration.days(7),
         )
-        # Image Builder publishes with its service-linked role, which must be able to use the key.
+        # KMS refuses a key policy that names a principal that does not exist: the role first.
+        self.key.node.add_dependency(service_role)
+        # Image Builder publishes with its service-linked role, whose own policy grants no use of
+        # this key: the key policy must grant it kms:Decrypt and kms:GenerateDataKey (Image Builder
+        # user guide, "Encrypted SNS topics"). Naming the account root instead would only delegate
+        # to IAM policies, and the service-linked role's policy has no KMS statement for this key.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.AccountRootPrincipal()],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                sid="ImageBuilderPublishes",
+                principals=[iam.ArnPrincipal(self.service_role_arn)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
-                    }
-                },
             )
         )
         self.topic = sns.Topic(
@@ -135,6 +168,26 @@ class ApiImageBuild(Construct):
             display_name="ParallelCluster API image builds",
             master_key=self.key,
             enforce_ssl=True,
+        )
+        # Only Image Builder may publish: it publishes with its service-linked role (whose policy
+        # allows sns:Publish: Image Builder user guide, "AWSServiceRoleForImageBuilder policy"), so
+        # any other principal of the account is denied, whatever its IAM policies allow. Not denied:
+        # AWS services, and requests they make on a principal's behalf; CloudFormation's schema of
+        # AWS::ImageBuilder::InfrastructureConfiguration lists sns:Publish among the permissions
+        # its create and update handlers need, so Image Builder may check the deployer's right to
+        # publish on its behalf. The updater trusts nothing in a message anyway (only its ARN).
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyImageBuilderPublishes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringNotEquals": {"aws:PrincipalArn": self.service_role_arn},
+                    "Bool": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+                },
+            )
         )
 
         self.instance_role = iam.Role(
@@ -174,8 +227,12 @@ class ApiImageBuild(Construct):
             description="Build instance of the ParallelCluster API image",
             instance_profile_name=instance_profile.ref,
             terminate_instance_on_failure=True,
+            # IMDSv2 only. Docker on the build instance adds a network hop between a build step and
+            # the instance metadata service, and the Image Builder API reference
+            # (InstanceMetadataOptions) says that with tokens required, container builds need a hop
+            # limit of at least two; the default of one fails the build.
             instance_metadata_options=imagebuilder.CfnInfrastructureConfiguration.InstanceMetadataOptionsProperty(
-                http_tokens="required"
+                http_tokens="required", http_put_response_hop_limit=CONTAINER_BUILD_HOP_LIMIT
             ),
             sns_topic_arn=self.topic.topic_arn,
             **network,
@@ -195,6 +252,7 @@ class ApiImageBuild(Construct):
             platform_override="Linux",
             working_directory="/tmp",
         )
+        preflight = self._check_build_network(vpc_id, subnet_id)
         tests_off = imagebuilder.CfnImage.ImageTestsConfigurationProperty(image_tests_enabled=False)
         self.image = imagebuilder.CfnImage(
             self,
@@ -204,6 +262,15 @@ class ApiImageBuild(Construct):
             enhanced_image_metadata_enabled=True,
             image_tests_configuration=tests_off,
         )
+        # A build that cannot work fails the stack in seconds, with the setting to change, rather
+        # than after half an hour with Image Builder's message.
+        self.image.node.add_dependency(preflight)
+        # Images are named after their recipe: .../container-recipe/<name>/<version> builds
+        # .../image/<name>/<version>/<build>.
+        recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
+        self._recipe_images_arn = f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"
+        self._repository = repository
+        self._retain_images(repository)
         self._grant_build(repository)
         self.pipeline = imagebuilder.CfnImagePipeline(
             self,
@@ -223,23 +290,88 @@ class ApiImageBuild(Construct):
         self._delete_pipeline_images_with_the_stack()
 
     def keep_function_current(self, function: lambda_.IFunction) -> lambda_.IFunction:
-        """Point ``function`` at each image a pipeline run makes available; return the updater."""
+        """Point ``function`` at each image this recipe makes available; return the updater.
+
+        The updater trusts nothing in a notification but the image ARN: it reads the image from
+        Image Builder, accepts it only if this stack's recipe and infrastructure built it into
+        this stack's repository, tags it ``RUNNING_TAG`` and, for a pipeline's image, points the
+        function at its digest (see ``runtime/update_function_image.py``).
+        """
+        repository = self._repository
         updater = self._helper_function(
             "ImageUpdater",
             source=RUNTIME_DIR / "update_function_image.py",
             description="Points the ParallelCluster API function at each new image build",
-            environment={"FUNCTION_NAME": function.function_name},
-            timeout=Duration.seconds(30),
+            environment={
+                "FUNCTION_NAME": function.function_name,
+                "RECIPE_ARN": self.recipe.attr_arn,
+                "INFRASTRUCTURE_ARN": self.infrastructure.attr_arn,
+                "PIPELINE_ARN": self.pipeline.attr_arn,
+                "REPOSITORY_NAME": repository.repository_name,
+                "REPOSITORY_URI": repository.repository_uri,
+                "RUNNING_TAG": RUNNING_TAG,
+            },
+            timeout=Duration.seconds(60),
         )
-        updater.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn])
+        read_images = iam.PolicyStatement(
+            sid="ReadRecipeImages", actions=["imagebuilder:GetImage"], resources=[self._recipe_images_arn]
         )
+        statements = [
+            read_images,
+            iam.PolicyStatement(
+                sid="TagRunningImage",
+                actions=["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
+                resources=[repository.repository_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UpdateFunction", actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn]
+            ),
+        ]
+        for statement in statements:
+            updater.function.add_to_role_policy(statement)
         updater.acknowledge_xray()
-        # Notifications SNS cannot deliver go to the updater's dead-letter queue too.
+        acknowledge_wildcards(
+            updater.role.managed_policy,
+            [read_images],
+            {"ReadRecipeImages": RECIPE_IMAGES_REASON},
+        )
+        # Notifications SNS cannot deliver go to the updater's dead-letter queue too. The
+        # subscription's invoke permission is limited to this topic (SourceArn).
         self.topic.add_subscription(
             subscriptions.LambdaSubscription(updater.function, dead_letter_queue=updater.dead_letter_queue)
         )
         return updater.function
+
+    def _retain_images(self, repository: ecr.Repository) -> None:
+        """Expire old images, never the one the function runs nor the one the template names.
+
+        ECR's lifecycle policy evaluation rules (ECR user guide, "How lifecycle policies work"): an
+        image that matches the tag selection of a rule cannot be expired by a rule of lower
+        priority, and rules are applied lowest priority number first. So the image tagged
+        ``RUNNING_TAG`` (one image: a tag names one image) and the newest first builds match the
+        first two rules, which never expire them, and the last rule (``any`` must come last)
+        expires only the rest beyond the newest ``KEPT_IMAGES``.
+        """
+        repository.add_lifecycle_rule(
+            rule_priority=1,
+            description="Never expire the image the function runs",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[RUNNING_TAG],
+            max_image_count=1,
+        )
+        repository.add_lifecycle_rule(
+            rule_priority=2,
+            description=f"Keep the first build of the {KEPT_FIRST_BUILDS} newest recipes (the template's image)",
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=[FIRST_BUILD_TAG_PATTERN],
+            max_image_count=KEPT_FIRST_BUILDS,
+        )
+        repository.add_lifecycle_rule(
+            rule_priority=3,
+            description=f"Keep the newest {KEPT_IMAGES} images, and those the rules above keep",
+            tag_status=ecr.TagStatus.ANY,
+            max_image_count=KEPT_IMAGES,
+        )
 
     def _grant_build(self, repository: ecr.Repository) -> None:
         """What the build instance needs: the SSM agent, the recipe, and pushing to the repository."""
@@ -287,6 +419,77 @@ class ApiImageBuild(Construct):
         )
         acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
 
+    def _check_build_network(self, vpc_id: Optional[str], subnet_id: Optional[str]) -> CustomResource:
+        """A custom resource that fails, naming the setting to change, when the build cannot work."""
+        preflight = self._helper_function(
+            "BuildPreflight",
+            source=RUNTIME_DIR / "check_build_network.py",
+            description="Checks that the ParallelCluster API image build can reach the internet",
+            timeout=Duration.minutes(2),
+        )
+        # Describe and Get calls of EC2 have no resource-level permissions.
+        preflight.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadNetworkAndAccountSettings",
+                actions=[
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeRouteTables",
+                    "ec2:DescribeNatGateways",
+                    "ec2:DescribeVpcBlockPublicAccessOptions",
+                    "ec2:DescribeVpcBlockPublicAccessExclusions",
+                    "ec2:GetAllowedImagesSettings",
+                ],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:RequestedRegion": Aws.REGION}},
+            )
+        )
+        acknowledge(
+            preflight.role.managed_policy,
+            "EC2's Describe and Get actions and X-Ray's writes have no resource-level permissions; "
+            "the EC2 reads are limited to this Region and change nothing.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        network = {"VpcId": vpc_id, "SubnetId": subnet_id} if subnet_id is not None else {}
+        return CustomResource(
+            self,
+            "Preflight",
+            service_token=preflight.function.function_arn,
+            resource_type="Custom::ImageBuildPreflight",
+            # The recipe: each new recipe (whose first build a stack update starts) is checked again.
+            properties={**network, "RecipeArn": self.recipe.attr_arn},
+            service_timeout=Duration.minutes(5),
+        )
+
+    def _ensure_service_role(self) -> CustomResource:
+        """Image Builder's service-linked role, created if the account has none yet."""
+        setup = self._helper_function(
+            "ServiceRoleSetup",
+            source=RUNTIME_DIR / "ensure_service_linked_role.py",
+            description="Creates Image Builder's service-linked role if the account has none",
+            timeout=Duration.minutes(2),
+        )
+        # Creating a service-linked role: IAM user guide, "Service-linked role permissions".
+        setup.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[self.service_role_arn],
+                conditions={"StringEquals": {"iam:AWSServiceName": IMAGE_BUILDER_SERVICE}},
+            )
+        )
+        setup.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["iam:GetRole"], resources=[self.service_role_arn])
+        )
+        setup.acknowledge_xray()
+        return CustomResource(
+            self,
+            "ServiceRole",
+            service_token=setup.function.function_arn,
+            resource_type="Custom::ServiceLinkedRole",
+            properties={"ServiceName": IMAGE_BUILDER_SERVICE, "RoleName": IMAGE_BUILDER_SERVICE_ROLE},
+            service_timeout=Duration.minutes(5),
+        )
+
     def _delete_pipeline_images_with_the_stack(self) -> None:
         """Images made by pipeline runs are not stack resources; a custom resource deletes them."""
         cleaner = self._helper_function(
@@ -300,25 +503,16 @@ class ApiImageBuild(Construct):
                 actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]
             )
         )
-        # Images are named after their recipe: .../container-recipe/<name>/<version> builds
-        # .../image/<name>/<version>/<build>.
-        recipe_name = Fn.select(1, Fn.split("/", self.recipe.attr_arn))
         delete_images = iam.PolicyStatement(
             sid="DeletePipelineImages",
             # Images still building are cancelled; they cannot be deleted yet.
             actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
-            resources=[f"arn:{Aws.PARTITION}:imagebuilder:{Aws.REGION}:{Aws.ACCOUNT_ID}:image/{recipe_name}/*"],
+            resources=[self._recipe_images_arn],
         )
         cleaner.function.add_to_role_policy(delete_images)
         cleaner.acknowledge_xray()
         acknowledge_wildcards(
-            cleaner.role.managed_policy,
-            [delete_images],
-            {
-                "DeletePipelineImages": "Each pipeline run adds an image whose version and build "
-                "number are only known at run time; the wildcard covers the images of this "
-                "stack's recipe only."
-            },
+            cleaner.role.managed_policy, [delete_images], {"DeletePipelineImages": RECIPE_IMAGES_REASON}
         )
         CustomResource(
             self,

@@ -30,8 +30,6 @@ API_HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
 LAYER_RUNTIME = lambda_.Runtime.PYTHON_3_12
 IMAGE_FUNCTION_NAME_PREFIX = "ParallelClusterFunction-"
 LAYER_FUNCTION_NAME_PREFIX = "ParallelClusterLayerFunction-"
-# ECR keeps this many images; older ones expire (each refresh of the image pushes a new one).
-KEPT_IMAGES = 5
 # Managed policies attached to one IAM role: 10 by default, at most 20 (IAM quotas documentation).
 DEFAULT_MANAGED_POLICIES_QUOTA = 10
 MAX_MANAGED_POLICIES_PER_ROLE = 20
@@ -159,9 +157,7 @@ class ApiFunction:
             image_scan_on_push=True,
             empty_on_delete=True,
             removal_policy=RemovalPolicy.DESTROY,
-            lifecycle_rules=[
-                ecr.LifecycleRule(description=f"Keep the newest {KEPT_IMAGES} images", max_image_count=KEPT_IMAGES)
-            ],
+            # Lifecycle rules: the image build adds them, as it knows which images must stay.
         )
         recipe = (
             dockerfile.copy_recipe_dockerfile(code.image_uri)

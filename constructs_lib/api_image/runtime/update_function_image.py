@@ -1,17 +1,41 @@
-"""Point the API function at each container image the Image Builder pipeline makes available.
+"""Point the API function at each image this stack's Image Builder recipe makes available.
 
-Subscribed to the SNS topic of the pipeline's infrastructure configuration. Image Builder
-publishes to that topic when an image reaches ``AVAILABLE`` or ``FAILED``; the message is the
-JSON of the image, the ``Image`` shape of ``GetImage`` (``arn``, ``state.status``,
-``outputResources.containers[].region`` / ``imageUris[]``...).
+Subscribed to the SNS topic of the stack's infrastructure configuration. Image Builder publishes to
+that topic when an image reaches ``AVAILABLE`` or ``FAILED`` (Image Builder user guide, "Amazon SNS
+integration"); the message is the JSON of the image. Nothing in the message is trusted but the
+image ARN, and even that only to look the image up: a forged message (published to the topic, or
+sent by invoking this function directly) must not make the API function run foreign code. So, for
+each record:
 
-Environment: ``FUNCTION_NAME``, the function to update (name or ARN).
+1. ``imagebuilder:GetImage`` on the ARN. This function may only read the images of this stack's
+   recipe, so another account's or another recipe's image is refused by IAM already.
+2. The image must be built from this stack's container recipe (``RECIPE_ARN``) with this stack's
+   infrastructure configuration (``INFRASTRUCTURE_ARN``), by this stack's pipeline
+   (``PIPELINE_ARN``) or by no pipeline (the stack's own ``AWS::ImageBuilder::Image``), target this
+   stack's repository (``REPOSITORY_NAME``), and list an output URI in that repository in this
+   Region.
+3. ``FAILED``: logged with Image Builder's reason and where its build log is
+   (``/aws/imagebuilder/<image name>``, stream ``<version>/<build>``: Image Builder user guide,
+   "Monitor Image Builder logs with Amazon CloudWatch Logs"), or the image's own
+   ``loggingConfiguration``. Other statuses but ``AVAILABLE``
+   are ignored.
+4. ``AVAILABLE``: the output tag is resolved to its digest in the repository
+   (``ecr:DescribeImages``). An image pushed before the one the function was last pointed at is
+   not promoted (a replayed or delayed message must not roll the function back).
+5. The tag ``RUNNING_TAG`` is moved to that digest (``BatchGetImage`` then ``PutImage`` of the same
+   manifest, as the ECR user guide's "Retagging an image" does), so the repository's lifecycle
+   policy keeps the image the function runs; then, for a pipeline's image, the function is
+   updated to ``<repository URI>@<digest>``: pinned by digest, a later push of the same tag
+   cannot change what it runs. An image the stack itself built (during a stack update) is only
+   tagged: CloudFormation points the function at it, and a concurrent update would conflict.
 
-SNS invokes Lambda asynchronously, and Lambda retries a failed asynchronous invocation twice.
-So a message that can never be processed is logged and dropped (a retry would fail the same
-way), while an error of the Lambda API propagates: a retry may succeed (for example after a
-``ResourceConflictException`` while a previous update is still in progress), and a final
-failure goes to the function's dead-letter queue or failure destination.
+Environment: ``FUNCTION_NAME``, ``RECIPE_ARN``, ``INFRASTRUCTURE_ARN``, ``PIPELINE_ARN``,
+``REPOSITORY_NAME``, ``REPOSITORY_URI``, ``RUNNING_TAG``.
+
+SNS invokes Lambda asynchronously, and Lambda retries a failed asynchronous invocation twice. A
+record that can never be processed (malformed, refused) is logged and dropped; an error of an AWS
+API that a retry may fix (throttling, a Lambda update still in progress) propagates, and a final
+failure goes to the function's dead-letter queue. Every step is idempotent.
 """
 
 from __future__ import annotations
@@ -19,90 +43,203 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from typing import Any, Optional
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-# Created once per execution environment (reused across invocations); tests replace or stub it.
-# Short timeouts keep one call (retry included) inside the function's 30 s timeout.
-LAMBDA = boto3.client(
-    "lambda",
-    config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}),
-)
+# Created once per execution environment (reused across invocations); tests stub them. Short
+# timeouts keep the calls of one record inside the function's timeout.
+_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
+IMAGEBUILDER = boto3.client("imagebuilder", config=_CONFIG)
+ECR = boto3.client("ecr", config=_CONFIG)
+LAMBDA = boto3.client("lambda", config=_CONFIG)
+
+# The shape of an image build version ARN, .../image/<name>/<x.y.z>/<build>: only to drop garbage
+# before asking Image Builder, which (with IAM) decides what the ARN really is.
+IMAGE_ARN = re.compile(r"arn:[a-z-]+:imagebuilder:[a-z0-9-]+:\d{12}:image/[^/\s]+/\d+\.\d+\.\d+/\d+")
+# GetImage answers about the request itself (no such image, not ours to read): a retry cannot help.
+REFUSED = {"AccessDeniedException", "ForbiddenException", "ResourceNotFoundException", "InvalidRequestException", "ClientException"}
+# Manifests ECR may hold for a single-platform image (ECR user guide, "Image manifest format support").
+MANIFEST_TYPES = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+]
+OUTCOMES = ("updated", "tagged", "failed", "ignored", "refused", "malformed")
 
 
-class MalformedMessage(ValueError):
-    """The SNS message is not an Image Builder image this function can act on."""
+class Refused(Exception):
+    """The record names something that is not an image of this stack's recipe and repository."""
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """Update ``FUNCTION_NAME`` to the image of each ``AVAILABLE`` notification in ``event``.
-
-    Returns how many records updated the function, were ignored (another status) or were
-    malformed.
-    """
-    function_name = os.environ["FUNCTION_NAME"]
-    summary = {"updated": 0, "ignored": 0, "malformed": 0}
+    """Process each record of ``event``; returns how many records had each outcome."""
+    summary = dict.fromkeys(OUTCOMES, 0)
     for record in event.get("Records") or []:
-        summary[_process(record, function_name)] += 1
+        summary[_process(record)] += 1
     LOGGER.info("Summary: %s", json.dumps(summary))
     return summary
 
 
-def _process(record: dict[str, Any], function_name: str) -> str:
-    image: Any = None
+def _process(record: Any) -> str:
     try:
-        image = json.loads(record["Sns"]["Message"])
-        if not isinstance(image, dict):
-            raise MalformedMessage("the message is not a JSON object")
-        status = _dig(image, "state", "status")
-        if not isinstance(status, str):
-            raise MalformedMessage("no state.status")
-        if status != "AVAILABLE":
-            # FAILED (the other documented notification) deserves attention; anything else is noise.
-            level = logging.WARNING if status == "FAILED" else logging.INFO
-            reason = _dig(image, "state", "reason")
-            LOGGER.log(level, "Image %s is %s (%s): function not updated", image.get("arn"), status, reason)
-            return "ignored"
-        image_uri = _container_image_uri(image)
-    except (KeyError, TypeError, ValueError) as error:  # JSONDecodeError, MalformedMessage: ValueErrors
-        arn = image.get("arn") if isinstance(image, dict) else None
-        LOGGER.error("Malformed Image Builder message for image %s: %s: %s", arn, type(error).__name__, error)
+        arn = _image_arn(record)
+    except (KeyError, TypeError, ValueError) as error:  # JSONDecodeError is a ValueError
+        LOGGER.error("Malformed notification, ignored: %s: %s", type(error).__name__, error)
         return "malformed"
-
-    LOGGER.info("Image %s AVAILABLE: updating function %s to %s", image.get("arn"), function_name, image_uri)
-    # Publish=False: the API invokes $LATEST (no alias nor version), so publishing would only pile up
-    # versions that each pin an ECR image (and break once a lifecycle rule expires that image).
+    try:
+        image = _own_image(arn)
+        status = (image.get("state") or {}).get("status")
+        if status == "FAILED":
+            _report_failure(image)
+            return "failed"
+        if status != "AVAILABLE":
+            LOGGER.info("Image %s is %s: nothing to do", arn, status)
+            return "ignored"
+        digest = _digest(_output_tag(image))
+    except Refused as refusal:
+        LOGGER.warning("Refused %s: %s", arn, refusal)
+        return "refused"
+    if _older_than_running(digest):
+        LOGGER.warning("Image %s (%s) was pushed before the image the function runs: not promoted", arn, digest)
+        return "ignored"
+    _tag_as_running(digest)
+    if "sourcePipelineArn" not in image:
+        # Built by the stack's AWS::ImageBuilder::Image (a stack update): the template points the
+        # function at it, and a second update now would race CloudFormation's
+        # (ResourceConflictException). Tagged only, so that it is kept.
+        LOGGER.info("Image %s was built by CloudFormation, which updates the function: tagged only", arn)
+        return "tagged"
+    image_uri = f"{os.environ['REPOSITORY_URI']}@{digest}"
+    function_name = os.environ["FUNCTION_NAME"]
+    LOGGER.info("Image %s AVAILABLE: updating %s to %s", arn, function_name, image_uri)
+    # Publish=False: the API invokes $LATEST (no alias nor version), so publishing would only pile
+    # up versions that each pin an image the lifecycle policy may expire.
     response = LAMBDA.update_function_code(FunctionName=function_name, ImageUri=image_uri, Publish=False)
     LOGGER.info("Function %s update %s", function_name, response.get("LastUpdateStatus"))
     return "updated"
 
 
-def _container_image_uri(image: dict[str, Any]) -> str:
-    """The first image URI of the container in this function's region, else of the first container.
-
-    Lambda can only run an image from an ECR repository in its own region.
-    """
-    containers = _dig(image, "outputResources", "containers")
-    if not isinstance(containers, list) or not containers:
-        raise MalformedMessage("no outputResources.containers")
-    region = os.environ.get("AWS_REGION")  # set by the Lambda runtime
-    containers = [container for container in containers if isinstance(container, dict)]
-    for container in sorted(containers, key=lambda container: container.get("region") != region):
-        uris = container.get("imageUris")
-        if isinstance(uris, list) and uris and isinstance(uris[0], str) and uris[0]:
-            return uris[0]
-    raise MalformedMessage("no container image URI in outputResources.containers[].imageUris")
+def _image_arn(record: Any) -> str:
+    """The image ARN the notification names: the only thing read from the message."""
+    message = json.loads(record["Sns"]["Message"])
+    arn = message.get("arn") if isinstance(message, dict) else None
+    if not isinstance(arn, str) or not IMAGE_ARN.fullmatch(arn):
+        raise ValueError(f"no Image Builder image ARN in the message (arn: {arn!r:.200})")
+    return arn
 
 
-def _dig(value: Any, *keys: str) -> Optional[Any]:
-    """``value[k1][k2]...``, or None where a level is missing or not an object."""
-    for key in keys:
-        if not isinstance(value, dict):
+def _own_image(arn: str) -> dict[str, Any]:
+    """The image as Image Builder describes it, if this stack's recipe built it for this repository."""
+    try:
+        image = IMAGEBUILDER.get_image(imageBuildVersionArn=arn)["image"]
+    except ClientError as error:
+        if _code(error) in REFUSED:
+            raise Refused(f"GetImage: {_code(error)}: {_message(error)}") from error
+        raise
+    recipe = image.get("containerRecipe") or {}
+    if recipe.get("arn") != os.environ["RECIPE_ARN"]:
+        raise Refused(f"built from recipe {recipe.get('arn')}, not this stack's")
+    infrastructure = (image.get("infrastructureConfiguration") or {}).get("arn")
+    if infrastructure != os.environ["INFRASTRUCTURE_ARN"]:
+        raise Refused(f"built with infrastructure configuration {infrastructure}, not this stack's")
+    # Only present for images a pipeline execution created (Image Builder API reference, Image).
+    pipeline = image.get("sourcePipelineArn")
+    if pipeline is not None and pipeline != os.environ["PIPELINE_ARN"]:
+        raise Refused(f"built by pipeline {pipeline}, not this stack's")
+    target = recipe.get("targetRepository") or {}
+    if (target.get("service"), target.get("repositoryName")) != ("ECR", os.environ["REPOSITORY_NAME"]):
+        raise Refused(f"targets repository {target.get('repositoryName')}, not this stack's")
+    return image
+
+
+def _report_failure(image: dict[str, Any]) -> None:
+    """Log why a build of this stack's recipe failed, and where its build log is."""
+    reason = (image.get("state") or {}).get("reason") or "no reason given"
+    # The image's own logging configuration when it has one, else Image Builder's default group.
+    log_group = (image.get("loggingConfiguration") or {}).get("logGroupName") or f"/aws/imagebuilder/{image.get('name')}"
+    LOGGER.warning(
+        "Image build %s FAILED: %s. Build log: CloudWatch Logs group %s, stream %s. "
+        "The function keeps its current image.",
+        image.get("arn"),
+        reason,
+        log_group,
+        image.get("version"),
+    )
+
+
+def _output_tag(image: dict[str, Any]) -> str:
+    """The tag of the image's output in this stack's repository, in this Region."""
+    prefix = os.environ["REPOSITORY_URI"] + ":"
+    region = os.environ["AWS_REGION"]  # set by the Lambda runtime
+    for container in (image.get("outputResources") or {}).get("containers") or []:
+        if container.get("region") != region:
+            continue
+        for uri in container.get("imageUris") or []:
+            if uri.startswith(prefix) and "@" not in uri:
+                return uri[len(prefix):]
+    raise Refused(f"no output image in {prefix[:-1]} in {region}")
+
+
+def _digest(tag: str) -> str:
+    details = _describe(tag)
+    if details is None:
+        raise Refused(f"tag {tag} is not in repository {os.environ['REPOSITORY_NAME']}")
+    return details["imageDigest"]
+
+
+def _describe(tag: str) -> Optional[dict[str, Any]]:
+    """The repository's image with ``tag``, or None."""
+    try:
+        (details,) = ECR.describe_images(repositoryName=os.environ["REPOSITORY_NAME"], imageIds=[{"imageTag": tag}])[
+            "imageDetails"
+        ]
+    except ClientError as error:
+        if _code(error) == "ImageNotFoundException":
             return None
-        value = value.get(key)
-    return value
+        raise
+    return details
+
+
+def _older_than_running(digest: str) -> bool:
+    running = _describe(os.environ["RUNNING_TAG"])
+    if running is None or running["imageDigest"] == digest:
+        return False
+    candidate = ECR.describe_images(repositoryName=os.environ["REPOSITORY_NAME"], imageIds=[{"imageDigest": digest}])
+    return candidate["imageDetails"][0]["imagePushedAt"] < running["imagePushedAt"]
+
+
+def _tag_as_running(digest: str) -> None:
+    """Move ``RUNNING_TAG`` to ``digest``: the same manifest put again under that tag."""
+    repository, tag = os.environ["REPOSITORY_NAME"], os.environ["RUNNING_TAG"]
+    images = ECR.batch_get_image(
+        repositoryName=repository, imageIds=[{"imageDigest": digest}], acceptedMediaTypes=MANIFEST_TYPES
+    )["images"]
+    if not images:
+        raise RuntimeError(f"BatchGetImage returned no manifest for {digest} in {repository}")
+    manifest = images[0]
+    try:
+        ECR.put_image(
+            repositoryName=repository,
+            imageManifest=manifest["imageManifest"],
+            imageManifestMediaType=manifest["imageManifestMediaType"],
+            imageTag=tag,
+            imageDigest=digest,
+        )
+    except ClientError as error:
+        if _code(error) != "ImageAlreadyExistsException":  # the tag is already on this image
+            raise
+    LOGGER.info("Tag %s now on %s", tag, digest)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))

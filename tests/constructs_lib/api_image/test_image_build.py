@@ -38,7 +38,9 @@ def test_function_runs_the_image_built_during_stack_creation(default):
 def test_build_instance_is_locked_down(default):
     infrastructure = default.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
     assert infrastructure["TerminateInstanceOnFailure"] is True
-    assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "required"}
+    # IMDSv2 only, with the two hops a container build needs (Image Builder API reference,
+    # InstanceMetadataOptions): with one hop the build cannot reach the metadata service from Docker.
+    assert infrastructure["InstanceMetadataOptions"] == {"HttpTokens": "required", "HttpPutResponseHopLimit": 2}
     (topic_id,) = default.resources("AWS::SNS::Topic")
     assert infrastructure["SnsTopicArn"] == {"Ref": topic_id}
     assert "SubnetId" not in infrastructure and "SecurityGroupIds" not in infrastructure
@@ -77,38 +79,163 @@ def test_notifications_are_encrypted_and_tls_only(default):
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert key["Properties"]["EnableKeyRotation"] is True
     (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
-    (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    key_statements = render(key["Properties"]["KeyPolicy"]["Statement"])
-    assert any(
-        "AWSServiceRoleForImageBuilder" in json.dumps(statement.get("Condition", {}))
-        and "kms:GenerateDataKey*" in statement["Action"]
-        for statement in key_statements
-    )
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in statements if s["Effect"] == "Deny"]
+
+
+def test_only_image_builder_may_publish_to_the_topic(default):
+    """Every principal of the account but Image Builder's service-linked role is denied sns:Publish.
+
+    Requests of AWS services, or made by them on a principal's behalf, are not denied (Image Builder
+    may check the deployer's right to publish when it creates the infrastructure configuration).
+    """
+    (topic_id,) = default.resources("AWS::SNS::Topic")
+    (policy,) = default.resources("AWS::SNS::TopicPolicy").values()
+    (deny,) = [s for s in render(policy["Properties"]["PolicyDocument"]["Statement"]) if s.get("Sid") == "OnlyImageBuilderPublishes"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"], deny["Resource"]) == ("Deny", {"AWS": "*"}, "sns:Publish", f"<{topic_id}>")
+    assert deny["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalArn": SERVICE_ROLE_ARN},
+        "Bool": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+    }
+    # Nothing else in the policy allows publishing.
+    assert not [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
+
+SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+
+
+def test_notifications_key_lets_image_builder_service_role_publish(default):
+    """Image Builder user guide, "Encrypted SNS topics": the key policy grants the service role itself.
+
+    Naming the account root with a condition on the role only delegates to IAM, and the role's own
+    policy grants no use of this key: notifications would never be published.
+    """
+    (key_id, key), = default.resources("AWS::KMS::Key").items()
+    statements = render(key["Properties"]["KeyPolicy"]["Statement"])
+    (grant,) = [s for s in statements if s.get("Principal") != {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}]
+    assert grant["Effect"] == "Allow"
+    assert grant["Principal"] == {"AWS": SERVICE_ROLE_ARN}
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert "Condition" not in grant
+    # Partition-aware in the template itself.
+    assert "arn:aws:" not in json.dumps(key["Properties"]["KeyPolicy"])
+
+
+def test_service_linked_role_exists_before_the_key_names_it(default):
+    """KMS refuses a key policy naming a role that does not exist; a fresh account has none yet."""
+    (key_id, key), = default.resources("AWS::KMS::Key").items()
+    (role_id, role), = default.resources("Custom::ServiceLinkedRole").items()
+    assert role["Properties"]["ServiceName"] == "imagebuilder.amazonaws.com"
+    assert role["Properties"]["RoleName"] == "AWSServiceRoleForImageBuilder"
+    assert role_id in key["DependsOn"]
+    function = default.helper_function("api_image", "ensure_service_linked_role")
+    assert role["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id(default, function), "Arn"]}
+    statements = render(policy_statements(default, function))
+    assert {"Action": "iam:CreateServiceLinkedRole", "Effect": "Allow", "Resource": SERVICE_ROLE_ARN,
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "imagebuilder.amazonaws.com"}}} in statements
+    assert {"Action": "iam:GetRole", "Effect": "Allow", "Resource": SERVICE_ROLE_ARN} in statements
+    # No permission to delete it: the role is the account's, not the stack's.
+    assert not any("iam:Delete" in json.dumps(s["Action"]) for s in statements)
+
+
+def function_id(synthesized, function) -> str:
+    (logical_id,) = [i for i, r in synthesized.template["Resources"].items() if r is function]
+    return logical_id
+
+
+def policy_statements(synthesized, function) -> list:
+    """Every statement of the managed policies of a function's role."""
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.resources("AWS::IAM::ManagedPolicy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def updater(synthesized):
     return synthesized.helper_function("api_image", "update_function_image")
 
 
-def test_updater_follows_notifications_and_may_only_update_the_api_function(default):
+def test_updater_knows_what_this_stack_builds(default):
+    """The updater accepts only images of this recipe and infrastructure, in this repository."""
     function = updater(default)["Properties"]
-    assert function["Environment"]["Variables"]["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    (infrastructure_id,) = default.resources("AWS::ImageBuilder::InfrastructureConfiguration")
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    variables = function["Environment"]["Variables"]
+    assert variables["FUNCTION_NAME"] == {"Ref": "ParallelClusterFunction"}
+    assert variables["RECIPE_ARN"] == {"Fn::GetAtt": [recipe_id, "Arn"]}
+    assert variables["INFRASTRUCTURE_ARN"] == {"Fn::GetAtt": [infrastructure_id, "Arn"]}
+    (pipeline_id,) = default.resources("AWS::ImageBuilder::ImagePipeline")
+    assert variables["PIPELINE_ARN"] == {"Fn::GetAtt": [pipeline_id, "Arn"]}
+    assert variables["REPOSITORY_NAME"] == {"Ref": repository_id}
+    uri = json.dumps(variables["REPOSITORY_URI"])
+    assert ".dkr.ecr." in uri and uri.endswith(json.dumps({"Ref": repository_id}) + "]]}")
+    # The tag it moves is the one the lifecycle policy never expires.
+    (repository,) = default.resources("AWS::ECR::Repository").values()
+    rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rules[0]["rulePriority"] == 1 and rules[0]["selection"]["tagPatternList"] == [variables["RUNNING_TAG"]]
     assert function["Runtime"] == "python3.14"
+    assert "DeadLetterConfig" in function
+
+
+def test_updater_may_read_this_recipes_images_tag_this_repository_and_update_the_api_function(default):
+    function = updater(default)
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    (repository_id,) = default.resources("AWS::ECR::Repository")
+    statements = {s.get("Sid"): s for s in policy_statements(default, function)}
+    # The images of this stack's recipe: image/<the recipe's name, as in the recipe's ARN>/*.
+    recipe_name = {"Fn::Select": [1, {"Fn::Split": ["/", {"Fn::GetAtt": [recipe_id, "Arn"]}]}]}
+    assert statements["ReadRecipeImages"]["Action"] == "imagebuilder:GetImage"
+    assert statements["ReadRecipeImages"]["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":imagebuilder:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+        ":image/", recipe_name, "/*"]]}
+    statements = {sid: render(statement) for sid, statement in statements.items() if sid != "ReadRecipeImages"}
+    assert sorted(statements["TagRunningImage"]["Action"]) == ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"]
+    assert statements["TagRunningImage"]["Resource"] == f"<{repository_id}.Arn>"
+    assert statements["UpdateFunction"]["Action"] == "lambda:UpdateFunctionCode"
+    assert statements["UpdateFunction"]["Resource"] == "<ParallelClusterFunction.Arn>"
+
+
+def test_only_the_topic_may_invoke_the_updater(default):
+    (topic_id,) = default.resources("AWS::SNS::Topic")
+    function_logical_id = function_id(default, updater(default))
+    permissions = [
+        p["Properties"] for p in default.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_logical_id, "Arn"]}
+    ]
+    assert permissions == [{
+        "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [function_logical_id, "Arn"]},
+        "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": topic_id},
+    }]
     (subscription,) = default.resources("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "lambda"
-    role_id = function["Role"]["Fn::GetAtt"][0]
-    statements = [
-        statement
-        for policy in default.resources("AWS::IAM::ManagedPolicy").values()
-        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    lambda_statements = [s for s in statements if "lambda:" in json.dumps(s["Action"])]
-    assert lambda_statements == [
-        {"Action": "lambda:UpdateFunctionCode", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}}
-    ]
-    assert "DeadLetterConfig" in function
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+
+
+def test_first_build_waits_for_the_preflight(default):
+    """A build that cannot work fails the stack before the build, naming the setting to change."""
+    (preflight_id, preflight), = default.resources("Custom::ImageBuildPreflight").items()
+    (image,) = default.resources("AWS::ImageBuilder::Image").values()
+    (recipe_id,) = default.resources("AWS::ImageBuilder::ContainerRecipe")
+    assert preflight_id in image["DependsOn"]
+    # The default VPC is checked; each new recipe (a new first build) is checked again.
+    assert set(preflight["Properties"]) == {"ServiceToken", "ServiceTimeout", "RecipeArn"}
+    assert preflight["Properties"]["RecipeArn"] == {"Fn::GetAtt": [recipe_id, "Arn"]}
+    function = default.helper_function("api_image", "check_build_network")
+    (statement,) = [s for s in policy_statements(default, function) if s.get("Sid") == "ReadNetworkAndAccountSettings"]
+    assert all(action.startswith(("ec2:Describe", "ec2:Get")) for action in statement["Action"])
+    assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+
+
+def test_preflight_checks_the_given_vpc_and_subnet():
+    synthesized = synthesize("image-builder-subnet")
+    preflight = synthesized.only("Custom::ImageBuildPreflight")["Properties"]
+    infrastructure = synthesized.only("AWS::ImageBuilder::InfrastructureConfiguration")["Properties"]
+    assert preflight["SubnetId"] == infrastructure["SubnetId"] == "subnet-0123456789abcdef0"
+    assert preflight["VpcId"] == "vpc-0123456789abcdef0"
 
 
 def test_pipeline_images_are_deleted_with_the_stack(default):

@@ -1,8 +1,15 @@
-"""update_function_image: SNS notifications of Image Builder point the API function at new images."""
+"""update_function_image: only images this stack's recipe built reach the API function, by digest.
+
+Image Builder, ECR and Lambda are played by botocore's Stubber, which checks every request and
+every answer against the services' models; a call the test does not expect fails it. Messages
+are tried as an attacker would send them (published to the topic or by invoking the updater):
+anything but the image ARN in them is ignored, and the ARN is looked up.
+"""
 
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import logging
 from typing import Any, Iterator
@@ -16,54 +23,71 @@ from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION
 
 module = load_runtime("api_image", "update_function_image")
 
-FUNCTION_NAME = "ParallelClusterApi-ParallelClusterFunction-8Xb2Yq1LmN3k"
-IMAGE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/pcluster-api/3.16.1/4"
-REPOSITORY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/parallelclusterapi-pcluster-api"
-IMAGE_URI = f"{REPOSITORY}:3.16.1-4"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:ParallelClusterApi-ImageBuildNotifications-1AbCdEfGhIjK"
+FUNCTION_NAME = "ParallelClusterFunction-8131d980-7fb5-11ee-9589-0a6424944f95"
+RECIPE_NAME = "parallelclusterapi-3-16-1-1a2b3c4d-8131d980"
+RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/{RECIPE_NAME}/3.16.1"
+INFRASTRUCTURE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:infrastructure-configuration/parallelclusterapi-3-16-1-8131d980"
+IMAGE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{RECIPE_NAME}/3.16.1/4"
+PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/parallelclusterapi-3-16-1-8131d980"
+REPOSITORY_NAME = "parallelclusterapi-apirepositoryaadf3f12-kd82jf7ahw1m"
+REPOSITORY_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY_NAME}"
+TAG = "3.16.1-4"
+DIGEST = "sha256:" + "4e" * 32
+RUNNING_DIGEST = "sha256:" + "3d" * 32
+RUNNING_TAG = "function-running"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:ParallelClusterApi-ApiImageBuildNotifications1DCBF5F8-1AbCdEfGhIjK"
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"})
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
-# An Image Builder notification: the `Image` shape of GetImage, as JSON (see test_message_shape).
-AVAILABLE_IMAGE: dict[str, Any] = {
+# The image as GetImage describes it (Image Builder user guide, "SNS message format": the
+# notification is the same JSON); see test_sample_image_is_valid.
+IMAGE: dict[str, Any] = {
     "arn": IMAGE_ARN,
     "type": "DOCKER",
-    "name": "pcluster-api",
+    "name": "ParallelClusterApi-3_16_1-1a2b3c4d-8131d980",
     "version": "3.16.1/4",
     "platform": "Linux",
     "enhancedImageMetadataEnabled": True,
     "state": {"status": "AVAILABLE"},
     "containerRecipe": {
-        "arn": f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/pcluster-api/3.16.1",
+        "arn": RECIPE_ARN,
         "containerType": "DOCKER",
-        "name": "pcluster-api",
+        "name": "ParallelClusterApi-3_16_1-1a2b3c4d-8131d980",
         "platform": "Linux",
         "version": "3.16.1",
-        "targetRepository": {"service": "ECR", "repositoryName": "parallelclusterapi-pcluster-api"},
+        "targetRepository": {"service": "ECR", "repositoryName": REPOSITORY_NAME},
     },
-    "sourcePipelineName": "pcluster-api",
-    "sourcePipelineArn": f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api",
+    "sourcePipelineName": "ParallelClusterApi-3_16_1-8131d980",
+    "sourcePipelineArn": PIPELINE_ARN,
     "infrastructureConfiguration": {
-        "arn": f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:infrastructure-configuration/pcluster-api",
-        "name": "pcluster-api",
-        "instanceTypes": ["c6i.large"],
-        "instanceProfileName": "ParallelClusterApi-ImageBuilderInstanceProfile",
+        "arn": INFRASTRUCTURE_ARN,
+        "name": "ParallelClusterApi-3_16_1-8131d980",
+        "instanceProfileName": "ParallelClusterApi-ApiImageBuildInstanceProfile-9QpLmZ3xYt2R",
         "snsTopicArn": TOPIC_ARN,
     },
     "dateCreated": "2025-06-02T09:14:27.312Z",
-    "outputResources": {"containers": [{"region": REGION, "imageUris": [IMAGE_URI]}]},
+    "outputResources": {"containers": [{"region": REGION, "imageUris": [f"{REPOSITORY_URI}:{TAG}"]}]},
     "buildType": "USER_INITIATED",
     "imageSource": "CUSTOM",
 }
 
 
 def image(status: str = "AVAILABLE", **changes: Any) -> dict[str, Any]:
-    result = copy.deepcopy(AVAILABLE_IMAGE)
+    result = copy.deepcopy(IMAGE)
     result["state"] = {"status": status}
     result.update(changes)
     return result
 
 
+def ami_image() -> dict[str, Any]:
+    """An image built from an (AMI) image recipe: no container recipe at all."""
+    result = image(type="AMI", imageRecipe={"arn": f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-recipe/x/1.0.0"})
+    del result["containerRecipe"]
+    return result
+
+
 def record(message: Any) -> dict[str, Any]:
-    """An SNS record as Lambda receives it; `message` is sent as is when a string, else as JSON."""
+    """An SNS record as Lambda receives it; ``message`` is sent as is when a string, else as JSON."""
     return {
         "EventSource": "aws:sns",
         "EventVersion": "1.0",
@@ -88,127 +112,343 @@ def event(*messages: Any) -> dict[str, Any]:
     return {"Records": [record(message) for message in messages]}
 
 
+def outcome(**counts: int) -> dict[str, int]:
+    return {**dict.fromkeys(module.OUTCOMES, 0), **counts}
+
+
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FUNCTION_NAME", FUNCTION_NAME)
-    monkeypatch.setenv("AWS_REGION", REGION)
+    for name, value in {
+        "FUNCTION_NAME": FUNCTION_NAME,
+        "RECIPE_ARN": RECIPE_ARN,
+        "INFRASTRUCTURE_ARN": INFRASTRUCTURE_ARN,
+        "PIPELINE_ARN": PIPELINE_ARN,
+        "REPOSITORY_NAME": REPOSITORY_NAME,
+        "REPOSITORY_URI": REPOSITORY_URI,
+        "RUNNING_TAG": RUNNING_TAG,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+class Services:
+    """One Stubber per client; every call must be expected, in order."""
+
+    def __init__(self) -> None:
+        self.imagebuilder = Stubber(module.IMAGEBUILDER)
+        self.ecr = Stubber(module.ECR)
+        self.lambda_ = Stubber(module.LAMBDA)
+        self.all = (self.imagebuilder, self.ecr, self.lambda_)
+
+    def get_image(self, described: dict[str, Any], arn: str = IMAGE_ARN) -> None:
+        self.imagebuilder.add_response("get_image", {"image": described}, {"imageBuildVersionArn": arn})
+
+    def describe(self, image_id: dict[str, str], digest: str, pushed: datetime.datetime, tags: list[str]) -> None:
+        details = {
+            "registryId": ACCOUNT,
+            "repositoryName": REPOSITORY_NAME,
+            "imageDigest": digest,
+            "imageTags": tags,
+            "imageSizeInBytes": 612_000_000,
+            "imagePushedAt": pushed,
+            "imageManifestMediaType": MANIFEST_TYPE,
+        }
+        self.ecr.add_response(
+            "describe_images", {"imageDetails": [details]}, {"repositoryName": REPOSITORY_NAME, "imageIds": [image_id]}
+        )
+
+    def tag_missing(self, tag: str) -> None:
+        self.ecr.add_client_error(
+            "describe_images", service_error_code="ImageNotFoundException", http_status_code=400,
+            expected_params={"repositoryName": REPOSITORY_NAME, "imageIds": [{"imageTag": tag}]},
+        )
+
+    def retag(self, digest: str = DIGEST, already: bool = False) -> None:
+        self.ecr.add_response(
+            "batch_get_image",
+            {"images": [{"registryId": ACCOUNT, "repositoryName": REPOSITORY_NAME, "imageId": {"imageDigest": digest},
+                         "imageManifest": MANIFEST, "imageManifestMediaType": MANIFEST_TYPE}], "failures": []},
+            {"repositoryName": REPOSITORY_NAME, "imageIds": [{"imageDigest": digest}], "acceptedMediaTypes": module.MANIFEST_TYPES},
+        )
+        put = {"repositoryName": REPOSITORY_NAME, "imageManifest": MANIFEST, "imageManifestMediaType": MANIFEST_TYPE,
+               "imageTag": RUNNING_TAG, "imageDigest": digest}
+        if already:
+            self.ecr.add_client_error("put_image", service_error_code="ImageAlreadyExistsException", http_status_code=400,
+                                      expected_params=put)
+        else:
+            self.ecr.add_response("put_image", {"image": {"repositoryName": REPOSITORY_NAME, "imageId": {
+                "imageDigest": digest, "imageTag": RUNNING_TAG}}}, put)
+
+    def update(self, digest: str = DIGEST) -> None:
+        self.lambda_.add_response(
+            "update_function_code",
+            {"FunctionName": FUNCTION_NAME, "PackageType": "Image", "LastUpdateStatus": "InProgress"},
+            {"FunctionName": FUNCTION_NAME, "ImageUri": f"{REPOSITORY_URI}@{digest}", "Publish": False},
+        )
+
+    def genuine(self, described: dict[str, Any] = IMAGE) -> None:
+        """The calls for an AVAILABLE image of this stack, first promotion."""
+        self.get_image(described)
+        self.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+        self.tag_missing(RUNNING_TAG)
+        self.retag()
+        self.update()
+
+
+PUSHED = datetime.datetime(2025, 6, 2, 9, 40, tzinfo=datetime.timezone.utc)
 
 
 @pytest.fixture
-def lambda_stub() -> Iterator[Stubber]:
-    """Every Lambda call must be expected; an unexpected one raises."""
-    with Stubber(module.LAMBDA) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
-
-
-def expect_update(stub: Stubber, image_uri: str = IMAGE_URI) -> None:
-    stub.add_response(
-        "update_function_code",
-        {"FunctionName": FUNCTION_NAME, "PackageType": "Image", "LastUpdateStatus": "InProgress"},
-        {"FunctionName": FUNCTION_NAME, "ImageUri": image_uri, "Publish": False},
-    )
+def aws() -> Iterator[Services]:
+    services = Services()
+    for stub in services.all:
+        stub.activate()
+    try:
+        yield services
+        for stub in services.all:
+            stub.assert_no_pending_responses()
+    finally:
+        for stub in services.all:
+            stub.deactivate()
 
 
 def record_logs(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """What the handler logged about each record (not its closing summary)."""
-    return [log for log in caplog.records if not log.getMessage().startswith("Summary")]
+    return [log for log in caplog.records if log.name == module.LOGGER.name and not log.getMessage().startswith("Summary")]
 
 
-def test_message_shape() -> None:
-    """The sample notification is a valid `Image` (the shape GetImage returns) for botocore's model."""
+def test_sample_image_is_valid() -> None:
+    """The sample is a valid ``Image`` (the shape GetImage returns) for botocore's model."""
     import boto3
 
     model = boto3.session.Session(region_name=REGION).client("imagebuilder").meta.service_model
-    report = ParamValidator().validate(AVAILABLE_IMAGE, model.shape_for("Image"))
+    report = ParamValidator().validate(IMAGE, model.shape_for("Image"))
     assert not report.has_errors(), report.generate_report()
 
 
-def test_available_updates_the_function(lambda_stub: Stubber) -> None:
-    expect_update(lambda_stub)
-
-    assert module.handler(event(image()), None) == {"updated": 1, "ignored": 0, "malformed": 0}
+# ---------------------------------------------------------------- the genuine path
 
 
-def test_available_prefers_the_container_of_the_function_region(lambda_stub: Stubber) -> None:
-    other = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/parallelclusterapi-pcluster-api:3.16.1-4"
-    containers = [
-        {"region": "us-east-1", "imageUris": [other]},
-        {"region": REGION, "imageUris": [IMAGE_URI, f"{REPOSITORY}:latest"]},
-    ]
-    expect_update(lambda_stub)
+def test_available_image_is_tagged_and_run_by_digest(aws: Services) -> None:
+    aws.genuine()
 
-    module.handler(event(image(outputResources={"containers": containers})), None)
+    assert module.handler(event(image()), None) == outcome(updated=1)
 
 
-@pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "BUILDING", "DISTRIBUTING", "DEPRECATED"])
-def test_other_statuses_are_ignored(
-    lambda_stub: Stubber, status: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO)
-    failed = image(status, outputResources={})  # a failed build has no output
-    failed["state"]["reason"] = "Workflow Step: Build failed"
+def test_only_the_arn_of_the_message_is_read(aws: Services) -> None:
+    """The message claims another output; the function runs what Image Builder says it built."""
+    forged = image(outputResources={"containers": [{"region": REGION, "imageUris": ["evil.example.com/x:1"]}]})
+    aws.genuine()
 
-    assert module.handler(event(failed), None) == {"updated": 0, "ignored": 1, "malformed": 0}
+    assert module.handler(event(forged), None) == outcome(updated=1)
+
+
+def test_newer_image_replaces_the_running_one(aws: Services) -> None:
+    aws.get_image(IMAGE)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.describe({"imageTag": RUNNING_TAG}, RUNNING_DIGEST, PUSHED - datetime.timedelta(days=7), ["3.16.1-3", RUNNING_TAG])
+    aws.describe({"imageDigest": DIGEST}, DIGEST, PUSHED, [TAG])
+    aws.retag()
+    aws.update()
+
+    assert module.handler(event(image()), None) == outcome(updated=1)
+
+
+def test_older_image_does_not_roll_the_function_back(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
+    """A replayed notification of an older build of this recipe: genuine, but not promoted."""
+    aws.get_image(IMAGE)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.describe({"imageTag": RUNNING_TAG}, RUNNING_DIGEST, PUSHED + datetime.timedelta(days=7), ["3.16.1-5", RUNNING_TAG])
+    aws.describe({"imageDigest": DIGEST}, DIGEST, PUSHED, [TAG])
+
+    assert module.handler(event(image()), None) == outcome(ignored=1)
     (log,) = record_logs(caplog)
-    assert log.levelno == (logging.WARNING if status == "FAILED" else logging.INFO)
-    assert IMAGE_ARN in log.getMessage() and status in log.getMessage()
+    assert "pushed before the image the function runs" in log.getMessage()
+
+
+def test_retry_of_the_running_image_updates_the_function_again(aws: Services) -> None:
+    """Idempotent: a retry after the Lambda update failed finds the tag already in place."""
+    aws.get_image(IMAGE)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG, RUNNING_TAG])
+    aws.describe({"imageTag": RUNNING_TAG}, DIGEST, PUSHED, [TAG, RUNNING_TAG])
+    aws.retag(already=True)
+    aws.update()
+
+    assert module.handler(event(image()), None) == outcome(updated=1)
+
+
+def test_image_the_stack_built_is_tagged_but_left_to_cloudformation(aws: Services) -> None:
+    """A stack update's AWS::ImageBuilder::Image: CloudFormation updates the function itself.
+
+    Updating it here as well would race CloudFormation's update (ResourceConflictException).
+    """
+    built_by_the_stack = image()
+    del built_by_the_stack["sourcePipelineArn"], built_by_the_stack["sourcePipelineName"]
+    aws.get_image(built_by_the_stack)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.tag_missing(RUNNING_TAG)
+    aws.retag()
+
+    assert module.handler(event(image()), None) == outcome(tagged=1)
+
+
+# ---------------------------------------------------------------- forged messages
+
+
+def test_another_accounts_image_is_refused_by_iam(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
+    """The updater may only read this recipe's images: GetImage of any other is denied."""
+    other = "arn:aws:imagebuilder:eu-west-1:210987654321:image/pcluster-api/3.16.1/1"
+    aws.imagebuilder.add_client_error(
+        "get_image", service_error_code="AccessDeniedException", http_status_code=403,
+        service_message="User is not authorized to perform: imagebuilder:GetImage", expected_params={"imageBuildVersionArn": other},
+    )
+
+    assert module.handler(event(image(arn=other)), None) == outcome(refused=1)
+    (log,) = record_logs(caplog)
+    assert log.levelno == logging.WARNING and other in log.getMessage() and "AccessDeniedException" in log.getMessage()
 
 
 @pytest.mark.parametrize(
-    ("message", "problem", "arn_known"),
+    ("described", "problem"),
     [
-        ("not json {", "JSONDecodeError", False),
-        (json.dumps(["a", "list"]), "not a JSON object", False),
-        (image(state=None), "no state.status", True),
-        ({"arn": IMAGE_ARN, "state": "AVAILABLE"}, "no state.status", True),
-        (image(outputResources={"amis": []}), "no outputResources.containers", True),
-        (image(outputResources={"containers": []}), "no outputResources.containers", True),
-        (image(outputResources={"containers": [{"region": REGION, "imageUris": []}]}), "no container image", True),
-        (image(outputResources={"containers": [{"region": REGION}]}), "no container image URI", True),
-        (image(outputResources={"containers": ["oops"]}), "no container image URI", True),
+        (image(containerRecipe={**IMAGE["containerRecipe"], "arn": RECIPE_ARN.replace("1a2b3c4d", "ffffffff")}),
+         "built from recipe"),
+        (ami_image(), "built from recipe None"),
+        (image(infrastructureConfiguration={"arn": INFRASTRUCTURE_ARN + "-copy"}), "infrastructure configuration"),
+        (image(sourcePipelineArn=PIPELINE_ARN + "-theirs"), "built by pipeline"),
+        (image(containerRecipe={**IMAGE["containerRecipe"], "targetRepository": {"service": "ECR", "repositoryName": "attacker"}}),
+         "targets repository attacker"),
+        (image(outputResources={"containers": [{"region": REGION, "imageUris": [f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/other:1"]}]}),
+         "no output image"),
+        (image(outputResources={"containers": [{"region": "us-east-1", "imageUris": [f"{REPOSITORY_URI}:{TAG}"]}]}),
+         "no output image"),
+        (image(outputResources={}), "no output image"),
+    ],
+    ids=["other recipe", "AMI recipe", "other infrastructure", "other pipeline", "other repository", "output elsewhere",
+         "output in another Region", "no output"],
+)
+def test_images_not_built_by_this_stack_for_this_repository_are_refused(
+    aws: Services, caplog: pytest.LogCaptureFixture, described: dict[str, Any], problem: str
+) -> None:
+    """E.g. someone reusing the stack's infrastructure configuration with a recipe of their own."""
+    aws.get_image(described)
+
+    assert module.handler(event(image()), None) == outcome(refused=1)
+    (log,) = record_logs(caplog)
+    assert problem in log.getMessage()
+
+
+def test_tag_not_in_the_repository_is_refused(aws: Services) -> None:
+    aws.get_image(IMAGE)
+    aws.tag_missing(TAG)
+
+    assert module.handler(event(image()), None) == outcome(refused=1)
+
+
+def test_message_claiming_available_for_a_failed_build_is_not_promoted(aws: Services) -> None:
+    aws.get_image(image("FAILED", outputResources={}))
+
+    assert module.handler(event(image()), None) == outcome(failed=1)
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("not json {", "JSONDecodeError"),
+        (json.dumps(["a", "list"]), "no Image Builder image ARN"),
+        ({"state": {"status": "AVAILABLE"}}, "no Image Builder image ARN"),
+        ({"arn": RECIPE_ARN}, "no Image Builder image ARN"),
+        ({"arn": IMAGE_ARN + "/../../x"}, "no Image Builder image ARN"),
+        ({"arn": ["not", "a", "string"]}, "no Image Builder image ARN"),
     ],
 )
 def test_malformed_messages_are_reported_not_raised(
-    lambda_stub: Stubber, caplog: pytest.LogCaptureFixture, message: Any, problem: str, arn_known: bool
+    aws: Services, caplog: pytest.LogCaptureFixture, message: Any, problem: str
 ) -> None:
-    assert module.handler(event(message), None) == {"updated": 0, "ignored": 0, "malformed": 1}
+    assert module.handler(event(message), None) == outcome(malformed=1)
     (log,) = record_logs(caplog)
-    assert log.levelno == logging.ERROR
-    assert problem in log.getMessage()
-    assert (IMAGE_ARN in log.getMessage()) is arn_known
+    assert log.levelno == logging.ERROR and problem in log.getMessage()
 
 
-def test_record_without_message_is_malformed(lambda_stub: Stubber) -> None:
+def test_record_without_message_is_malformed(aws: Services) -> None:
     broken = record(image())
     del broken["Sns"]["Message"]
 
-    assert module.handler({"Records": [broken]}, None) == {"updated": 0, "ignored": 0, "malformed": 1}
+    assert module.handler({"Records": [broken, "not a record"]}, None) == outcome(malformed=2)
 
 
-def test_several_records_in_one_event(lambda_stub: Stubber) -> None:
-    second_uri = f"{REPOSITORY}:3.16.1-5"
-    second = image(arn=IMAGE_ARN[:-1] + "5")
-    second["outputResources"]["containers"][0]["imageUris"] = [second_uri]
-    expect_update(lambda_stub)
-    expect_update(lambda_stub, second_uri)
-
-    summary = module.handler(event(image(), image("FAILED"), "{}", second), None)
-
-    assert summary == {"updated": 2, "ignored": 1, "malformed": 1}
+# ---------------------------------------------------------------- failed builds and other statuses
 
 
-def test_no_records(lambda_stub: Stubber) -> None:
-    assert module.handler({"Records": []}, None) == {"updated": 0, "ignored": 0, "malformed": 0}
+def test_failed_build_is_logged_with_its_reason_and_build_log(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
+    failed = image("FAILED", outputResources={})
+    failed["state"]["reason"] = (
+        "SSM execution '89b8eb74-5708-4b3d-877e-707d26208a07' failed for image arn: '...' with status = 'TimedOut' "
+        "in state = 'BUILDING' and failure message = 'SSM Agent verification failed'"
+    )
+    aws.get_image(failed)
+
+    assert module.handler(event(image("FAILED")), None) == outcome(failed=1)
+    (log,) = record_logs(caplog)
+    assert log.levelno == logging.WARNING
+    message = log.getMessage()
+    assert IMAGE_ARN in message and "SSM Agent verification failed" in message
+    assert "/aws/imagebuilder/ParallelClusterApi-3_16_1-1a2b3c4d-8131d980, stream 3.16.1/4" in message
 
 
-def test_aws_error_is_raised_for_a_retry(lambda_stub: Stubber) -> None:
-    lambda_stub.add_client_error(
-        "update_function_code",
-        service_error_code="ResourceConflictException",
+def test_failed_build_names_the_images_own_log_group(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
+    aws.get_image(image("FAILED", loggingConfiguration={"logGroupName": "/aws/imagebuilder/custom"}))
+
+    module.handler(event(image("FAILED")), None)
+    (log,) = record_logs(caplog)
+    assert "group /aws/imagebuilder/custom, stream" in log.getMessage()
+
+
+def test_failed_build_of_another_recipe_is_refused_not_reported(aws: Services) -> None:
+    aws.get_image(image("FAILED", containerRecipe={**IMAGE["containerRecipe"], "arn": RECIPE_ARN + "0"}))
+
+    assert module.handler(event(image("FAILED")), None) == outcome(refused=1)
+
+
+@pytest.mark.parametrize("status", ["BUILDING", "DISTRIBUTING", "CANCELLED", "DEPRECATED", "DELETED"])
+def test_other_statuses_are_ignored(aws: Services, status: str) -> None:
+    aws.get_image(image(status))
+
+    assert module.handler(event(image(status)), None) == outcome(ignored=1)
+
+
+def test_several_records_in_one_event(aws: Services) -> None:
+    aws.genuine()
+    aws.get_image(image("FAILED", outputResources={}))
+
+    summary = module.handler(event(image(), image("FAILED"), "{}"), None)
+
+    assert summary == outcome(updated=1, failed=1, malformed=1)
+
+
+def test_no_records(aws: Services) -> None:
+    assert module.handler({"Records": []}, None) == outcome()
+
+
+# ---------------------------------------------------------------- errors a retry may fix
+
+
+def test_image_builder_error_is_raised_for_a_retry(aws: Services) -> None:
+    aws.imagebuilder.add_client_error("get_image", service_error_code="ServiceUnavailableException", http_status_code=503)
+
+    with pytest.raises(ClientError, match="ServiceUnavailableException"):
+        module.handler(event(image()), None)
+
+
+def test_lambda_error_is_raised_for_a_retry(aws: Services) -> None:
+    aws.get_image(IMAGE)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.tag_missing(RUNNING_TAG)
+    aws.retag()
+    aws.lambda_.add_client_error(
+        "update_function_code", service_error_code="ResourceConflictException", http_status_code=409,
         service_message="An update is in progress for resource: " + FUNCTION_NAME,
-        http_status_code=409,
-        expected_params={"FunctionName": FUNCTION_NAME, "ImageUri": IMAGE_URI, "Publish": False},
+        expected_params={"FunctionName": FUNCTION_NAME, "ImageUri": f"{REPOSITORY_URI}@{DIGEST}", "Publish": False},
     )
 
     with pytest.raises(ClientError, match="ResourceConflictException"):
