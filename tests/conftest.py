@@ -117,6 +117,14 @@ def render(value: Any, pseudo: Optional[dict[str, str]] = None) -> Any:
 # ------------------------------------------ what the real API handler does (tests/lambda_image/)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "lambda_image: builds venvs from lambda_image/requirements.txt (PyPI, about 2.5 min the first time, "
+        "cached in .cache/) and runs the API handler in them",
+    )
+
+
 @pytest.fixture(scope="session")
 def moto_handler_batch() -> batches.Batch:
     """The real API handler's answers to the requests of its moto batch, and its logs.
@@ -130,7 +138,8 @@ def moto_handler_batch() -> batches.Batch:
 def pcluster_templates(moto_handler_batch) -> dict[str, dict[str, Any]]:
     """The templates ParallelCluster made for each configuration of tests/lambda_image/pcluster_configs/.
 
-    {configuration: {"event", "stack_name", "stack_tags", "stack": template, "nested": {logical id: template}}}
+    {configuration: {"event", "stack_name", "stack_tags", "service_role", "stack": template,
+    "nested": {logical id: template}}}
     """
     return batches.templates(moto_handler_batch[0])
 

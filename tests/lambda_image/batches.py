@@ -191,10 +191,11 @@ def _refs(value: Any):
 
 
 def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """{configuration: {"event", "stack_name", "stack_tags", "stack", "nested"}} for each stack created.
+    """{configuration: {"event", "stack_name", "stack_tags", "service_role", "stack", "nested"}} per stack created.
 
     "stack" is the template ParallelCluster passed to CreateStack (by its S3 URL), "nested" the
-    templates of its nested stacks by logical id, "stack_tags" the tags it gave the stack.
+    templates of its nested stacks by logical id, "stack_tags" the tags it gave the stack, and
+    "service_role" whether it gave CloudFormation a role (else CloudFormation uses its credentials).
     """
     created = {}
     for name, (configuration, _) in scenarios.EVENTS.items():
@@ -209,6 +210,7 @@ def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "event": name,
             "stack_name": create_stack["StackName"],
             "stack_tags": create_stack.get("Tags", []),
+            "service_role": "RoleARN" in create_stack,
             "stack": stack,
             "nested": _nested_templates(stack, create_stack, uploaded),
         }

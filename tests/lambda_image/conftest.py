@@ -7,14 +7,6 @@ import pytest
 from tests.lambda_image import batches, venv
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "lambda_image: builds venvs from lambda_image/requirements.txt (PyPI, about 2.5 min the first time, "
-        "cached in .cache/) and runs the API handler in them",
-    )
-
-
 @pytest.fixture(scope="session")
 def lambda_venvs() -> venv.LambdaVenvs:
     """The image venv and the test venv (built once, then reused from .cache/)."""
