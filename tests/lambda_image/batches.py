@@ -200,9 +200,10 @@ def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     created = {}
     for name, (configuration, _) in scenarios.EVENTS.items():
         result = results[name]
-        [create_stack] = [c["params"] for c in result.get("calls", []) if c["operation"] == "CreateStack"] or [None]
-        if create_stack is None or not result["response"]["statusCode"] == 202:
+        create_stacks = [c["params"] for c in result["calls"] if c["operation"] == "CreateStack"]
+        if not create_stacks or result["response"]["statusCode"] != 202:
             continue
+        [create_stack] = create_stacks
         uploaded = result["templates"]
         url = create_stack["TemplateURL"].split("?")[0]
         [stack] = [template for key, template in uploaded.items() if url.endswith("/" + key)]

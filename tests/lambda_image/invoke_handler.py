@@ -8,28 +8,36 @@ of ParallelCluster) and (with "mock_aws") moto.
     python invoke_handler.py REQUEST.json RESULTS.json
 
 REQUEST.json: {"mock_aws": bool, "seed": [{"service", "operation", "params",
-"region"?, "save"?}], "values": {name: value}, "events": {name: API Gateway
-REST API proxy event},
-"without_node": [name], "cdk_synth": bool, "record_calls": bool}.
+"region"?, "save"?}], "values": {name: value}, "amis": [moto AMI], "events":
+{name: API Gateway REST API proxy event}, "without_node": [name], "cdk_synth":
+bool, "record_calls": bool, "stubs": [stub], "stand_in_stacks": bool}.
+
 With mock_aws the seed calls and the events all run inside one moto mock_aws();
 without it, any AWS call fails at once (see OFFLINE_ENV), so only events that
 need no AWS belong there. A seed call's "save" ({"Name": "Dotted.Path"}) keeps a
 value of its answer (e.g. "Subnet.SubnetId"); "{{Name}}" in the params of later
-seed calls and anywhere in the events is replaced by it (or by values[Name], or
-for NowMillis by the time of seeding). Events run in order.
+seed calls, in the stubs and anywhere in the events is replaced by it (or by
+values[Name], or for NowMillis by the time of seeding). "amis" replaces moto's
+AMIs, all owned by "amazon" (moto's MOTO_AMIS_PATH). Events run in order.
 The events named in without_node run first, with an empty PATH (so no Node.js),
 in a cold handler. cdk_synth adds the result "cdk_synth": the smallest CDK v1
 synthesis through jsii and Node.js, which is how ParallelCluster writes cluster
 and image templates.
 
+With record_calls, a stub ({"service", "operation", "match"?: {param: value},
+"response" or "error" and "status"}) answers the matching calls instead of
+moto, and with stand_in_stacks the CreateStack calls of the handler create a
+stand-in in moto (see CallRecorder._stand_in).
+
 RESULTS.json: {name: {"response": <handler return value>} or {"exception":
-"<type>: <message>"}}, plus "seeded": the saved values. With record_calls, each
-event's result also has "calls": every AWS API call the handler made while
-serving it, in order, as {"service" (botocore's service name), "operation",
-"region", "params"}, and "templates": {S3 key: template} for each CloudFormation
-template the handler uploaded to S3 (the top-level stack template it passes to
-CreateStack by URL, and the nested stacks' templates). Results go to a file:
-the handler logs to stdout/stderr.
+"<type>: <message>"}, with "seconds"}, plus "seeded": the saved values. With
+record_calls, each event's result also has "calls": every AWS API call the
+handler made while serving it, in order, as {"service" (botocore's service
+name), "operation", "region" (the client's: "aws-global" for IAM), "params"
+(request bodies summarized)}, and "templates": {S3 key: template} for each
+CloudFormation template the handler uploaded to S3 (the top-level stack template
+it passes to CreateStack by URL, and the nested stacks' templates). Results go
+to a file: the handler logs to stdout/stderr.
 """
 
 import datetime
