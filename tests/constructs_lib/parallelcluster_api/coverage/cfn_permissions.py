@@ -54,7 +54,10 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Conditional:
-    """Actions a resource handler calls only for a property (or attribute) that the template sets."""
+    """Actions a resource handler calls only for a property (or attribute) that the template sets.
+
+    In LEGACY, an entry without ``when`` lists actions the handler always calls.
+    """
 
     actions: tuple[str, ...]
     when: tuple[str, ...]  # property paths ("Code.S3Bucket", "DefaultActions.*.AuthenticateCognitoConfig"); any set
@@ -244,12 +247,13 @@ LEGACY_TAGGABLE = {"AWS::FSx::FileSystem"}
 
 @functools.cache
 def resource_schema(resource_type: str, region: str = "us-east-1") -> Optional[dict[str, Any]]:
+    """The type's registry schema as cfn-lint bundles it for the Region, or None for an unknown type."""
     providers = json.loads((SCHEMAS / "providers" / f"{region}.json").read_text())
     digest = providers.get(resource_type)
     return json.loads((SCHEMAS / "resources" / f"{digest}.json").read_text()) if digest else None
 
 
-def _is_set(resource: dict[str, Any], path: str, context: "Context") -> bool:
+def _is_set(resource: dict[str, Any], path: str, context: Context) -> bool:
     """Whether a property path (or DeletionPolicy:<value>, or STACK_ROLE) has a value for the resource."""
     if path == STACK_ROLE:
         return context.service_role
