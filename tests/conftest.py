@@ -20,6 +20,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
+from tests.lambda_image import batches, venv  # noqa: E402
 from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
     ROOT,
     ACCOUNT,
@@ -122,3 +123,39 @@ def render(value: Any, pseudo: Optional[dict[str, str]] = None) -> Any:
             index, items = argument
             return render(items, pseudo)[int(index)]
     return {key: render(item, pseudo) for key, item in value.items()}
+
+
+# ------------------------------------------ what the real API handler does (tests/lambda_image/)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "lambda_image: builds venvs from the image's lock in lambda_image/locks/ (PyPI, about 2.5 min the first time, "
+        "cached in .cache/) and runs the API handler in them",
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_handler_batch() -> batches.Batch:
+    """The real API handler's answers to the requests of its moto batch, and its logs.
+
+    Run once (a minute or two) and kept in .cache/ until its inputs change; see batches.py.
+    """
+    return batches.moto_batch(venv.ensure_venvs())
+
+
+@pytest.fixture(scope="session")
+def pcluster_templates(moto_handler_batch) -> dict[str, dict[str, Any]]:
+    """The templates ParallelCluster made for each configuration of tests/lambda_image/pcluster_configs/.
+
+    {configuration: {"event", "stack_name", "stack_tags", "service_role", "stack": template,
+    "nested": {logical id: template}}}
+    """
+    return batches.templates(moto_handler_batch[0])
+
+
+@pytest.fixture(scope="session")
+def recorded_calls(moto_handler_batch) -> dict[str, list[dict[str, Any]]]:
+    """Every AWS call the API handler made, per request: {event: [{"service", "operation", "region", "params"}]}."""
+    return batches.recorded_calls(moto_handler_batch[0])

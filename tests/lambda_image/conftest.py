@@ -1,19 +1,26 @@
 """Fixtures of the Lambda image tests."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from tests.lambda_image import venv
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "lambda_image: builds venvs from the image's lock in lambda_image/locks/ (PyPI, about 2.5 min the first time, "
-        "cached in .cache/) and runs the API handler in them",
-    )
+from tests.lambda_image import batches, venv
 
 
 @pytest.fixture(scope="session")
 def lambda_venvs() -> venv.LambdaVenvs:
     """The image venv and the test venv (built once, then reused from .cache/)."""
     return venv.ensure_venvs()
+
+
+@pytest.fixture(scope="session")
+def runs(request, lambda_venvs) -> dict[str, batches.Batch]:
+    """Both batches, run at once; {batch: ({event name: result}, logs)}.
+
+    The moto batch comes from the session fixture moto_handler_batch (cached, see batches.py);
+    the image batch runs here, every session.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        image = pool.submit(batches.image_batch, lambda_venvs)
+        moto = request.getfixturevalue("moto_handler_batch")
+        return {"moto": moto, "image": image.result()}

@@ -2,28 +2,50 @@
 
 Runs INSIDE a venv made from the image's lock (see venv.py), never
 in the project venv: it proves that the image's Python environment serves
-requests. Standard library only, apart from the handler and (with "mock_aws")
-moto.
+requests. Standard library only, apart from the handler, PyYAML (a dependency
+of ParallelCluster) and (with "mock_aws") moto.
 
     python invoke_handler.py REQUEST.json RESULTS.json
 
-REQUEST.json: {"mock_aws": bool, "seed": [{"service", "operation", "params"}],
-"events": {name: API Gateway REST API proxy event}, "without_node": [name],
-"cdk_synth": bool}.
+REQUEST.json: {"mock_aws": bool, "seed": [{"service", "operation", "params",
+"region"?, "save"?}], "values": {name: value}, "amis": [moto AMI], "events":
+{name: API Gateway REST API proxy event}, "without_node": [name], "cdk_synth":
+bool, "record_calls": bool, "stubs": [stub], "stand_in_stacks": bool}.
+
 With mock_aws the seed calls and the events all run inside one moto mock_aws();
 without it, any AWS call fails at once (see OFFLINE_ENV), so only events that
-need no AWS belong there. The events named in without_node run first, with an
-empty PATH (so no Node.js), in a cold handler. cdk_synth adds the result
-"cdk_synth": the smallest CDK v1 synthesis through jsii and Node.js, which is
-how ParallelCluster writes cluster and image templates.
+need no AWS belong there. A seed call's "save" ({"Name": "Dotted.Path"}) keeps a
+value of its answer (e.g. "Subnet.SubnetId"); "{{Name}}" in the params of later
+seed calls, in the stubs and anywhere in the events is replaced by it (or by
+values[Name], or for NowMillis by the time of seeding). "amis" replaces moto's
+AMIs, all owned by "amazon" (moto's MOTO_AMIS_PATH). Events run in order.
+The events named in without_node run first, with an empty PATH (so no Node.js),
+in a cold handler. cdk_synth adds the result "cdk_synth": the smallest CDK v1
+synthesis through jsii and Node.js, which is how ParallelCluster writes cluster
+and image templates.
+
+With record_calls, a stub ({"service", "operation", "match"?: {param: value},
+"response" or "error" and "status"}) answers the matching calls instead of
+moto, and with stand_in_stacks the CreateStack calls of the handler create a
+stand-in in moto (see CallRecorder._stand_in).
 
 RESULTS.json: {name: {"response": <handler return value>} or {"exception":
-"<type>: <message>"}}. Results go to a file: the handler logs to stdout/stderr.
+"<type>: <message>"}, with "seconds"}, plus "seeded": the saved values. With
+record_calls, each event's result also has "calls": every AWS API call the
+handler made while serving it, in order, as {"service" (botocore's service
+name), "operation", "region" (the client's: "aws-global" for IAM), "params"
+(request bodies summarized)}, and "templates": {S3 key: template} for each
+CloudFormation template the handler uploaded to S3 (the top-level stack template
+it passes to CreateStack by URL, and the nested stacks' templates). Results go
+to a file: the handler logs to stdout/stderr.
 """
 
+import datetime
 import json
 import os
+import re
 import sys
+import time
 import uuid
 
 REGION = "us-east-1"
@@ -74,29 +96,178 @@ class FakeLambdaContext:
         return 30_000
 
 
-def _invoke(events):
+class CallRecorder:
+    """Every AWS API call made through boto3's default session, attributed to the running event.
+
+    ParallelCluster makes its clients with boto3.client() (pcluster/aws/common.py), so from the
+    default session. A client copies its session's event handlers when it is made, so this is
+    installed before the handler makes any client. botocore emits
+    before-parameter-build.<service>.<operation> once per call (retries do not repeat it), with the
+    caller's params and a context that names the client's Region; the same context then reaches
+    before-call.<service>.<operation>, where a handler that returns (http response, parsed answer)
+    stands in for the service, as botocore's own Stubber does.
+    """
+
+    def __init__(self):
+        self.calls = None  # the running event's list; None: not recording (e.g. the seed calls)
+        self.templates = None
+        self.stubs = []
+        self.stand_in_stacks = False
+
+    def install(self, stubs, stand_in_stacks):
+        import boto3
+
+        self.stubs, self.stand_in_stacks = stubs, stand_in_stacks
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build.*.*", self._before_parameter_build)
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", self._answer_from_stub)
+
+    def start(self):
+        self.calls, self.templates = [], {}
+
+    def stop(self):
+        recorded = {"calls": self.calls, "templates": self.templates}
+        self.calls = self.templates = None
+        return recorded
+
+    def _before_parameter_build(self, params, model, context, **_):
+        service, operation = model.service_model.service_name, model.name
+        context["stub"] = next(
+            (
+                stub for stub in self.stubs
+                if (stub["service"], stub["operation"]) == (service, operation)
+                and all(params.get(key) == value for key, value in stub.get("match", {}).items())
+            ),
+            None,
+        )
+        if self.calls is None:
+            return
+        if (service, operation) == ("s3", "PutObject"):
+            self._keep_template(params)
+        # Presigning a URL (e.g. the configuration URL of describe-cluster) emits this event too,
+        # without the client's Region: whoever follows the URL acts with the function's credentials.
+        region = context.get("client_region") or os.environ["AWS_DEFAULT_REGION"]
+        self.calls.append({"service": service, "operation": operation, "region": region, "params": _json_safe(params)})
+        if self.stand_in_stacks and (service, operation) == ("cloudformation", "CreateStack"):
+            self._stand_in(params)
+
+    @staticmethod
+    def _answer_from_stub(context, **_):
+        stub = context.get("stub")
+        if stub is None:
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        if "error" in stub:  # botocore raises a ClientError for a status of 300 or more
+            status = stub.get("status", 400)
+            parsed = {"Error": dict(stub["error"]), "ResponseMetadata": {"HTTPStatusCode": status}}
+            return AWSResponse(None, status, {}, None), parsed
+        return AWSResponse(None, 200, {}, None), json.loads(json.dumps(stub["response"]))
+
+    def _keep_template(self, params):
+        body = params.get("Body")
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        if not isinstance(body, str):
+            return
+        import yaml  # ParallelCluster uploads its templates as YAML or JSON (pcluster/models/s3_bucket.py)
+
+        try:
+            document = yaml.safe_load(body)
+        except yaml.YAMLError:
+            return
+        if isinstance(document, dict) and isinstance(document.get("Resources"), dict):
+            self.templates[params["Key"]] = document
+
+    def _stand_in(self, params):
+        """Let moto create a stand-in: the real template's parameters and the resources of STAND_IN_TYPES.
+
+        moto's CloudFormation cannot create ParallelCluster's stacks (it skips resource types it
+        does not model, then fails on references to them), so the stack that a real CreateStack
+        makes would be missing for the requests that follow, which read its parameters, log
+        groups, security groups and tables. The call is recorded as the handler made it.
+        """
+        url = (params.get("TemplateURL") or "").split("?")[0]
+        template = next((t for key, t in self.templates.items() if url.endswith("/" + key)), None)
+        if template is None:
+            return
+        parameters = template.get("Parameters", {})
+        resources = {
+            logical_id: resource for logical_id, resource in template["Resources"].items()
+            if resource["Type"] in STAND_IN_TYPES
+            and all(ref in parameters or ref.startswith("AWS::") for ref in _references(resource))
+        }
+        # moto lists a resource type it does not model without a logical id: only as a last resort.
+        resources = resources or {"StandIn": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}
+        del params["TemplateURL"]
+        params["TemplateBody"] = json.dumps({"Parameters": parameters, "Resources": resources})
+
+
+# Resources moto creates from a template as CloudFormation would, and that later requests read.
+STAND_IN_TYPES = ("AWS::Logs::LogGroup", "AWS::EC2::SecurityGroup", "AWS::DynamoDB::Table")
+
+
+def _references(value):
+    """The names a template value refers to with Ref or Fn::GetAtt."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            yield value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            yield target[0] if isinstance(target, list) else target.split(".")[0]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _json_safe(value):
+    """The call's params as JSON: request bodies and streams are summarized, dates are ISO strings."""
+    if isinstance(value, dict):
+        return {k: ("<%d bytes>" % len(v) if k == "Body" and isinstance(v, (str, bytes)) else _json_safe(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return f"<{type(value).__name__}>"
+
+
+RECORDER = CallRecorder()
+
+
+def _invoke(events, recording):
     # Imported only now, so that it sees the environment and (if any) the mock.
     from pcluster.api.awslambda.entrypoint import lambda_handler
 
     results = {}
     for name, event in events.items():
+        RECORDER.start()
+        start = time.monotonic()
         try:
             results[name] = {"response": lambda_handler(event, FakeLambdaContext())}
         except Exception as exc:  # the handler re-raises what it cannot answer; the test asserts on it
             results[name] = {"exception": f"{type(exc).__name__}: {exc}"}
+        results[name]["seconds"] = round(time.monotonic() - start, 2)
+        recorded = RECORDER.stop()
+        if recording:
+            results[name].update(recorded)
     return results
 
 
-def _invoke_all(events, without_node):
+def _invoke_all(events, without_node, recording=False):
     results = {}
     if without_node:
         # The handler builds its app on the first request and keeps it only once
         # built, so these find no app, fail to build one, and leave none behind.
         path = os.environ.get("PATH", "")
         os.environ["PATH"] = ""
-        results.update(_invoke({name: events[name] for name in without_node}))
+        results.update(_invoke({name: events[name] for name in without_node}, recording))
         os.environ["PATH"] = path
-    results.update(_invoke({name: e for name, e in events.items() if name not in without_node}))
+    results.update(_invoke({name: e for name, e in events.items() if name not in without_node}, recording))
     return results
 
 
@@ -113,6 +284,47 @@ def _cdk_synth():
     return {"template": template, "node": subprocess.check_output(["node", "--version"], text=True).strip()}
 
 
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _substitute(value, saved):
+    """value with every "{{Name}}" in its strings replaced by the seeded value saved as Name."""
+    if isinstance(value, str):
+        def value_of(match):
+            if match.group(1) not in saved:
+                raise SystemExit(f"no seeded value named {match.group(1)!r} for {value!r}")
+            return saved[match.group(1)]
+
+        whole = PLACEHOLDER.fullmatch(value)
+        if whole:  # the value itself, with its type (a number stays a number)
+            return value_of(whole)
+        return PLACEHOLDER.sub(lambda match: str(value_of(match)), value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, saved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, saved) for v in value]
+    return value
+
+
+def _dig(answer, path):
+    for part in path.split("."):
+        answer = answer[int(part)] if isinstance(answer, list) else answer[part]
+    return answer
+
+
+def _seed(calls, values):
+    import boto3
+
+    # CloudWatch Logs refuses events older than 14 days: seeded events are stamped now.
+    saved = {"NowMillis": int(time.time() * 1000), **values}
+    for call in calls:
+        client = boto3.client(call["service"], region_name=call.get("region", REGION))
+        answer = getattr(client, call["operation"])(**_substitute(call["params"], saved))
+        for name, path in call.get("save", {}).items():
+            saved[name] = _dig(answer, path)
+    return saved
+
+
 def main(request_path, results_path):
     with open(request_path, encoding="utf-8") as f:
         request = json.load(f)
@@ -120,20 +332,32 @@ def main(request_path, results_path):
         os.environ.pop(name, None)
     os.environ.update(LAMBDA_ENV)
 
+    recording = bool(request.get("record_calls"))
     if request.get("mock_aws"):
-        import boto3
+        if request.get("amis"):
+            # moto loads the AMIs of this file, all owned by "amazon", instead of its own list.
+            amis = os.path.abspath("moto-amis.json")
+            with open(amis, "w", encoding="utf-8") as f:
+                json.dump(request["amis"], f)
+            os.environ["MOTO_AMIS_PATH"] = amis
+        # As in a real account, the AWS managed policies exist (ParallelCluster attaches some).
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         from moto import mock_aws
 
         with mock_aws():
-            for call in request.get("seed", []):
-                client = boto3.client(call["service"], region_name=call.get("region", REGION))
-                getattr(client, call["operation"])(**call["params"])
-            results = _invoke_all(request["events"], request.get("without_node", []))
+            saved = _seed(request.get("seed", []), request.get("values", {}))
+            if recording:
+                # mock_aws() replaced boto3's default session: install on the one the handler will use.
+                RECORDER.install(_substitute(request.get("stubs", []), saved), request.get("stand_in_stacks", False))
+            results = _invoke_all(_substitute(request["events"], saved), request.get("without_node", []), recording)
+            results["seeded"] = saved
     else:
         if request.get("seed"):
             raise SystemExit("seed needs mock_aws")
         os.environ.update(OFFLINE_ENV)
-        results = _invoke_all(request["events"], request.get("without_node", []))
+        if recording:
+            RECORDER.install(request.get("stubs", []), False)
+        results = _invoke_all(request["events"], request.get("without_node", []), recording)
     if request.get("cdk_synth"):
         results["cdk_synth"] = _cdk_synth()
 

@@ -1,6 +1,6 @@
 """lambda_image/locks/: each lock pins the whole image environment to hash-checked files.
 
-Read statically, except the venv tests (the handler tests' venv, built from the lock of cdk.json's
+Read statically, except the venv tests (the handler tests' venv, built from the lock of the default
 version) and pip runs that are offline (a wheel made here, `--no-index`).
 """
 
@@ -39,9 +39,9 @@ def test_each_lock_says_how_it_was_made(version):
     assert any(" ".join(locks.INSTALL_OPTIONS) in line for line in header)
 
 
-def test_the_default_version_and_cdk_json_version_are_locked():
+def test_the_default_version_is_locked_and_is_the_handler_tests_version():
     assert DEFAULT_PARALLELCLUSTER_VERSION in locks.locked_versions()
-    assert venv.parallelcluster_version() in locks.locked_versions()
+    assert venv.parallelcluster_version() == DEFAULT_PARALLELCLUSTER_VERSION
 
 
 def test_locked_versions_are_the_lock_files(tmp_path):
