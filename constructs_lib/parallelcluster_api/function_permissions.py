@@ -128,6 +128,19 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "ec2:RevokeSecurityGroupIngress",
                 "ec2:RunInstances",
                 "ec2:TerminateInstances",
+                # CloudFormation's AWS::EC2::Instance, NetworkInterface and SecurityGroup handlers
+                # (head node, its network interface, security groups) on create and update.
+                "ec2:ModifyInstanceAttribute",
+                "ec2:ModifyInstanceMaintenanceOptions",
+                "ec2:StartInstances",
+                "ec2:StopInstances",
+                "ec2:ModifyPublicIpDnsNameOptions",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+                "ec2:AssignIpv6Addresses",
+                "ec2:UnassignIpv6Addresses",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
             ],
             region_limited=True,
             why="ParallelCluster launches, describes and tears down the EC2 instances, network interfaces, volumes, security groups and launch templates of clusters whose ids are only known at run time; EC2 has no resource-level permissions for Describe* and RunInstances spans many resource types.",
@@ -145,6 +158,16 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "dynamodb:Query",
                 "dynamodb:TagResource",
                 "dynamodb:UntagResource",
+                # CloudFormation's AWS::DynamoDB::Table handler reads and updates the table's settings.
+                "dynamodb:UpdateTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:GetResourcePolicy",
+                "dynamodb:Scan",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
             ],
             [scope.arn("dynamodb", "table/parallelcluster-*")],
             why="Each cluster gets its own DynamoDB table; the wildcard only covers tables named parallelcluster-*.",
@@ -161,6 +184,10 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "route53:GetHostedZone",
                 "route53:ListResourceRecordSets",
                 "route53:ListQueryLoggingConfigs",
+                # The cluster's private hosted zone is tied to its VPC (AWS::Route53::HostedZone handler).
+                "route53:AssociateVPCWithHostedZone",
+                "route53:DisassociateVPCFromHostedZone",
+                "route53:ListTagsForResource",
             ],
             why="Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
         ),
@@ -175,7 +202,8 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
         # updates its stack without Tags, where a condition on the request's tag keys is false.
         scope.statement(
             "CloudFormationUpdate",
-            ["cloudformation:UpdateStack"],
+            # The nested stacks of a cluster (its queues, its login nodes) carry its tags too.
+            ["cloudformation:UpdateStack", "cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"],
             [stacks],
             {"Null": {"aws:ResourceTag/parallelcluster:cluster-name": "false"}},
             why="Cluster stacks are named by the user; updates are limited to stacks tagged parallelcluster:cluster-name.",
@@ -222,6 +250,22 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
             ],
             region_limited=True,
             why="Each cluster gets a dashboard and alarms named after it; CloudWatch dashboard and alarm names are chosen at run time.",
+        ),
+        # EBS volumes, EFS and FSx file systems encrypted with the configuration's KMS key: the
+        # service uses the key on the caller's behalf (kms:ViaService), and grants for it.
+        scope.statement(
+            "KmsForEncryptedStorage",
+            ["kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Decrypt"],
+            [scope.arn("kms", "key/*", account="*")],
+            {"StringLike": {"kms:ViaService": storage_services(scope)}},
+            why="Cluster volumes and file systems are encrypted with keys users name in their configurations; only EC2, EFS and FSx may use them on the function's behalf.",
+        ),
+        scope.statement(
+            "KmsGrantsForEncryptedStorage",
+            ["kms:CreateGrant"],
+            [scope.arn("kms", "key/*", account="*")],
+            {"StringLike": {"kms:ViaService": storage_services(scope)}, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            why="EC2, EFS and FSx create grants on the configuration's key for the resources they encrypt; grants are limited to those services acting for AWS resources.",
         ),
         # Validators read the metadata of the KMS keys a cluster or image configuration names
         # (KmsKeyId), which may belong to a key account of the organization.
@@ -292,10 +336,12 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                         "s3.data-source.lustre.fsx.amazonaws.com",
                         "elasticloadbalancing.amazonaws.com",
                         "autoscaling.amazonaws.com",
+                        # EFS creates its service-linked role with the account's first file system.
+                        "elasticfilesystem.amazonaws.com",
                     ]
                 }
             },
-            why="Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing and Auto Scaling.",
+            why="Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing, Auto Scaling and EFS.",
         ),
         scope.statement(
             "Lambda",
@@ -311,6 +357,12 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:ListTags",
                 "lambda:UntagResource",
+                # CloudFormation's AWS::Lambda::Function handler, on create and update.
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:UpdateFunctionCode",
+                "lambda:PublishVersion",
             ],
             [
                 scope.arn("lambda", "function:parallelcluster-*"),
@@ -367,6 +419,11 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "logs:PutMetricFilter",
                 "logs:DeleteMetricFilter",
                 "logs:ListTagsForResource",
+                # CloudFormation's AWS::Logs::LogGroup handler reads the group's policies.
+                "logs:DeleteRetentionPolicy",
+                "logs:DescribeIndexPolicies",
+                "logs:DescribeResourcePolicies",
+                "logs:GetDataProtectionPolicy",
             ],
             region_limited=True,
             why="Each cluster gets log groups named after it; the API creates, tags, filters and deletes them.",
@@ -393,31 +450,44 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             why="Configurations name secrets of the account chosen by users; DescribeSecret reads their metadata, never their values.",
         ),
         scope.statement(
+            "LoginNodesRead",
+            ["autoscaling:Describe*", "elasticloadbalancing:Describe*"],
+            region_limited=True,
+            why="Login node Auto Scaling groups and load balancers are read per cluster, and CloudFormation's handlers describe them; Describe actions have no resource-level permissions and only read.",
+        ),
+        scope.statement(
             "LoginNodes",
             [
                 "autoscaling:DeleteAutoScalingGroup",
                 "autoscaling:DeleteLifecycleHook",
-                "autoscaling:DescribeAutoScalingGroups",
-                "autoscaling:DescribeLifecycleHooks",
-                "autoscaling:DescribeScalingActivities",
                 "autoscaling:PutLifecycleHook",
                 "autoscaling:UpdateAutoScalingGroup",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:CreateTargetGroup",
-                "elasticloadbalancing:DescribeTags",
+                # CloudFormation's AWS::AutoScaling::AutoScalingGroup handler, on create and update.
+                "autoscaling:SuspendProcesses",
+                "autoscaling:ResumeProcesses",
+                "autoscaling:AttachLoadBalancerTargetGroups",
+                "autoscaling:DetachLoadBalancerTargetGroups",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:CancelInstanceRefresh",
                 "elasticloadbalancing:DeleteListener",
                 "elasticloadbalancing:DeleteLoadBalancer",
                 "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetHealth",
                 "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                # CloudFormation's ElasticLoadBalancingV2 handlers, on create and update.
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
             ],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["parallelcluster:cluster-name"]}},
             region_limited=True,
-            why="Login node Auto Scaling groups and load balancers are created per cluster; the tag-keys condition limits these actions to resources tagged parallelcluster:cluster-name.",
+            why="Login node Auto Scaling groups and load balancers are created per cluster with generated names; the tag-keys condition lets a request set no tag but parallelcluster:cluster-name.",
         ),
+        # Creating a group, a load balancer, a target group or a listener carries the stack's tags,
+        # which a tag-keys condition would refuse.
         scope.statement(
             "LoginNodesCreateAndTag",
             [
@@ -428,11 +498,19 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "elasticloadbalancing:RemoveTags",
                 "elasticloadbalancing:ModifyTargetGroup",
                 "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:CreateListener",
             ],
             region_limited=True,
             why="Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them.",
         ),
     ]
+
+
+def storage_services(scope: PermissionScope) -> list[str]:
+    """The kms:ViaService values of EC2, EFS and FSx in the scope's Region (each Region with ``*``)."""
+    region = "*" if scope.region == ALL_REGIONS else scope.region
+    return [f"{service}.{region}.{Aws.URL_SUFFIX}" for service in ("ec2", "elasticfilesystem", "fsx")]
 
 
 def image_statements(scope: PermissionScope) -> list[Permission]:
@@ -512,6 +590,11 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "lambda:TagResource",
                 "lambda:GetFunction",
                 "lambda:AddPermission",
+                # CloudFormation's AWS::Lambda::Function handler reads these on create.
+                "lambda:ListTags",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetRuntimeManagementConfig",
             ],
             [scope.arn("lambda", "function:ParallelClusterImage-*")],
             why="Image builds create helper functions named ParallelClusterImage-*; the wildcard covers only those.",
@@ -538,6 +621,8 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "imagebuilder:DeleteImageRecipe",
                 "imagebuilder:DeleteInfrastructureConfiguration",
                 "imagebuilder:DeleteDistributionConfiguration",
+                # CloudFormation removes CloudFormation's own tags before deleting (the handlers' delete).
+                "imagebuilder:UntagResource",
             ],
             image_resources,
             why="Each image build creates Image Builder resources named parallelclusterimage-*; the wildcard covers only those.",
@@ -552,6 +637,9 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "sns:Publish",
                 "sns:DeleteTopic",
                 "sns:Unsubscribe",
+                # CloudFormation's AWS::SNS::Topic and Subscription handlers.
+                "sns:ListTagsForResource",
+                "sns:GetSubscriptionAttributes",
             ],
             [scope.arn("sns", "ParallelClusterImage-*")],
             why="Image builds notify through topics named ParallelClusterImage-*; the wildcard covers only those.",
@@ -634,7 +722,20 @@ def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: Optio
     return [
         scope.statement(
             "IamRole",
-            ["iam:CreateServiceLinkedRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole"],
+            [
+                "iam:CreateServiceLinkedRole",
+                "iam:DeleteRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                # CloudFormation's AWS::IAM::Role handler reads a role's tags and policies, and
+                # updates its settings.
+                "iam:ListRoleTags",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
+            ],
             cluster_roles,
             why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path.",
         ),

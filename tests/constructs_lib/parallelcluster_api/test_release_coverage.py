@@ -98,18 +98,6 @@ def test_the_check_evaluates_resources_and_conditions():
     assert created.decision.allowed and created.decision.statement.endswith("/CloudFormationCreate")
 
 
-def test_every_withheld_entry_withholds_something():
-    used = {
-        entry
-        for configuration in CHECKED
-        for outcome in outcomes(configuration)
-        if outcome.withheld
-        for entry in WITHHELD
-        if entry.covers(outcome.action, configuration_kinds(context(configuration)), outcome.call.wrapper)
-    }
-    assert set(WITHHELD) <= used, [entry.action for entry in WITHHELD if entry not in used]
-
-
 def test_representatives_name_reachable_wrappers():
     extraction = pcluster_calls.extract()
     wrappers = {call.wrapper for call in extraction.reachable_calls()}

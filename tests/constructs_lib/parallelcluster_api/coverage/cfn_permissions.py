@@ -196,6 +196,8 @@ CONDITIONAL: dict[str, tuple[Conditional, ...]] = {
         Conditional(("imagebuilder:GetContainerRecipe",), ("ContainerRecipeArn",), "a container image"),
         Conditional(("imagebuilder:GetWorkflow",), ("Workflows",), "build workflows"),
         Conditional(("iam:PassRole",), ("ExecutionRole",), "an execution role for workflows"),
+        Conditional(("imagebuilder:StartImagePipelineExecution",), ("ImagePipelineExecutionSettings",),
+                    "an image built by a pipeline execution"),
     ),
     "AWS::ImageBuilder::DistributionConfiguration": (
         Conditional(("ec2:DescribeLaunchTemplates", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"),

@@ -81,7 +81,7 @@ def evaluate_release(
                         variant.description,
                         authorization,
                         decision,
-                        withheld=not decision.allowed and withheld(authorization.request.action, kinds, call.wrapper),
+                        withheld=not decision.allowed and withheld(authorization.request.action, kinds, wrapper=call.wrapper),
                     )
                 )
     return outcomes

@@ -1,15 +1,19 @@
-"""Calls of the release that the function's policies withhold on purpose, for the lead to review.
+"""What the release may need that the function's policies withhold on purpose, each with its reason.
 
-Each entry names an IAM action, the configurations it is withheld in (all the listed kinds must
-apply: ``iam-admin``/``no-iam-admin``, ``boundary``, ``single-region``), optionally the release's
-wrappers it is limited to, and why. The coverage check accepts a denied authorization only when an
-entry here covers it.
+Each entry names an IAM action (or a pattern such as ``ssm:Get*``), the configurations it is withheld
+in (all the listed kinds must apply: ``iam-admin``/``no-iam-admin``, ``boundary``/``no-boundary``,
+``single-region``), and where it applies: the release's wrappers (static calls), the operations the
+handler made (recorded calls, ``service.Operation``), or the resource types whose CloudFormation
+handlers need it; an entry that names none applies everywhere. The coverage checks accept a denied
+authorization only when an entry here covers it. This list is what the README's table of what each
+configuration lets the API do rests on.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 _WITHOUT_IAM_ADMIN = (
     "EnableIamAdminAccess=false: the function creates and changes no IAM role (the official template's "
@@ -42,34 +46,90 @@ class Withheld:
     reason: str
     kinds: frozenset[str] = frozenset()
     wrappers: frozenset[str] = frozenset()
+    operations: frozenset[str] = frozenset()
+    resource_types: frozenset[str] = frozenset()
 
-    def covers(self, action: str, kinds: frozenset[str], wrapper: str) -> bool:
-        return (
-            action.lower() == self.action.lower()
-            and self.kinds <= kinds
-            and (not self.wrappers or wrapper in self.wrappers)
-        )
+    def covers(
+        self,
+        action: str,
+        kinds: frozenset[str],
+        *,
+        wrapper: Optional[str] = None,
+        operation: Optional[str] = None,
+        resource_type: Optional[str] = None,
+    ) -> bool:
+        if not fnmatch.fnmatchcase(action.lower(), self.action.lower()) or not self.kinds <= kinds:
+            return False
+        named = [(allowed, value) for allowed, value in (
+            (self.wrappers, wrapper), (self.operations, operation), (self.resource_types, resource_type)
+        ) if allowed]
+        return not named or any(value in allowed for allowed, value in named)
 
 
+_ROLES_OF_CONFIGURATIONS = (
+    "EnableIamAdminAccess=false: the function creates and changes no IAM role, so cluster and image "
+    "configurations name existing roles and instance profiles (HeadNode/Iam/InstanceRole, "
+    "Scheduling/SlurmQueues/Iam/InstanceProfile, Build/Iam/InstanceRole...), and the release's templates "
+    "then hold no IAM role or policy (the official template's documented behavior)."
+)
+_USER_SCRIPTS = (
+    "Custom action scripts live in the user's own buckets: the URL validator (validators/s3_validators.py) "
+    "turns a refused HeadObject into a warning, and the cluster's nodes read them with their own role "
+    "(S3Access). Read access for the function, when wanted, is ParallelClusterFunctionAdditionalPolicies."
+)
+_UNUSED_BY_LOGIN_NODES = (
+    "CloudFormation's Auto Scaling group handler lists these for launch templates that resolve their AMI "
+    "from SSM parameters (ssm:Get*), attribute-based instance selection (ec2:Get*) and managed fleets "
+    "(not in the Service Authorization Reference this check reads); the release's login node group names "
+    "its launch template's AMI id and instance type, and the official policies, with which ParallelCluster's "
+    "API integration tests create login nodes, grant none of them."
+)
+_TABLE_REPLICAS = (
+    "CloudFormation's DynamoDB table handler lists these for global table replicas and the service-linked "
+    "roles of replication and Kinesis streaming; the release's tables are single-Region without streams, "
+    "and the official policies grant none of them."
+)
+_RUNTIME_ALIAS = (
+    "CloudFormation's Lambda function handler lists it for runtime management, which the release's "
+    "functions do not configure; the official policies do not grant it."
+)
 _CLEANUP_ROLE_CALLS = (
-    ("iam:CreateRole", "IamClient.create_role"),
-    ("iam:AttachRolePolicy", "IamClient.attach_role_policy"),
-    ("iam:PutRolePolicy", "IamClient.put_role_policy"),
-    ("iam:TagRole", "IamClient.tag_role"),
+    ("iam:CreateRole", "IamClient.create_role", "iam.CreateRole"),
+    ("iam:AttachRolePolicy", "IamClient.attach_role_policy", "iam.AttachRolePolicy"),
+    ("iam:PutRolePolicy", "IamClient.put_role_policy", "iam.PutRolePolicy"),
+    ("iam:TagRole", "IamClient.tag_role", "iam.TagRole"),
 )
 WITHHELD: tuple[Withheld, ...] = (
     *(
-        Withheld(action, _WITHOUT_IAM_ADMIN, frozenset({"no-iam-admin", "no-boundary"}), frozenset({wrapper}))
-        for action, wrapper in _CLEANUP_ROLE_CALLS
+        Withheld(
+            action, _WITHOUT_IAM_ADMIN, frozenset({"no-iam-admin", "no-boundary"}), frozenset({wrapper}), frozenset({operation})
+        )
+        for action, wrapper, operation in _CLEANUP_ROLE_CALLS
     ),
     # TagRole carries no boundary condition (the official IamRole statement), so it is granted.
     *(
-        Withheld(action, _CLEANUP_ROLE_WITHOUT_BOUNDARY, frozenset({"boundary"}), frozenset({wrapper}))
-        for action, wrapper in _CLEANUP_ROLE_CALLS
+        Withheld(action, _CLEANUP_ROLE_WITHOUT_BOUNDARY, frozenset({"boundary"}), frozenset({wrapper}), frozenset({operation}))
+        for action, wrapper, operation in _CLEANUP_ROLE_CALLS
         if action != "iam:TagRole"
+    ),
+    Withheld(
+        "iam:*",
+        _ROLES_OF_CONFIGURATIONS,
+        frozenset({"no-iam-admin", "no-boundary"}),
+        resource_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
     ),
     Withheld("secretsmanager:GetSecretValue", _SECRET_VALUES, wrappers=frozenset({"SecretsManagerClient.get_secret_value"})),
     Withheld("ssm:GetParameter", _SSM_PARAMETER, wrappers=frozenset({"SsmClient.get_parameter"})),
+    Withheld("s3:GetObject", _USER_SCRIPTS, operations=frozenset({"s3.HeadObject"})),
+    *(
+        Withheld(pattern, _UNUSED_BY_LOGIN_NODES, resource_types=frozenset({"AWS::AutoScaling::AutoScalingGroup"}))
+        for pattern in ("ssm:Get*", "ec2:Get*", "managed-fleets:*")
+    ),
+    *(
+        Withheld(action, _TABLE_REPLICAS, resource_types=frozenset({"AWS::DynamoDB::Table"}))
+        for action in ("dynamodb:CreateTableReplica", "dynamodb:AssociateTableReplica", "iam:CreateServiceLinkedRole")
+    ),
+    Withheld("lambda:AssociateRuntimeAlias", _RUNTIME_ALIAS, resource_types=frozenset({"AWS::Lambda::Function"})),
 )
 
 
@@ -82,5 +142,14 @@ def configuration_kinds(context: Mapping[str, str]) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def withheld(action: str, kinds: frozenset[str], wrapper: str) -> bool:
-    return any(entry.covers(action, kinds, wrapper) for entry in WITHHELD)
+def withheld(
+    action: str,
+    kinds: frozenset[str],
+    *,
+    wrapper: Optional[str] = None,
+    operation: Optional[str] = None,
+    resource_type: Optional[str] = None,
+) -> bool:
+    return any(
+        entry.covers(action, kinds, wrapper=wrapper, operation=operation, resource_type=resource_type) for entry in WITHHELD
+    )
