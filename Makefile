@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 PY_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: setup synth deploy test lock bench audit clean
+.PHONY: setup synth deploy lint test lock bench audit clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -37,7 +37,13 @@ synth: setup
 deploy: setup
 	$(CDK) deploy $(CDK_ARGS)
 
-test: setup
+# ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
+lint: setup
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy constructs_lib pcluster_api_client
+	$(PYTHON) -m tools.typecheck_runtime
+
+test: setup lint
 	# The Lambda image's Python environment, built once and cached in .cache/ (PyPI, a few minutes).
 	$(PYTHON) -m tests.lambda_image.venv
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

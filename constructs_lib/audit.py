@@ -8,7 +8,8 @@ findings (such as wildcard permissions) the finding itself, on the construct it 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Union
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -54,7 +55,7 @@ def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
 
 
 def _acknowledge_each(construct: IConstruct, rules_and_reasons: list[tuple[str, str]]) -> None:
-    for rule, reason in rules_and_reasons:
+    for _, reason in rules_and_reasons:
         if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
             raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
     Validations.of(construct).acknowledge(
@@ -83,14 +84,14 @@ def _render(resolved: Any) -> str:
         return "<{}.{}>".format(*resolved["Fn::GetAtt"])
     if "Fn::Join" in resolved:
         separator, parts = resolved["Fn::Join"]
-        return separator.join(_render(part) for part in parts)
+        return str(separator).join(_render(part) for part in parts)
     # Other functions appear as their compact JSON.
     return json.dumps(resolved, separators=(",", ":"))
 
 
 def acknowledge_wildcards(
     construct: IConstruct,
-    statements: Iterable[Union[iam.PolicyStatement, Mapping[str, Any]]],
+    statements: Iterable[iam.PolicyStatement | Mapping[str, Any]],
     reasons: Mapping[str, str],
 ) -> None:
     """Acknowledge each wildcard (AwsSolutions-IAM5) of ``statements`` with its statement's reason.
@@ -116,5 +117,5 @@ def acknowledge_wildcards(
         _acknowledge_each(construct, acknowledged)
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
@@ -28,10 +28,10 @@ class Conventions:
 
     prefix: str
     stack_uuid: str
-    logs_key: Optional[kms.IKey] = None
+    logs_key: kms.IKey | None = None
 
     @classmethod
-    def of(cls, scope: Construct, *, prefix: str, logs_key: Optional[kms.IKey]) -> "Conventions":
+    def of(cls, scope: Construct, *, prefix: str, logs_key: kms.IKey | None) -> Conventions:
         """The conventions of a construct in ``scope``'s stack."""
         return cls(prefix=prefix, stack_uuid=Fn.select(2, Fn.split("/", Stack.of(scope).stack_id)), logs_key=logs_key)
 
@@ -40,7 +40,7 @@ class Conventions:
         """The first group of the stack's UUID, as the official template suffixes its names."""
         return Fn.select(0, Fn.split("-", self.stack_uuid))
 
-    def iam_name(self, base: str) -> Optional[str]:
+    def iam_name(self, base: str) -> str | None:
         """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
         if not self.prefix:
             return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -18,11 +18,11 @@ class ManagedPolicyRole(iam.Role):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, policy_name: Optional[str] = None, **role_props: Any
+        self, scope: Construct, construct_id: str, *, policy_name: str | None = None, **role_props: Any
     ) -> None:
         super().__init__(scope, construct_id, **role_props)
         self._policy_name = policy_name
-        self.managed_policy: Optional[iam.ManagedPolicy] = None
+        self.managed_policy: iam.ManagedPolicy | None = None
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         if self.managed_policy is None:
@@ -35,3 +35,10 @@ class ManagedPolicyRole(iam.Role):
             )
         self.managed_policy.add_statements(statement)
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.managed_policy)
+
+    @property
+    def policy(self) -> iam.ManagedPolicy:
+        """The role's managed policy; it exists once a statement was granted to the role."""
+        if self.managed_policy is None:
+            raise ValueError(f"{self.node.path} has no statement yet, so no managed policy")
+        return self.managed_policy

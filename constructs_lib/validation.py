@@ -16,7 +16,6 @@ from aws_cdk.region_info import RegionInfo
 
 from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
 
-
 ALL_REGIONS = "*"
 ALL_BUCKETS = "*"
 MAX_IAM_PREFIX_LENGTH = 10
@@ -32,7 +31,7 @@ class InvalidSettingError(ValueError):
         self.expected = expected
         self.value = value
 
-    def named(self, name: str) -> "InvalidSettingError":
+    def named(self, name: str) -> InvalidSettingError:
         """The same refusal, naming the setting as the user wrote it (e.g. a CDK context key)."""
         return InvalidSettingError(name, self.expected, self.value)
 

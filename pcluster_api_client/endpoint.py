@@ -24,8 +24,6 @@ from urllib.parse import urlsplit
 import botocore.loaders
 import botocore.regions
 
-from pcluster_api_client.errors import EXIT_AWS_ERROR, CliError
-
 # The host names API Gateway gives REST APIs: <api id>, or <api id>-<vpce id> for a private API
 # reached through an interface VPC endpoint.
 EXECUTE_API_HOST = re.compile(

@@ -60,7 +60,7 @@ class _TimedConnection:
     """A connection whose ``timeout`` bounds connecting (a proxy's tunnel and TLS included), and
     ``read_timeout`` each wait for the answer afterwards."""
 
-    response_class = _Response
+    response_class: type[http.client.HTTPResponse] = _Response
 
     def __init__(self, *args: Any, read_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,7 +86,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         connection = functools.partial(_HTTPConnection, read_timeout=self.read_timeout)
-        return self.do_open(connection, req)  # type: ignore[arg-type]
+        return self.do_open(connection, req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -97,7 +97,7 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         connection = functools.partial(_HTTPSConnection, read_timeout=self.read_timeout)
-        return self.do_open(connection, req, context=self.tls)  # type: ignore[arg-type]
+        return self.do_open(connection, req, context=self.tls)
 
 
 class Transport:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cdk_nag
 from aws_cdk import App, Aws, CfnOutput, Stack, Validations
@@ -41,7 +42,7 @@ class ParallelClusterApiStack(Stack):
     """
 
     @classmethod
-    def from_app_context(cls, app: App, *, deploy_region: Optional[str]) -> "ParallelClusterApiStack":
+    def from_app_context(cls, app: App, *, deploy_region: str | None) -> ParallelClusterApiStack:
         """The stack that the app's CDK context describes (see :class:`Settings`).
 
         The stack stays environment-agnostic, so that every ARN is built from the partition and

@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any
 
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -41,7 +42,7 @@ from constructs_lib.validation import InvalidSettingError, UnknownSettingError
 DEFAULT_STACK_NAME = "ParallelClusterApi"
 
 
-def _text(key: str, raw: Any) -> Optional[str]:
+def _text(key: str, raw: Any) -> str | None:
     """An optional text setting: empty means "not set"."""
     if not isinstance(raw, str):
         raise InvalidSettingError(key, "a string", raw)
@@ -58,7 +59,7 @@ def _boolean(key: str, raw: Any) -> bool:
     raise InvalidSettingError(key, "true or false", raw)
 
 
-def _positive_integer(key: str, raw: Any) -> Optional[int]:
+def _positive_integer(key: str, raw: Any) -> int | None:
     if raw == "" or raw is None:
         return None
     # ASCII digits only (str.isdigit() takes superscripts, which int() refuses); a JSON boolean
@@ -76,8 +77,8 @@ def _list(key: str, raw: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",")) if raw else ()
 
 
-def _choice(*values: str, expected: str) -> Callable[[str, Any], Optional[str]]:
-    def parse(key: str, raw: Any) -> Optional[str]:
+def _choice(*values: str, expected: str) -> Callable[[str, Any], str | None]:
+    def parse(key: str, raw: Any) -> str | None:
         if raw == "":
             return None
         if raw not in values:
@@ -98,27 +99,27 @@ class Settings:
     Field metadata: the context key and its parser.
     """
 
-    stack_name: Optional[str] = _setting("StackName", _text, app_only=True)
-    parallelcluster_version: Optional[str] = _setting("ParallelClusterVersion", _text)
-    region: Optional[str] = _setting("Region", _text)
-    api_definition_s3_uri: Optional[str] = _setting("ApiDefinitionS3Uri", _text)
-    parallelcluster_function_role: Optional[str] = _setting("ParallelClusterFunctionRole", _text)
-    parallelcluster_function_additional_policies: Optional[tuple[str, ...]] = _setting(
+    stack_name: str | None = _setting("StackName", _text, app_only=True)
+    parallelcluster_version: str | None = _setting("ParallelClusterVersion", _text)
+    region: str | None = _setting("Region", _text)
+    api_definition_s3_uri: str | None = _setting("ApiDefinitionS3Uri", _text)
+    parallelcluster_function_role: str | None = _setting("ParallelClusterFunctionRole", _text)
+    parallelcluster_function_additional_policies: tuple[str, ...] | None = _setting(
         "ParallelClusterFunctionAdditionalPolicies", _list
     )
-    enable_iam_admin_access: Optional[bool] = _setting("EnableIamAdminAccess", _boolean)
-    enable_fsx_s3_access: Optional[bool] = _setting("EnableFSxS3Access", _boolean)
-    fsx_s3_buckets: Optional[tuple[str, ...]] = _setting("FsxS3Buckets", _list)
-    permissions_boundary_policy: Optional[str] = _setting("PermissionsBoundaryPolicy", _text)
-    iam_role_and_policy_prefix: Optional[str] = _setting("IAMRoleAndPolicyPrefix", _text)
-    create_api_user_role: Optional[bool] = _setting("CreateApiUserRole", _boolean)
-    allowed_principal_arns: Optional[tuple[str, ...]] = _setting("AllowedPrincipalArns", _list)
-    allow_cross_account_principals: Optional[bool] = _setting("AllowCrossAccountPrincipals", _boolean)
-    custom_domain_name: Optional[str] = _setting("CustomDomainName", _text)
-    custom_domain_certificate: Optional[str] = _setting("CustomDomainCertificate", _text)
-    custom_domain_hosted_zone_id: Optional[str] = _setting("CustomDomainHostedZoneId", _text)
-    vpc_endpoint_id: Optional[str] = _setting("VpcEndpointId", _text)
-    lambda_image_source: Optional[str] = _setting(
+    enable_iam_admin_access: bool | None = _setting("EnableIamAdminAccess", _boolean)
+    enable_fsx_s3_access: bool | None = _setting("EnableFSxS3Access", _boolean)
+    fsx_s3_buckets: tuple[str, ...] | None = _setting("FsxS3Buckets", _list)
+    permissions_boundary_policy: str | None = _setting("PermissionsBoundaryPolicy", _text)
+    iam_role_and_policy_prefix: str | None = _setting("IAMRoleAndPolicyPrefix", _text)
+    create_api_user_role: bool | None = _setting("CreateApiUserRole", _boolean)
+    allowed_principal_arns: tuple[str, ...] | None = _setting("AllowedPrincipalArns", _list)
+    allow_cross_account_principals: bool | None = _setting("AllowCrossAccountPrincipals", _boolean)
+    custom_domain_name: str | None = _setting("CustomDomainName", _text)
+    custom_domain_certificate: str | None = _setting("CustomDomainCertificate", _text)
+    custom_domain_hosted_zone_id: str | None = _setting("CustomDomainHostedZoneId", _text)
+    vpc_endpoint_id: str | None = _setting("VpcEndpointId", _text)
+    lambda_image_source: str | None = _setting(
         "LambdaImageSource",
         _choice(
             "imagebuilder",
@@ -127,21 +128,21 @@ class Settings:
             expected="imagebuilder (build in the account), asset (build with local Docker) or layer (the official Lambda layer)",
         ),
     )
-    ecr_image_uri: Optional[str] = _setting("EcrImageUri", _text)
-    public_ecr_image_uri: Optional[str] = _setting("PublicEcrImageUri", _text)
-    image_builder_vpc_id: Optional[str] = _setting("ImageBuilderVpcId", _text)
-    image_builder_subnet_id: Optional[str] = _setting("ImageBuilderSubnetId", _text)
-    api_gateway_account_role: Optional[str] = _setting(
+    ecr_image_uri: str | None = _setting("EcrImageUri", _text)
+    public_ecr_image_uri: str | None = _setting("PublicEcrImageUri", _text)
+    image_builder_vpc_id: str | None = _setting("ImageBuilderVpcId", _text)
+    image_builder_subnet_id: str | None = _setting("ImageBuilderSubnetId", _text)
+    api_gateway_account_role: str | None = _setting(
         "ApiGatewayAccountRole",
         _choice(
             *(mode.value for mode in AccountRoleMode),
             expected="ensure (keep the account's role, else set one), existing (managed elsewhere) or none (no API logging)",
         ),
     )
-    web_acl_arn: Optional[str] = _setting("WebAclArn", _text)
-    logs_kms_key_arn: Optional[str] = _setting("LogsKmsKeyArn", _text)
-    reserved_concurrency: Optional[int] = _setting("ReservedConcurrency", _positive_integer)
-    nag_packs: Optional[tuple[str, ...]] = _setting("NagPacks", _list, app_only=True)
+    web_acl_arn: str | None = _setting("WebAclArn", _text)
+    logs_kms_key_arn: str | None = _setting("LogsKmsKeyArn", _text)
+    reserved_concurrency: int | None = _setting("ReservedConcurrency", _positive_integer)
+    nag_packs: tuple[str, ...] | None = _setting("NagPacks", _list, app_only=True)
 
     @classmethod
     def keys(cls) -> dict[str, str]:
@@ -149,7 +150,7 @@ class Settings:
         return {f.metadata["key"]: f.name for f in fields(cls)}
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> "Settings":
+    def from_context(cls, context: Mapping[str, Any]) -> Settings:
         """Parse the CDK context; keys of CDK itself (``@...``, ``aws:...``) are left alone."""
         known = cls.keys()
         for key in context:
@@ -275,7 +276,7 @@ class Settings:
             props["endpoint"] = endpoint
         return props
 
-    def _function_code(self) -> Optional[FunctionCode]:
+    def _function_code(self) -> FunctionCode | None:
         network = None
         if self.image_builder_vpc_id is not None and self.image_builder_subnet_id is not None:
             with _as("ImageBuilderVpcId", "vpc_id"), _as("ImageBuilderSubnetId", "subnet_id"):
@@ -295,7 +296,7 @@ class Settings:
             return FunctionCode.build_in_account(network=network)
         return None
 
-    def _function_role(self, scope: Construct) -> Optional[FunctionRole]:
+    def _function_role(self, scope: Construct) -> FunctionRole | None:
         if self.parallelcluster_function_role is not None:
             arn = rules.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
             # Immutable: the construct must not add statements to a role it does not own.
@@ -322,7 +323,7 @@ class Settings:
             enable_iam_admin_access=bool(self.enable_iam_admin_access), fsx_s3_access=fsx, additional_policies=policies
         )
 
-    def _endpoint(self, scope: Construct) -> Optional[ApiEndpoint]:
+    def _endpoint(self, scope: Construct) -> ApiEndpoint | None:
         if self.vpc_endpoint_id is not None:
             endpoint_id = rules.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
             return ApiEndpoint.private(

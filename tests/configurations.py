@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def cdk_json_context() -> dict[str, Any]:
     return json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def synthesize_configuration(configuration: str, outdir: Path, region: Optional[str] = TEST_REGION):
+def synthesize_configuration(configuration: str, outdir: Path, region: str | None = TEST_REGION):
     """Synthesize a configuration the way ``app.py`` does, cdk-nag packs included.
 
     Returns the stack and its template; the packs' report is ``outdir/validation-report.json``.

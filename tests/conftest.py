@@ -10,7 +10,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -20,18 +20,18 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
-from tests.lambda_image import batches, venv  # noqa: E402
 from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
-    ROOT,
     ACCOUNT,
     BOUNDARY_ARN,
     CERTIFICATE_ARN,
     CONFIGURATIONS,
+    ROOT,
     TEST_REGION,
     VPC_ENDPOINT_ID,
     cdk_json_context,
     synthesize_configuration,
 )
+from tests.lambda_image import batches, venv  # noqa: E402
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Synthesized:
 
 
 @functools.cache
-def synthesize(configuration: str, region: Optional[str] = TEST_REGION) -> Synthesized:
+def synthesize(configuration: str, region: str | None = TEST_REGION) -> Synthesized:
     """Synthesize a configuration of :data:`CONFIGURATIONS` once per session."""
     outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
     stack, template = synthesize_configuration(configuration, outdir, region)
@@ -93,7 +93,7 @@ PSEUDO_PARAMETERS = {
 }
 
 
-def render(value: Any, pseudo: Optional[dict[str, str]] = None) -> Any:
+def render(value: Any, pseudo: dict[str, str] | None = None) -> Any:
     """Evaluate the intrinsic functions CDK emits, as CloudFormation would at deploy time.
 
     Pseudo parameters take realistic values (``pseudo`` overrides them); a reference to a resource

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.api_image.dockerfile import build_recipe_dockerfile
-from constructs_lib.helper_function import inline_source
 from constructs_lib.api_image.locks import locked_versions
+from constructs_lib.helper_function import inline_source
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from tests.conftest import ROOT
 

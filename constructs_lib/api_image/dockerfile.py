@@ -62,6 +62,7 @@ def build_recipe_dockerfile(parallelcluster_version: str, directory: Path = LAMB
     ):
         if found is None:
             raise ValueError(f"{directory / 'Dockerfile'}: the recipe needs a line '{what}'")
+    assert from_line and argument_line and copy_line  # checked above
     lock = lock_file(parallelcluster_version, directory).read_bytes()
 
     template = dockerfile

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Callable, Optional
 
-from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_imagebuilder as imagebuilder
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
 from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.conventions import Conventions
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -107,10 +106,9 @@ class ApiImageBuild(Construct):
         recipe: RecipeDockerfile,
         recipe_version: str,
         repository: ecr.Repository,
-        iam_name: Callable[[str], Optional[str]],
-        log_group_factory: Callable[[Construct, str], logs.ILogGroup],
-        vpc_id: Optional[str] = None,
-        subnet_id: Optional[str] = None,
+        conventions: Conventions,
+        vpc_id: str | None = None,
+        subnet_id: str | None = None,
     ) -> None:
         """Create the recipe, infrastructure, first image and pipeline.
 
@@ -118,15 +116,13 @@ class ApiImageBuild(Construct):
         :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
         :param repository: ECR repository the images are pushed to; this construct adds its
             lifecycle rules.
-        :param iam_name: Name for an IAM role or policy from a base name (``None``: generated).
-        :param log_group_factory: Makes the log group of a helper function.
+        :param conventions: How IAM roles and policies are named and log groups made.
         :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
         :param subnet_id: Subnet of the build instance; it needs internet access.
         """
         super().__init__(scope, construct_id)
-        self._iam_name = iam_name
-        self._log_group_factory = log_group_factory
-        stack_suffix = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Stack.of(self).stack_id))))
+        self._conventions = conventions
+        stack_suffix = conventions.stack_id_suffix
         # Recipes are immutable: a new Dockerfile needs a new recipe name (a replacement).
         content_hash = hashlib.sha256(f"{recipe.parent_image}\n{recipe.template_data}".encode()).hexdigest()[:8]
         version_label = recipe_version.replace(".", "_")
@@ -193,7 +189,7 @@ class ApiImageBuild(Construct):
         self.instance_role = iam.Role(
             self,
             "InstanceRole",
-            role_name=iam_name("ParallelClusterApiImageBuilderRole"),
+            role_name=conventions.iam_name("ParallelClusterApiImageBuilderRole"),
             description="Build instance of the ParallelCluster API image",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
         )
@@ -201,8 +197,8 @@ class ApiImageBuild(Construct):
             self, "InstanceProfile", roles=[self.instance_role.role_name]
         )
 
-        self.security_group: Optional[ec2.CfnSecurityGroup] = None
-        network = {}
+        self.security_group: ec2.CfnSecurityGroup | None = None
+        build_security_groups: list[str] | None = None
         if vpc_id is not None and subnet_id is not None:
             # Egress only, HTTPS only: the build pulls the base image, OS and Python packages
             # and talks to SSM and ECR, all over HTTPS; nothing connects to the instance.
@@ -218,7 +214,7 @@ class ApiImageBuild(Construct):
                     )
                 ],
             )
-            network = {"subnet_id": subnet_id, "security_group_ids": [self.security_group.attr_group_id]}
+            build_security_groups = [self.security_group.attr_group_id]
 
         self.infrastructure = imagebuilder.CfnInfrastructureConfiguration(
             self,
@@ -235,7 +231,8 @@ class ApiImageBuild(Construct):
                 http_tokens="required", http_put_response_hop_limit=CONTAINER_BUILD_HOP_LIMIT
             ),
             sns_topic_arn=self.topic.topic_arn,
-            **network,
+            subnet_id=subnet_id if build_security_groups else None,
+            security_group_ids=build_security_groups,
         )
         self.recipe = imagebuilder.CfnContainerRecipe(
             self,
@@ -331,7 +328,7 @@ class ApiImageBuild(Construct):
             updater.function.add_to_role_policy(statement)
         updater.acknowledge_xray()
         acknowledge_wildcards(
-            updater.role.managed_policy,
+            updater.role.policy,
             [read_images],
             {"ReadRecipeImages": RECIPE_IMAGES_REASON},
         )
@@ -412,14 +409,14 @@ class ApiImageBuild(Construct):
         policy = iam.ManagedPolicy(
             self,
             "BuildPolicy",
-            managed_policy_name=self._iam_name("ParallelClusterApiImageBuildPolicy"),
+            managed_policy_name=self._conventions.iam_name("ParallelClusterApiImageBuildPolicy"),
             description="ParallelCluster API image build instance - SSM agent, recipe, ECR push",
             roles=[self.instance_role],
             statements=statements,
         )
         acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
 
-    def _check_build_network(self, vpc_id: Optional[str], subnet_id: Optional[str]) -> CustomResource:
+    def _check_build_network(self, vpc_id: str | None, subnet_id: str | None) -> CustomResource:
         """A custom resource that fails, naming the setting to change, when the build cannot work."""
         preflight = self._helper_function(
             "BuildPreflight",
@@ -445,7 +442,7 @@ class ApiImageBuild(Construct):
             )
         )
         acknowledge(
-            preflight.role.managed_policy,
+            preflight.role.policy,
             "EC2's Describe and Get actions and X-Ray's writes have no resource-level permissions; "
             "the EC2 reads are limited to this Region and change nothing.",
             "AwsSolutions-IAM5[Resource::*]",
@@ -512,7 +509,7 @@ class ApiImageBuild(Construct):
         cleaner.function.add_to_role_policy(delete_images)
         cleaner.acknowledge_xray()
         acknowledge_wildcards(
-            cleaner.role.managed_policy, [delete_images], {"DeletePipelineImages": RECIPE_IMAGES_REASON}
+            cleaner.role.policy, [delete_images], {"DeletePipelineImages": RECIPE_IMAGES_REASON}
         )
         CustomResource(
             self,
@@ -531,7 +528,7 @@ class ApiImageBuild(Construct):
         source: Path,
         description: str,
         timeout: Duration,
-        environment: Optional[dict[str, str]] = None,
+        environment: dict[str, str] | None = None,
     ) -> HelperFunction:
         return HelperFunction(
             self,
@@ -539,7 +536,6 @@ class ApiImageBuild(Construct):
             source=source,
             description=description,
             timeout=timeout,
-            iam_name=self._iam_name,
-            log_group_factory=self._log_group_factory,
+            conventions=self._conventions,
             environment=environment,
         )

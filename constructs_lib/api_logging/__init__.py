@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
 
 from aws_cdk import Aws, CfnDeletionPolicy, CustomResource, Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.conventions import Conventions
 from constructs_lib.helper_function import HelperFunction
+from constructs_lib.l1 import l1
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 # The IAM path of every role this construct offers to an account, followed by the Region: the
@@ -53,8 +53,7 @@ class ApiGatewayAccountRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        iam_name: Callable[[str], Optional[str]],
-        log_group_factory: Callable[[Construct, str], logs.ILogGroup],
+        conventions: Conventions,
     ) -> None:
         super().__init__(scope, construct_id)
         # One path per Region: a role may write logs in its own Region only, so it may be handed
@@ -69,15 +68,15 @@ class ApiGatewayAccountRole(Construct):
             self,
             "Role",
             # A new name with the new path: CloudFormation replaces a named role only under a new name.
-            role_name=iam_name("ApiGatewayLogsRole"),
+            role_name=conventions.iam_name("ApiGatewayLogsRole"),
             path=self.role_path,
             description="Lets API Gateway write this account's API logs to CloudWatch Logs in this Region",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
             # In the role, not in a policy resource of the stack, which would go with the stack
             # while the retained role may still serve other APIs.
-            inline_policies={iam_name("PushApiLogs") or "PushApiLogs": iam.PolicyDocument(statements=[push_logs])},
+            inline_policies={conventions.iam_name("PushApiLogs") or "PushApiLogs": iam.PolicyDocument(statements=[push_logs])},
         )
-        role_resource = self.role.node.default_child
+        role_resource = l1(self.role, iam.CfnRole)
         # Retained when the stack is deleted or the construct removed (the custom resource then
         # deletes the role if no API needs it); deleted in the rollback of the operation that
         # created it, which leaves nothing behind after a failed deployment. Replaced (a new path
@@ -111,8 +110,7 @@ class ApiGatewayAccountRole(Construct):
             # Room for the retries while IAM makes the new role usable by API Gateway, and for
             # reading the Region's API stages on deletion.
             timeout=Duration.minutes(5),
-            iam_name=iam_name,
-            log_group_factory=log_group_factory,
+            conventions=conventions,
         )
         apigateway = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}:"
         offered_roles = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{self.role_path}*"
@@ -149,7 +147,7 @@ class ApiGatewayAccountRole(Construct):
             "other stacks of this project offered in this Region."
         )
         acknowledge_wildcards(
-            setter.role.managed_policy,
+            setter.role.policy,
             [statement for statement in statements if statement.sid != "FindOfferedRoles"],
             {
                 "ReadApiStages": "On deletion the setter checks whether any REST or WebSocket API "

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Callable, Optional
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.audit import acknowledge
+from constructs_lib.conventions import Conventions
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 
 # The newest Python runtime Lambda offers; the helpers use the standard library and boto3 only.
@@ -67,9 +66,9 @@ def inline_source(handler_module: Path) -> str:
     return "".join(lines)
 
 
-def _bindings(tree: ast.Module) -> dict[str, Optional[str]]:
+def _bindings(tree: ast.Module) -> dict[str, str | None]:
     """Top-level names a module binds: to the import they come from, or None for its own definitions."""
-    names: dict[str, Optional[str]] = {}
+    names: dict[str, str | None] = {}
     for statement in tree.body:
         if _is_future(statement):
             continue
@@ -97,10 +96,10 @@ class HelperFunction(Construct):
     """A Python function from a module beside the construct that deploys it, delivered inline.
 
     ``source`` is the module; its ``handler`` function is the entry point. The function runs with
-    a role of its own (named with ``iam_name``) whose permissions live in a customer-managed
-    policy, logs to a log group of its own (``log_group_factory``: retention and encryption of the
-    caller), traces with X-Ray, and sends the events it failed to process to an encrypted
-    dead-letter queue. Attributes: ``function``, ``role``, ``dead_letter_queue``.
+    a role of its own (named by the ``conventions``) whose permissions live in a customer-managed
+    policy, logs to a log group of its own (the ``conventions``' retention and encryption), traces
+    with X-Ray, and sends the events it failed to process to an encrypted dead-letter queue.
+    Attributes: ``function``, ``role``, ``dead_letter_queue``.
     """
 
     def __init__(
@@ -111,17 +110,16 @@ class HelperFunction(Construct):
         source: Path,
         description: str,
         timeout: Duration,
-        iam_name: Callable[[str], Optional[str]],
-        log_group_factory: Callable[[Construct, str], logs.ILogGroup],
-        environment: Optional[dict[str, str]] = None,
+        conventions: Conventions,
+        environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # IAM names (with the caller's prefix, when it has one) derive from the construct id.
         self.role = ManagedPolicyRole(
             self,
             "Role",
-            role_name=iam_name(f"ParallelClusterApi{construct_id}Role"),
-            policy_name=iam_name(f"ParallelClusterApi{construct_id}Policy"),
+            role_name=conventions.iam_name(f"ParallelClusterApi{construct_id}Role"),
+            policy_name=conventions.iam_name(f"ParallelClusterApi{construct_id}Policy"),
             description=description,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
@@ -150,7 +148,7 @@ class HelperFunction(Construct):
             memory_size=128,
             role=self.role,
             environment=environment,
-            log_group=log_group_factory(self, "Logs"),
+            log_group=conventions.log_group(self, "Logs"),
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=self.dead_letter_queue,
         )
@@ -170,7 +168,7 @@ class HelperFunction(Construct):
             "HIPAA.Security-LambdaConcurrency",
         )
 
-    def acknowledge_xray(self, *, also: Optional[str] = None) -> None:
+    def acknowledge_xray(self, *, also: str | None = None) -> None:
         """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``.
 
         ``also``: the sentence that explains the helper's other actions on ``*``, if it has any
@@ -180,4 +178,4 @@ class HelperFunction(Construct):
             "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
             + ("; the policy's other statements name this stack's resources." if also is None else f". {also}")
         )
-        acknowledge(self.role.managed_policy, reason, "AwsSolutions-IAM5[Resource::*]")
+        acknowledge(self.role.policy, reason, "AwsSolutions-IAM5[Resource::*]")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, Names, Stack, Tags, Token
 from aws_cdk import aws_apigateway as apigateway
@@ -18,6 +18,7 @@ from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge, nag_text
 from constructs_lib.conventions import Conventions
+from constructs_lib.l1 import l1
 from constructs_lib.parallelcluster_api.function import API_HANDLER, FUNCTION_LOGICAL_ID, ApiFunction
 from constructs_lib.parallelcluster_api.props import (
     AccountRoleMode,
@@ -25,7 +26,6 @@ from constructs_lib.parallelcluster_api.props import (
     FunctionCode,
     FunctionRole,
 )
-from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from constructs_lib.parallelcluster_api.rest_api import (
     EXECUTION_ROLE_LOGICAL_ID,
     STAGE_NAME,
@@ -33,6 +33,7 @@ from constructs_lib.parallelcluster_api.rest_api import (
     api_definition_location,
     official_api_definition_s3_uri,
 )
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 
 __all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "official_api_definition_s3_uri"]
 
@@ -63,19 +64,19 @@ class ParallelClusterApi(Construct):
         *,
         parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
         region: str = rules.ALL_REGIONS,
-        api_definition_s3_uri: Optional[str] = None,
-        function_code: Optional[FunctionCode] = None,
-        function_role: Optional[FunctionRole] = None,
-        permissions_boundary: Optional[iam.IManagedPolicy] = None,
+        api_definition_s3_uri: str | None = None,
+        function_code: FunctionCode | None = None,
+        function_role: FunctionRole | None = None,
+        permissions_boundary: iam.IManagedPolicy | None = None,
         iam_role_and_policy_prefix: str = "",
         create_api_user_role: bool = True,
         allowed_principals: Sequence[iam.IRole] = (),
         allow_cross_account_principals: bool = False,
-        endpoint: Optional[ApiEndpoint] = None,
+        endpoint: ApiEndpoint | None = None,
         api_gateway_account_role: AccountRoleMode = AccountRoleMode.ENSURE,
-        web_acl_arn: Optional[str] = None,
-        logs_key: Optional[kms.IKey] = None,
-        reserved_concurrent_executions: Optional[int] = None,
+        web_acl_arn: str | None = None,
+        logs_key: kms.IKey | None = None,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         """Create the API.
 
@@ -143,9 +144,9 @@ class ParallelClusterApi(Construct):
         self.function: lambda_.Function = function.function
         self.function_role: iam.IRole = function.role
         self.log_group: logs.LogGroup = function.log_group
-        self.repository: Optional[ecr.Repository] = function.repository
-        self.image_build: Optional[ApiImageBuild] = function.image_build
-        self.layer: Optional[lambda_.LayerVersion] = function.layer
+        self.repository: ecr.Repository | None = function.repository
+        self.image_build: ApiImageBuild | None = function.image_build
+        self.layer: lambda_.LayerVersion | None = function.layer
 
         self._front_end = ApiFrontEnd(
             self,
@@ -166,12 +167,12 @@ class ParallelClusterApi(Construct):
         #: ``https://...`` URL of the ``prod`` stage (or the custom domain), without a trailing slash.
         self.invoke_url: str = self._front_end.invoke_url
         self.execution_role: iam.Role = self._front_end.execution_role
-        self.api_user_role: Optional[iam.Role] = self._front_end.api_user_role
-        self.access_log_group: Optional[logs.LogGroup] = self._front_end.access_log_group
-        self.account_role: Optional[ApiGatewayAccountRole] = self._front_end.account_role
-        self.domain: Optional[apigateway.DomainName] = self._front_end.domain
+        self.api_user_role: iam.Role | None = self._front_end.api_user_role
+        self.access_log_group: logs.LogGroup | None = self._front_end.access_log_group
+        self.account_role: ApiGatewayAccountRole | None = self._front_end.account_role
+        self.domain: apigateway.DomainName | None = self._front_end.domain
         #: With a custom domain and no hosted zone: the regional domain name to point DNS at.
-        self.domain_target: Optional[str] = self._front_end.domain_target
+        self.domain_target: str | None = self._front_end.domain_target
         if self.api_user_role is not None:
             self.grant_invoke(self.api_user_role, admit=False)
             self.acknowledge_invoke_grant(
@@ -219,8 +220,10 @@ class ParallelClusterApi(Construct):
             raise ValueError(f"{stack.node.path} is neither the stack of {self.node.path} nor its nested stack's parent")
         # The parent reads the API id through the output CDK adds to the nested stack for this
         # reference: <unique id of the referenced resource>Ref.
-        rest_api = self.rest_api.node.default_child
-        api_id = own.nested_stack_resource.get_att(f"Outputs.{Names.node_unique_id(rest_api.node)}Ref")
+        rest_api = l1(self.rest_api, apigateway.CfnRestApi)
+        nested_stack = own.nested_stack_resource
+        assert nested_stack is not None  # a stack with a parent is a nested stack
+        api_id = nested_stack.get_att(f"Outputs.{Names.node_unique_id(rest_api.node)}Ref")
         arn = own.format_arn(
             service="execute-api",
             resource=api_id.to_string(),

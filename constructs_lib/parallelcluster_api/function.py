@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from aws_cdk import Annotations, Aws, Duration, Fn, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ecr as ecr
@@ -12,10 +12,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from constructs_lib import validation as rules
-from constructs_lib.api_image import dockerfile
+from constructs_lib.api_image import dockerfile, locks
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.audit import acknowledge, acknowledge_wildcards, nag_text
 from constructs_lib.conventions import Conventions
+from constructs_lib.l1 import l1
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 from constructs_lib.parallelcluster_api import function_permissions as permissions
 from constructs_lib.parallelcluster_api.props import FunctionCode, FunctionCodeSource, FunctionRole
@@ -52,16 +53,16 @@ class ApiFunction:
         region: str,
         code: FunctionCode,
         role: FunctionRole,
-        permissions_boundary: Optional[iam.IManagedPolicy],
+        permissions_boundary: iam.IManagedPolicy | None,
         conventions: Conventions,
-        reserved_concurrent_executions: Optional[int],
+        reserved_concurrent_executions: int | None,
     ) -> None:
         self._scope = scope
         self._version = parallelcluster_version
         self._conventions = conventions
-        self.repository: Optional[ecr.Repository] = None
-        self.image_build: Optional[ApiImageBuild] = None
-        self.layer: Optional[lambda_.LayerVersion] = None
+        self.repository: ecr.Repository | None = None
+        self.image_build: ApiImageBuild | None = None
+        self.layer: lambda_.LayerVersion | None = None
 
         # A name of our choosing lets the log group exist, with its retention, before the function
         # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
@@ -110,7 +111,7 @@ class ApiFunction:
             )
         else:
             self.function = lambda_.DockerImageFunction(scope, "Function", code=self._image_code(code), **common)
-        self.function.node.default_child.override_logical_id(FUNCTION_LOGICAL_ID)
+        l1(self.function, lambda_.CfnFunction).override_logical_id(FUNCTION_LOGICAL_ID)
         self._acknowledge_findings(reserved_concurrent_executions)
         Tags.of(self.function).add(RESOURCE_TAG, "api")
         if self.image_build is not None:
@@ -145,7 +146,7 @@ class ApiFunction:
             return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=reference)
         if code.source is FunctionCodeSource.LOCAL_DOCKER:
             return lambda_.DockerImageCode.from_image_asset(
-                str(dockerfile.LAMBDA_IMAGE_DIR),
+                str(locks.LAMBDA_IMAGE_DIR),
                 build_args={dockerfile.VERSION_ARGUMENT: self._version},
                 # The build reads the Dockerfile and this version's lock, and nothing else of the
                 # directory (a Python package too), so that only they make the asset's hash.
@@ -170,8 +171,7 @@ class ApiFunction:
             recipe=recipe,
             recipe_version=self._version,
             repository=self.repository,
-            iam_name=self._conventions.iam_name,
-            log_group_factory=self._conventions.log_group,
+            conventions=self._conventions,
             vpc_id=code.network.vpc_id if code.network else None,
             subnet_id=code.network.subnet_id if code.network else None,
         )
@@ -180,7 +180,7 @@ class ApiFunction:
         return lambda_.DockerImageCode.from_ecr(self.repository, tag_or_digest=tag)
 
     def _create_role(
-        self, region: str, role: FunctionRole, permissions_boundary: Optional[iam.IManagedPolicy]
+        self, region: str, role: FunctionRole, permissions_boundary: iam.IManagedPolicy | None
     ) -> iam.Role:
         """The function's role, with the ParallelCluster permissions as managed policies."""
         scope, iam_name = self._scope, self._conventions.iam_name
@@ -276,7 +276,7 @@ class ApiFunction:
                     f"AwsSolutions-IAM4[Policy::{arn_text}]",
                 )
 
-    def _acknowledge_findings(self, reserved_concurrent_executions: Optional[int]) -> None:
+    def _acknowledge_findings(self, reserved_concurrent_executions: int | None) -> None:
         acknowledge(
             self.function,
             "API Gateway invokes the function synchronously and returns its errors to the caller, "
@@ -303,7 +303,7 @@ class ApiFunction:
             )
         if isinstance(self.role, ManagedPolicyRole):
             acknowledge(
-                self.role.managed_policy,
+                self.role.policy,
                 "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level "
                 "permissions; the policy's other statements name the function's own log group.",
                 "AwsSolutions-IAM5[Resource::*]",

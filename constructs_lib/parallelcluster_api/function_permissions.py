@@ -12,8 +12,9 @@ Region, regional ARNs name it and unscoped actions carry an ``aws:RequestedRegio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from aws_cdk import Aws
 
@@ -75,7 +76,7 @@ class PermissionScope:
         sid: str,
         actions: Sequence[str],
         resources: Sequence[str] = ("*",),
-        conditions: Optional[dict[str, dict[str, Any]]] = None,
+        conditions: dict[str, dict[str, Any]] | None = None,
         *,
         why: str,
         region_limited: bool = False,
@@ -704,7 +705,7 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
     ]
 
 
-def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: Optional[str]) -> list[Permission]:
+def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str | None) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary, roles may only be created, and policies only put or attached,

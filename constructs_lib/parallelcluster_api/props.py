@@ -11,8 +11,8 @@ accept the ids and URIs that have no CDK type. Values that are tokens are left t
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -55,7 +55,7 @@ class BuildNetwork:
         rules.SUBNET_ID.check("subnet_id", self.subnet_id)
 
     @classmethod
-    def of(cls, vpc: ec2.IVpc, subnet: ec2.ISubnet) -> "BuildNetwork":
+    def of(cls, vpc: ec2.IVpc, subnet: ec2.ISubnet) -> BuildNetwork:
         """The network of ``subnet`` in ``vpc``."""
         return cls(vpc_id=vpc.vpc_id, subnet_id=subnet.subnet_id)
 
@@ -78,17 +78,17 @@ class FunctionCode:
     """
 
     source: FunctionCodeSource
-    image_uri: Optional[str] = None
-    network: Optional[BuildNetwork] = None
+    image_uri: str | None = None
+    network: BuildNetwork | None = None
 
     @classmethod
-    def build_in_account(cls, *, network: Optional[BuildNetwork] = None) -> "FunctionCode":
+    def build_in_account(cls, *, network: BuildNetwork | None = None) -> FunctionCode:
         """EC2 Image Builder builds ``lambda_image/`` in the account (no Docker needed), and keeps
         the function on each new build of the image pipeline."""
         return cls(FunctionCodeSource.BUILD_IN_ACCOUNT, network=network)
 
     @classmethod
-    def copy_of_image(cls, image_uri: str, *, network: Optional[BuildNetwork] = None) -> "FunctionCode":
+    def copy_of_image(cls, image_uri: str, *, network: BuildNetwork | None = None) -> FunctionCode:
         """EC2 Image Builder copies an existing image (with a tag or digest) into the account, as
         the official template copies ``public.ecr.aws/parallelcluster/pcluster-api``."""
         return cls(
@@ -98,24 +98,24 @@ class FunctionCode:
         )
 
     @classmethod
-    def from_ecr_image_uri(cls, image_uri: str) -> "FunctionCode":
+    def from_ecr_image_uri(cls, image_uri: str) -> FunctionCode:
         """The function runs this private ECR image (``<account>.dkr.ecr.<region>.<domain>/<repository>:<tag>``
         or ``@sha256:<digest>``); nothing is built."""
         return cls(FunctionCodeSource.ECR_IMAGE, image_uri=rules.ECR_IMAGE_URI.check("image_uri", image_uri))
 
     @classmethod
-    def from_ecr_image(cls, repository: ecr.IRepository, *, tag_or_digest: str) -> "FunctionCode":
+    def from_ecr_image(cls, repository: ecr.IRepository, *, tag_or_digest: str) -> FunctionCode:
         """The function runs this image of ``repository``; nothing is built."""
         separator = "@" if tag_or_digest.startswith("sha256:") else ":"
         return cls(FunctionCodeSource.ECR_IMAGE, image_uri=f"{repository.repository_uri}{separator}{tag_or_digest}")
 
     @classmethod
-    def from_local_docker(cls) -> "FunctionCode":
+    def from_local_docker(cls) -> FunctionCode:
         """``cdk deploy`` builds ``lambda_image/`` with the deployer's Docker, as an image asset."""
         return cls(FunctionCodeSource.LOCAL_DOCKER)
 
     @classmethod
-    def official_layer(cls) -> "FunctionCode":
+    def official_layer(cls) -> FunctionCode:
         """The official ParallelCluster Lambda layer of the version, on python3.12, as AWS's own API
         template runs it since ParallelCluster 3.6: no image and no build."""
         return cls(FunctionCodeSource.OFFICIAL_LAYER)
@@ -142,17 +142,17 @@ class FsxS3Access:
                 rules.S3_BUCKET_ARN.check("bucket_arns", arn)
 
     @classmethod
-    def all_buckets(cls) -> "FsxS3Access":
+    def all_buckets(cls) -> FsxS3Access:
         """Every bucket (``FsxS3Buckets=*``)."""
         return cls((rules.ALL_BUCKETS,))
 
     @classmethod
-    def buckets(cls, *buckets: s3.IBucket) -> "FsxS3Access":
+    def buckets(cls, *buckets: s3.IBucket) -> FsxS3Access:
         """These buckets and their objects."""
         return cls(tuple(bucket.bucket_arn for bucket in buckets))
 
     @classmethod
-    def of_bucket_arns(cls, *bucket_arns: str) -> "FsxS3Access":
+    def of_bucket_arns(cls, *bucket_arns: str) -> FsxS3Access:
         """The buckets of these ARNs; ``arn:<partition>:s3:::<prefix>*`` names every bucket whose
         name starts with the prefix."""
         return cls(tuple(bucket_arns))
@@ -165,9 +165,9 @@ class FunctionRole:
     Use :meth:`create` (the default) or :meth:`use`.
     """
 
-    existing: Optional[iam.IRole] = None
+    existing: iam.IRole | None = None
     enable_iam_admin_access: bool = False
-    fsx_s3_access: Optional[FsxS3Access] = None
+    fsx_s3_access: FsxS3Access | None = None
     additional_policies: tuple[iam.IManagedPolicy, ...] = ()
 
     @classmethod
@@ -175,9 +175,9 @@ class FunctionRole:
         cls,
         *,
         enable_iam_admin_access: bool = False,
-        fsx_s3_access: Optional[FsxS3Access] = None,
+        fsx_s3_access: FsxS3Access | None = None,
         additional_policies: Sequence[iam.IManagedPolicy] = (),
-    ) -> "FunctionRole":
+    ) -> FunctionRole:
         """A role with the ParallelCluster permissions the release needs.
 
         :param enable_iam_admin_access: Let the function create the IAM roles and instance
@@ -194,7 +194,7 @@ class FunctionRole:
         )
 
     @classmethod
-    def use(cls, role: iam.IRole) -> "FunctionRole":
+    def use(cls, role: iam.IRole) -> FunctionRole:
         """Your role (trusted by Lambda): the construct adds no ParallelCluster policy to it."""
         return cls(existing=role)
 
@@ -211,7 +211,7 @@ class CustomDomain:
 
     domain_name: str
     certificate: acm.ICertificate
-    hosted_zone: Optional[route53.IHostedZone] = None
+    hosted_zone: route53.IHostedZone | None = None
 
     def __post_init__(self) -> None:
         rules.DOMAIN_NAME.check("domain_name", self.domain_name)
@@ -224,21 +224,21 @@ class ApiEndpoint:
     Use :meth:`regional` (the default) or :meth:`private`.
     """
 
-    custom_domain: Optional[CustomDomain] = None
-    vpc_endpoint: Optional[ec2.IInterfaceVpcEndpoint] = None
+    custom_domain: CustomDomain | None = None
+    vpc_endpoint: ec2.IInterfaceVpcEndpoint | None = None
 
     @classmethod
-    def regional(cls, *, custom_domain: Optional[CustomDomain] = None) -> "ApiEndpoint":
+    def regional(cls, *, custom_domain: CustomDomain | None = None) -> ApiEndpoint:
         """A regional endpoint, ``https://<api id>.execute-api.<region>.<suffix>/prod``, or the
         custom domain."""
         return cls(custom_domain=custom_domain)
 
     @classmethod
-    def private(cls, vpc_endpoint: ec2.IInterfaceVpcEndpoint) -> "ApiEndpoint":
+    def private(cls, vpc_endpoint: ec2.IInterfaceVpcEndpoint) -> ApiEndpoint:
         """A private API, answering only through this ``execute-api`` interface VPC endpoint."""
         return cls(vpc_endpoint=vpc_endpoint)
 
     @property
-    def vpc_endpoint_id(self) -> Optional[str]:
+    def vpc_endpoint_id(self) -> str | None:
         return self.vpc_endpoint.vpc_endpoint_id if self.vpc_endpoint is not None else None
 

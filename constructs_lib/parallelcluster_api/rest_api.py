@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Aws, CfnParameter, Fn, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
@@ -19,6 +20,7 @@ from constructs_lib import validation as rules
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge
 from constructs_lib.conventions import Conventions
+from constructs_lib.l1 import l1
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 from constructs_lib.parallelcluster_api.props import AccountRoleMode, ApiEndpoint, CustomDomain
 
@@ -74,7 +76,7 @@ class ApiFrontEnd:
         allowed_principal_arns: Sequence[str],
         allow_cross_account_principals: bool,
         account_role_mode: AccountRoleMode,
-        web_acl_arn: Optional[str],
+        web_acl_arn: str | None,
         conventions: Conventions,
     ) -> None:
         self._scope = scope
@@ -97,9 +99,9 @@ class ApiFrontEnd:
         self.execution_role.add_to_principal_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
         )
-        self.execution_role.node.default_child.override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
+        l1(self.execution_role, iam.CfnRole).override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
 
-        self.api_user_role: Optional[iam.Role] = None
+        self.api_user_role: iam.Role | None = None
         if create_api_user_role:
             # Named from the stack id so that the resource policy can name it without
             # referencing the role (the role's policy already references the API).
@@ -117,8 +119,8 @@ class ApiFrontEnd:
             )
             self._denied_unless_principal_arns += self._allowed_principal_arns
 
-        self.access_log_group: Optional[logs.LogGroup] = None
-        self.account_role: Optional[ApiGatewayAccountRole] = None
+        self.access_log_group: logs.LogGroup | None = None
+        self.account_role: ApiGatewayAccountRole | None = None
         self.rest_api = self._create_rest_api(parallelcluster_version, api_definition_location, account_role_mode)
         #: ``execute-api`` ARN of every stage, method and path of this API.
         self.invoke_arn = self.rest_api.arn_for_execute_api("*", "/*", "*")
@@ -143,8 +145,8 @@ class ApiFrontEnd:
             # Private APIs answer on <api id>-<vpce id> host names through the endpoint.
             host = f"{host}-{self._vpc_endpoint_id}"
         self.invoke_url = f"https://{host}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
-        self.domain: Optional[apigateway.DomainName] = None
-        self.domain_target: Optional[str] = None
+        self.domain: apigateway.DomainName | None = None
+        self.domain_target: str | None = None
         if endpoint.custom_domain is not None:
             self.domain = self._create_custom_domain(endpoint.custom_domain)
             self.invoke_url = f"https://{endpoint.custom_domain.domain_name}"
@@ -160,9 +162,9 @@ class ApiFrontEnd:
 
     def apply_resource_policy(self) -> None:
         """(Re)write the REST API's resource policy from the admitted principals."""
-        self.rest_api.node.default_child.policy = self._resource_policy()
+        l1(self.rest_api, apigateway.CfnRestApi).policy = self._resource_policy()
 
-    def _resource_policy(self) -> Optional[dict[str, Any]]:
+    def _resource_policy(self) -> dict[str, Any] | None:
         """Who may invoke the API, on top of the SigV4 authentication the spec requires.
 
         Deny every principal but the admitted ones: ``aws:PrincipalArn`` is the role's ARN for
@@ -175,32 +177,36 @@ class ApiFrontEnd:
         principals. Without any of these there is no resource policy: IAM policies alone decide,
         as in the official template (API Gateway then admits no other account's principal).
         """
-        invoke = {"actions": ["execute-api:Invoke"], "resources": ["execute-api:/*/*/*"]}
-        anyone = {"principals": [iam.AnyPrincipal()], **invoke}
+        def invoke(
+            effect: iam.Effect = iam.Effect.ALLOW,
+            principals: Sequence[iam.IPrincipal] = (iam.AnyPrincipal(),),
+            conditions: dict[str, Any] | None = None,
+        ) -> iam.PolicyStatement:
+            return iam.PolicyStatement(
+                effect=effect,
+                principals=list(principals),
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*/*/*"],
+                conditions=conditions,
+            )
+
         statements = []
         if self._vpc_endpoint_id is not None:
             through_endpoint = {"aws:SourceVpce": self._vpc_endpoint_id}
             statements += [
-                iam.PolicyStatement(conditions={"StringEquals": through_endpoint}, **anyone),
-                iam.PolicyStatement(effect=iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}, **anyone),
+                invoke(conditions={"StringEquals": through_endpoint}),
+                invoke(iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}),
             ]
         if self._allowed_principal_arns:
-            statements.append(
-                iam.PolicyStatement(principals=[iam.ArnPrincipal(arn) for arn in self._allowed_principal_arns], **invoke)
-            )
+            statements.append(invoke(principals=[iam.ArnPrincipal(arn) for arn in self._allowed_principal_arns]))
         if self._denied_unless_principal_arns:
-            statements.append(
-                iam.PolicyStatement(
-                    effect=iam.Effect.DENY,
-                    conditions={"ArnNotLike": {"aws:PrincipalArn": list(dict.fromkeys(self._denied_unless_principal_arns))}},
-                    **anyone,
-                )
-            )
+            admitted = list(dict.fromkeys(self._denied_unless_principal_arns))
+            statements.append(invoke(iam.Effect.DENY, conditions={"ArnNotLike": {"aws:PrincipalArn": admitted}}))
         if self._vpc_endpoint_id is not None or self._allowed_principal_arns:
             other_accounts: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}}
             if self._cross_account_allowed and self._allowed_principal_arns:
                 other_accounts["ArnNotLike"] = {"aws:PrincipalArn": self._allowed_principal_arns}
-            statements.append(iam.PolicyStatement(effect=iam.Effect.DENY, conditions=other_accounts, **anyone))
+            statements.append(invoke(iam.Effect.DENY, conditions=other_accounts))
         return iam.PolicyDocument(statements=statements).to_json() if statements else None
 
     def _create_rest_api(
@@ -212,19 +218,24 @@ class ApiFrontEnd:
         else:
             endpoint = apigateway.EndpointConfiguration(
                 types=[apigateway.EndpointType.PRIVATE],
-                vpc_endpoints=[self._endpoint.vpc_endpoint],
+                vpc_endpoints=[self._endpoint.vpc_endpoint] if self._endpoint.vpc_endpoint else None,
             )
-        logging = {}
         if account_role_mode is not AccountRoleMode.NONE:
             self.access_log_group = self._conventions.log_group(scope, "AccessLogs")
-            logging = {
-                "access_log_destination": apigateway.LogGroupLogDestination(self.access_log_group),
-                "access_log_format": apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
-                # Errors only: request and response bodies (data trace) would log cluster
-                # configurations, which may hold secrets.
-                "logging_level": apigateway.MethodLoggingLevel.ERROR,
-                "data_trace_enabled": False,
-            }
+        logs_to = self.access_log_group
+        deploy_options = apigateway.StageOptions(
+            stage_name=STAGE_NAME,
+            tracing_enabled=True,
+            metrics_enabled=True,
+            throttling_rate_limit=100,
+            throttling_burst_limit=10,
+            access_log_destination=apigateway.LogGroupLogDestination(logs_to) if logs_to else None,
+            access_log_format=apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)) if logs_to else None,
+            # Errors only: request and response bodies (data trace) would log cluster
+            # configurations, which may hold secrets.
+            logging_level=apigateway.MethodLoggingLevel.ERROR if logs_to else None,
+            data_trace_enabled=False if logs_to else None,
+        )
         rest_api = apigateway.SpecRestApi(
             scope,
             "RestApi",
@@ -237,21 +248,14 @@ class ApiFrontEnd:
             # The account's API Gateway settings are shared by every API of the account and
             # Region; account_role_mode decides how they are handled, not SpecRestApi.
             cloud_watch_role=False,
-            deploy_options=apigateway.StageOptions(
-                stage_name=STAGE_NAME,
-                tracing_enabled=True,
-                metrics_enabled=True,
-                throttling_rate_limit=100,
-                throttling_burst_limit=10,
-                **logging,
-            ),
+            deploy_options=deploy_options,
         )
         # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
         # official ParallelClusterApiInvokeUrl instead.
         rest_api.node.try_remove_child("Endpoint")
         if account_role_mode is AccountRoleMode.ENSURE:
             self.account_role = ApiGatewayAccountRole(
-                scope, "AccountRole", iam_name=self._conventions.iam_name, log_group_factory=self._conventions.log_group
+                scope, "AccountRole", conventions=self._conventions
             )
             rest_api.deployment_stage.node.add_dependency(self.account_role)
         if account_role_mode is AccountRoleMode.NONE:
@@ -266,7 +270,7 @@ class ApiFrontEnd:
                 "HIPAA.Security-APIGWExecutionLoggingEnabled",
             )
         acknowledge(
-            rest_api.node.default_child,
+            l1(rest_api, apigateway.CfnRestApi),
             "The methods come from the official OpenAPI spec, included at deploy time, which "
             "declares no request validators; the function validates every request against the "
             "same spec and answers 400 to an invalid one.",
@@ -316,7 +320,7 @@ def official_api_definition_s3_uri(parallelcluster_version: str, region: str) ->
     return f"s3://{region}-aws-parallelcluster/parallelcluster/{parallelcluster_version}/api/ParallelCluster.openapi.yaml"
 
 
-def api_definition_location(scope: Construct, parallelcluster_version: str, api_definition_s3_uri: Optional[str]) -> str:
+def api_definition_location(scope: Construct, parallelcluster_version: str, api_definition_s3_uri: str | None) -> str:
     """The spec's S3 URI: the one given, else the official one of the stack's Region.
 
     AWS::Include passes intrinsic functions to the transform as literal text; only a Ref to a

@@ -225,7 +225,7 @@ def _references(value):
 def _json_safe(value):
     """The call's params as JSON: request bodies and streams are summarized, dates are ISO strings."""
     if isinstance(value, dict):
-        return {k: ("<%d bytes>" % len(v) if k == "Body" and isinstance(v, (str, bytes)) else _json_safe(v))
+        return {k: (f"<{len(v)} bytes>" if k == "Body" and isinstance(v, (str, bytes)) else _json_safe(v))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]

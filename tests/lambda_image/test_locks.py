@@ -23,6 +23,7 @@ from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from tests.lambda_image import venv
 from tests.lambda_image.lockfile import pins
 
+
 @pytest.mark.parametrize("version", locks.locked_versions())
 def test_each_lock_pins_every_package_with_a_hash(version):
     pinned = pins(locks.lock_file(version))

@@ -42,7 +42,7 @@ def test_api_gateway_endpoints_of_the_region_are_accepted(url: str, region: str,
     ("url", "region"),
     [
         (f"http://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com/prod", REGION),
-        (f"https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod", REGION),
+        ("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod", REGION),
         ("https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com/prod", "cn-north-1"),
         (f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com.cn/prod", REGION),
         (f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com.example.net/prod", REGION),

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -106,7 +106,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return body
 
 
-def _preflight(vpc_id: Optional[str], subnet_id: Optional[str]) -> list[str]:
+def _preflight(vpc_id: str | None, subnet_id: str | None) -> list[str]:
     """Raise BuildWouldFail on the first certain problem; return what was found (or skipped)."""
     region = os.environ["AWS_REGION"]
     notes: list[str] = []
@@ -131,7 +131,7 @@ def _preflight(vpc_id: Optional[str], subnet_id: Optional[str]) -> list[str]:
     return notes
 
 
-def _build_subnets(vpc_id: Optional[str], subnet_id: Optional[str], region: str) -> list[dict[str, Any]]:
+def _build_subnets(vpc_id: str | None, subnet_id: str | None, region: str) -> list[dict[str, Any]]:
     """The subnets the build instance may be launched in."""
     if subnet_id is None:
         vpcs = EC2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]

@@ -23,12 +23,12 @@ fails the handler raises, so Lambda's asynchronous retries (the handler is idemp
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import boto3
 from botocore.config import Config
-from cfn_response import FAILED, SUCCESS, send_response
 from botocore.exceptions import BotoCoreError, ClientError
+from cfn_response import FAILED, SUCCESS, send_response
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -79,14 +79,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return body
 
 
-def _pipeline_arn_of(physical_id: str) -> Optional[str]:
+def _pipeline_arn_of(physical_id: str) -> str | None:
     """The pipeline ARN a physical id was issued for; None for the id of a failed creation."""
     if physical_id.startswith("arn:") and physical_id.endswith(PHYSICAL_ID_SUFFIX):
         return physical_id[: -len(PHYSICAL_ID_SUFFIX)]
     return None
 
 
-def _delete_images(pipeline_arn: Optional[str], context: Any) -> str:
+def _delete_images(pipeline_arn: str | None, context: Any) -> str:
     """Delete the pipeline's images until done or out of time; returns the reason to report."""
     if pipeline_arn is None:
         return "No image pipeline was recorded for this resource: nothing to delete"
@@ -159,7 +159,7 @@ def _cancel(arn: str) -> str:
 
 
 def _out_of_time(context: Any) -> bool:
-    return context.get_remaining_time_in_millis() < MARGIN_MS
+    return bool(context.get_remaining_time_in_millis() < MARGIN_MS)
 
 
 def _code(error: ClientError) -> str:

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -118,9 +119,9 @@ def _ensure(service_name: str, role_name: str, context: Any) -> tuple[str, str]:
     return f"Created {role_name} for {service_name}", arn
 
 
-def _existing_arn(role_name: str) -> Optional[str]:
+def _existing_arn(role_name: str) -> str | None:
     try:
-        return IAM.get_role(RoleName=role_name)["Role"]["Arn"]
+        return str(IAM.get_role(RoleName=role_name)["Role"]["Arn"])
     except ClientError as error:
         if _code(error) == "NoSuchEntity":
             return None

@@ -44,7 +44,7 @@ import json
 import logging
 import os
 import re
-from typing import Any, Optional
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -155,7 +155,7 @@ def _own_image(arn: str) -> dict[str, Any]:
     target = recipe.get("targetRepository") or {}
     if (target.get("service"), target.get("repositoryName")) != ("ECR", os.environ["REPOSITORY_NAME"]):
         raise Refused(f"targets repository {target.get('repositoryName')}, not this stack's")
-    return image
+    return dict(image)
 
 
 def _report_failure(image: dict[str, Any]) -> None:
@@ -182,7 +182,7 @@ def _output_tag(image: dict[str, Any]) -> str:
             continue
         for uri in container.get("imageUris") or []:
             if uri.startswith(prefix) and "@" not in uri:
-                return uri[len(prefix):]
+                return str(uri[len(prefix):])
     raise Refused(f"no output image in {prefix[:-1]} in {region}")
 
 
@@ -190,10 +190,10 @@ def _digest(tag: str) -> str:
     details = _describe(tag)
     if details is None:
         raise Refused(f"tag {tag} is not in repository {os.environ['REPOSITORY_NAME']}")
-    return details["imageDigest"]
+    return str(details["imageDigest"])
 
 
-def _describe(tag: str) -> Optional[dict[str, Any]]:
+def _describe(tag: str) -> dict[str, Any] | None:
     """The repository's image with ``tag``, or None."""
     try:
         (details,) = ECR.describe_images(repositoryName=os.environ["REPOSITORY_NAME"], imageIds=[{"imageTag": tag}])[
@@ -203,7 +203,7 @@ def _describe(tag: str) -> Optional[dict[str, Any]]:
         if _code(error) == "ImageNotFoundException":
             return None
         raise
-    return details
+    return dict(details)
 
 
 def _older_than_running(digest: str) -> bool:
@@ -211,7 +211,7 @@ def _older_than_running(digest: str) -> bool:
     if running is None or running["imageDigest"] == digest:
         return False
     candidate = ECR.describe_images(repositoryName=os.environ["REPOSITORY_NAME"], imageIds=[{"imageDigest": digest}])
-    return candidate["imageDetails"][0]["imagePushedAt"] < running["imagePushedAt"]
+    return bool(candidate["imageDetails"][0]["imagePushedAt"] < running["imagePushedAt"])
 
 
 def _tag_as_running(digest: str) -> None:

@@ -54,12 +54,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NetworkError
 from cfn_response import FAILED, SUCCESS, send_response
-from botocore.exceptions import ClientError, ConnectionError as NetworkError, HTTPClientError
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -111,8 +113,8 @@ class RoleNotReset(Exception):
 class Written(NamedTuple):
     """The end of a series of UpdateAccount attempts."""
 
-    current: Optional[str]  # the role the account names now (the target after a write)
-    replaced: Optional[str]  # the role a successful write replaced
+    current: str | None  # the role the account names now (the target after a write)
+    replaced: str | None  # the role a successful write replaced
     attempts: int  # UpdateAccount calls made
 
 
@@ -152,7 +154,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return body
 
 
-def _role_arn(properties: Optional[dict[str, Any]]) -> Optional[str]:
+def _role_arn(properties: dict[str, Any] | None) -> str | None:
     """The ``RoleArn`` property when it looks like an IAM role ARN, else None."""
     value = (properties or {}).get("RoleArn")
     if isinstance(value, str) and value.startswith("arn:") and ":role/" in value:
@@ -163,7 +165,7 @@ def _role_arn(properties: Optional[dict[str, Any]]) -> Optional[str]:
 # --- Create / Update -----------------------------------------------------------------------------
 
 
-def _ensure(role_arn: str, old_role_arn: Optional[str], context: Any) -> tuple[str, dict[str, str]]:
+def _ensure(role_arn: str, old_role_arn: str | None, context: Any) -> tuple[str, dict[str, str]]:
     """Create / Update: point the account at ``role_arn`` while it names no role or ``old_role_arn``."""
     operation = {"op": "replace", "path": ROLE_PATH, "value": role_arn}
     try:
@@ -191,7 +193,7 @@ def _ensure(role_arn: str, old_role_arn: Optional[str], context: Any) -> tuple[s
 # --- Delete --------------------------------------------------------------------------------------
 
 
-def _delete(role_arn: Optional[str], context: Any) -> str:
+def _delete(role_arn: str | None, context: Any) -> str:
     """Delete: hand over, reset or leave the account's role, and delete this stack's role if unused."""
     if role_arn is None:
         return "No role was recorded for this resource: nothing to do"
@@ -238,8 +240,8 @@ def _delete(role_arn: Optional[str], context: Any) -> str:
     )
 
 
-def _changed_meanwhile(current: str) -> str:
-    return f"The account now uses {current}, set meanwhile by someone else: left unchanged. "
+def _changed_meanwhile(current: str | None) -> str:
+    return f"The account now uses {current or 'no role'}, set meanwhile by someone else: left unchanged. "
 
 
 def _offered_roles(role_arn: str, context: Any) -> list[str]:
@@ -379,7 +381,7 @@ def _cleanup_hint(role_arn: str) -> str:
 
 
 def _write(
-    operation: dict[str, str], target: Optional[str], replaceable: set[Optional[str]], retried: set[str], context: Any
+    operation: dict[str, str], target: str | None, replaceable: set[str | None], retried: set[str], context: Any
 ) -> Written:
     """UpdateAccount with ``operation`` (which sets ``target``), retried with backoff on ``retried`` errors.
 
@@ -424,7 +426,7 @@ def _still_failing(attempts: int, started: float, last: str) -> OutOfTime:
     )
 
 
-def _read_account(context: Any) -> Optional[str]:
+def _read_account(context: Any) -> str | None:
     _check_time(context)
     return APIGATEWAY.get_account().get("cloudwatchRoleArn") or None
 
@@ -455,9 +457,9 @@ def _region() -> str:
     return str(APIGATEWAY.meta.region_name)
 
 
-def _data(role_arn: str, set_by_this_stack: bool) -> dict[str, str]:
-    # Strings: Fn::GetAtt of a custom resource returns strings anyway.
-    return {"RoleArn": role_arn, "SetByThisStack": "true" if set_by_this_stack else "false"}
+def _data(role_arn: str | None, set_by_this_stack: bool) -> dict[str, str]:
+    # Strings: Fn::GetAtt of a custom resource returns strings anyway ("" for no role).
+    return {"RoleArn": role_arn or "", "SetByThisStack": "true" if set_by_this_stack else "false"}
 
 
 def _code(error: ClientError) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from typing import Any, Optional
+from typing import Any
 
 SUCCESS, FAILED = "SUCCESS", "FAILED"
 # CloudFormation rejects a response body over 4096 bytes; the other fields stay far below the rest.
@@ -29,7 +29,7 @@ def send_response(
     status: str,
     reason: str,
     physical_id: str,
-    data: Optional[dict[str, str]] = None,
+    data: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """PUT the response for ``event`` and return its body.
 

@@ -8,7 +8,8 @@ botocore validates against the EC2 model.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -16,8 +17,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
 from moto import mock_aws
 
-from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
-from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
+from tests.constructs_lib.helper_function.runtime_support import (
+    ACCOUNT,
+    REGION,
+    FakeContext,
+    ResponseRecorder,
+    load_runtime,
+    response_url,  # noqa: F401 - the fixture
+)
 
 module = load_runtime("api_image", "check_build_network")
 
@@ -27,7 +34,7 @@ RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/parallel
 SETTINGS = "ImageBuilderVpcId and ImageBuilderSubnetId"
 
 
-def request(request_type: str, url: str, vpc_id: Optional[str] = None, subnet_id: Optional[str] = None) -> dict[str, Any]:
+def request(request_type: str, url: str, vpc_id: str | None = None, subnet_id: str | None = None) -> dict[str, Any]:
     properties: dict[str, Any] = {"ServiceToken": SERVICE_TOKEN, "RecipeArn": RECIPE_ARN}
     if vpc_id:
         properties["VpcId"] = vpc_id
@@ -69,7 +76,7 @@ class Account:
     def deny(self, operation: str, code: str = "UnauthorizedOperation") -> None:
         self.settings[operation] = {"Error": {"Code": code, "Message": "You are not authorized to perform this operation."}}
 
-    def _before_call(self, model: Any, **_: Any) -> Optional[tuple[AWSResponse, dict[str, Any]]]:
+    def _before_call(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         response = self.settings.get(model.name)
         if response is None:
             return None  # moto answers
@@ -173,7 +180,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         yield Account(client)
 
 
-def run(url: str, vpc_id: Optional[str] = None, subnet_id: Optional[str] = None, request_type: str = "Create") -> dict[str, Any]:
+def run(url: str, vpc_id: str | None = None, subnet_id: str | None = None, request_type: str = "Create") -> dict[str, Any]:
     return module.handler(request(request_type, url, vpc_id, subnet_id), FakeContext(120_000))
 
 

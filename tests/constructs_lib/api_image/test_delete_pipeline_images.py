@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import urllib.error
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
-from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
+from tests.constructs_lib.helper_function.runtime_support import (
+    ACCOUNT,
+    REGION,
+    FakeContext,
+    ResponseRecorder,
+    load_runtime,
+    response_url,  # noqa: F401 - the fixture
+)
 
 module = load_runtime("api_image", "delete_pipeline_images")
 

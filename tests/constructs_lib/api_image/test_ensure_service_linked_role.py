@@ -8,13 +8,20 @@ CreateServiceLinkedRole: InvalidInput when the name is taken, AccessDenied under
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, FakeContext, ResponseRecorder, load_runtime
-from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
+from tests.constructs_lib.helper_function.runtime_support import (
+    ACCOUNT,
+    REGION,
+    FakeContext,
+    ResponseRecorder,
+    load_runtime,
+    response_url,  # noqa: F401 - the fixture
+)
 
 module = load_runtime("api_image", "ensure_service_linked_role")
 
@@ -29,7 +36,7 @@ ROLE = {
     "RoleName": ROLE_NAME,
     "RoleId": "AROA2EXAMPLE7IMAGEBLDR",
     "Arn": ROLE_ARN,
-    "CreateDate": datetime.datetime(2025, 6, 2, 9, 14, 27, tzinfo=datetime.timezone.utc),
+    "CreateDate": datetime.datetime(2025, 6, 2, 9, 14, 27, tzinfo=datetime.UTC),
 }
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_logs as logs
 
 from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
+from constructs_lib.conventions import Conventions
 from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
 
 
@@ -290,8 +289,8 @@ def recipe_name(recipe: RecipeDockerfile) -> str:
     stack = cdk.Stack(cdk.App())
     build = ApiImageBuild(
         stack, "Build", recipe=recipe, recipe_version="3.16.1",
-        repository=ecr.Repository(stack, "Repository"), iam_name=lambda base: None,
-        log_group_factory=lambda scope, construct_id: logs.LogGroup(scope, construct_id),
+        repository=ecr.Repository(stack, "Repository"),
+        conventions=Conventions.of(stack, prefix="", logs_key=None),
     )
     return render(stack.resolve(build.recipe.name))
 

@@ -12,7 +12,8 @@ import copy
 import datetime
 import json
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -195,7 +196,7 @@ class Services:
         self.update()
 
 
-PUSHED = datetime.datetime(2025, 6, 2, 9, 40, tzinfo=datetime.timezone.utc)
+PUSHED = datetime.datetime(2025, 6, 2, 9, 40, tzinfo=datetime.UTC)
 
 
 @pytest.fixture

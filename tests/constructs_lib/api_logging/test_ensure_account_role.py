@@ -14,8 +14,9 @@ import datetime
 import json
 import time
 import urllib.error
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -30,8 +31,8 @@ from tests.constructs_lib.helper_function.runtime_support import (
     FakeContext,
     ResponseRecorder,
     load_runtime,
+    response_url,  # noqa: F401 - the fixture
 )
-from tests.constructs_lib.helper_function.runtime_support import response_url  # noqa: F401 - the fixture
 
 module = load_runtime("api_logging", "ensure_account_role")
 
@@ -303,7 +304,7 @@ def expect_offered_roles(stubs: SimpleNamespace, *roles: str) -> None:
     """ListRoles on this stack's path answers ``roles`` (created one day apart, the first oldest)."""
     listed = [
         {"Path": PATH, "RoleName": name_of(role), "RoleId": f"AROA{index:016d}", "Arn": role,
-         "CreateDate": datetime.datetime(2026, 1, 1 + index, tzinfo=datetime.timezone.utc)}
+         "CreateDate": datetime.datetime(2026, 1, 1 + index, tzinfo=datetime.UTC)}
         for index, role in enumerate((ROLE, *roles))
     ]
     stubs.iam.add_response("list_roles", {"Roles": listed, "IsTruncated": False}, {"PathPrefix": PATH})

@@ -6,12 +6,12 @@ Not a conftest.py: test modules of several directories import what they use.
 from __future__ import annotations
 
 import json
-import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator, Optional
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -80,7 +80,7 @@ class ResponseRecorder:
 @pytest.fixture
 def response_url() -> Iterator[ResponseRecorder]:
     """A real HTTP server on 127.0.0.1 standing for CloudFormation's pre-signed S3 URL."""
-    recorder: Optional[ResponseRecorder] = None
+    recorder: ResponseRecorder | None = None
 
     class Handler(BaseHTTPRequestHandler):
         def do_PUT(self) -> None:  # noqa: N802 - http.server's naming

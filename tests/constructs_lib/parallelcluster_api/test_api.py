@@ -8,10 +8,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_iam as iam
-
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 
 from constructs_lib import ApiEndpoint, BuildNetwork, FsxS3Access, FunctionCode, FunctionRole, ParallelClusterApi
 from constructs_lib.validation import InvalidSettingError

@@ -6,7 +6,6 @@ import json
 
 import aws_cdk as cdk
 import pytest
-
 from aws_cdk import aws_iam as iam
 
 from constructs_lib import FunctionRole, ParallelClusterApi

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ACCOUNT, CONFIGURATIONS, cdk_json_context, render, synthesize
 from tests.constructs_lib.parallelcluster_api.coverage import check, pcluster_calls
 from tests.constructs_lib.parallelcluster_api.coverage.representatives import representative_variants
-from tests.constructs_lib.parallelcluster_api.coverage.withheld import WITHHELD, configuration_kinds
+from tests.constructs_lib.parallelcluster_api.coverage.withheld import configuration_kinds
 
 pytestmark = pytest.mark.xdist_group("release_coverage")
 

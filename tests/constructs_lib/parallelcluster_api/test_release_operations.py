@@ -11,7 +11,7 @@ on purpose.
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -32,7 +32,7 @@ def evaluate(
     configuration: str,
     recorded: dict[str, list[dict[str, Any]]],
     templates: dict[str, dict[str, Any]],
-    policies: Optional[dict[str, dict[str, Any]]] = None,
+    policies: dict[str, dict[str, Any]] | None = None,
 ) -> list[operations.Operation]:
     context = settings(configuration)
     region = context.get("Region", "*")

@@ -24,9 +24,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import cfnlint
 
@@ -49,7 +50,7 @@ class Requirement:
     why: str
     # What the action acts on, where the template determines it: the resource itself, or the KMS key,
     # role or code object it names; "*" stands for what CloudFormation generates (names, ids).
-    resource_arn: Optional[str] = None
+    resource_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ LEGACY_TAGGABLE = {"AWS::FSx::FileSystem"}
 
 
 @functools.cache
-def resource_schema(resource_type: str, region: str = "us-east-1") -> Optional[dict[str, Any]]:
+def resource_schema(resource_type: str, region: str = "us-east-1") -> dict[str, Any] | None:
     """The type's registry schema as cfn-lint bundles it for the Region, or None for an unknown type."""
     providers = json.loads((SCHEMAS / "providers" / f"{region}.json").read_text())
     digest = providers.get(resource_type)
@@ -342,7 +343,7 @@ def _resolve(value: Any, template: dict[str, Any], context: Context) -> Any:
     return render(substitute(value), context.pseudo)
 
 
-def resource_arn(template: dict[str, Any], logical_id: str, context: Context) -> Optional[str]:
+def resource_arn(template: dict[str, Any], logical_id: str, context: Context) -> str | None:
     """The resource's ARN when the template determines it (``*`` where CloudFormation generates a part)."""
     resource = template["Resources"][logical_id]
     resource_type, properties = resource["Type"], resource.get("Properties", {})
@@ -363,7 +364,7 @@ def resource_arn(template: dict[str, Any], logical_id: str, context: Context) ->
     return _determined(arn)
 
 
-def _determined(arn: Any) -> Optional[str]:
+def _determined(arn: Any) -> str | None:
     """The ARN, unless it is not one or holds an unresolved reference: then the template does not determine it."""
     return arn if isinstance(arn, str) and arn.startswith("arn:") and "<" not in arn else None
 
@@ -372,8 +373,8 @@ def _determined(arn: Any) -> Optional[str]:
 KEY_PROPERTIES = ("KmsKeyId", "KmsKeyArn", "SSESpecification.KMSMasterKeyId")
 
 
-def action_arn(action: str, resource: dict[str, Any], own_arn: Optional[str], template: dict[str, Any],
-               context: Context) -> Optional[str]:
+def action_arn(action: str, resource: dict[str, Any], own_arn: str | None, template: dict[str, Any],
+               context: Context) -> str | None:
     """The ARN of what the action acts on, when the template determines it."""
     properties = resource.get("Properties", {})
     if action.lower().startswith("kms:"):
@@ -410,7 +411,7 @@ def _get(properties: dict[str, Any], path: str) -> Any:
 # ---------------------------------------------------------------------------------- requirements
 
 
-def _handler_actions(resource_type: str) -> Iterator[tuple[str, str, Optional[Conditional]]]:
+def _handler_actions(resource_type: str) -> Iterator[tuple[str, str, Conditional | None]]:
     """(handler, action, the Conditional entry that covers it or None) for the type's handlers."""
     schema = resource_schema(resource_type)
     if resource_type in LEGACY:
@@ -446,7 +447,11 @@ def requirements(
         resource_type = resource["Type"]
         arn = resource_arn(template, logical_id, context)
 
-        def add(handler: str, action: str, why: str, required: bool) -> None:
+        def add(
+            handler: str, action: str, why: str, required: bool,
+            resource: dict[str, Any] = resource, arn: str | None = arn,
+            resource_type: str = resource_type, logical_id: str = logical_id,
+        ) -> None:
             target = action_arn(action, resource, arn, template, context)
             found.append((Requirement(template_name, stack, resource_type, logical_id, handler, action, why, target), required))
 

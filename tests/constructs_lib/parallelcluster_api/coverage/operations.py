@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 import botocore.exceptions
 
@@ -68,8 +69,8 @@ class Operation:
     why: str
     request: Request
     decision: iam_policy.Decision
-    operation: Optional[str] = None  # a call's service.Operation
-    resource_type: Optional[str] = None  # a CloudFormation resource's type
+    operation: str | None = None  # a call's service.Operation
+    resource_type: str | None = None  # a CloudFormation resource's type
 
     @property
     def action(self) -> str:
@@ -82,7 +83,7 @@ class Operation:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _expand(pattern: str) -> tuple[str, ...]:
     """The SAR actions a pattern such as ``ec2:Describe*`` names (itself when it has no wildcard)."""
     if "*" not in pattern and "?" not in pattern:
@@ -142,7 +143,7 @@ def cloudformation_operations(
     *,
     region: str,
     account: str,
-    boundary: Optional[str],
+    boundary: str | None,
     partition: str = "aws",
 ) -> list[Operation]:
     """What CloudFormation does with the function's credentials for each template's resources.
@@ -189,7 +190,7 @@ def _requests(
     *,
     region: str,
     partition: str,
-    boundary: Optional[str],
+    boundary: str | None,
 ) -> Iterable[Request]:
     properties = resource.get("Properties", {})
     resource_tags = {**stack_tags, **_tags(properties.get("Tags"))}

@@ -47,9 +47,10 @@ from __future__ import annotations
 import ast
 import functools
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any
 
 from botocore import xform_name
 from botocore.loaders import Loader
@@ -152,17 +153,17 @@ class Models:
             extra_search_paths=[str(site_packages / "botocore" / "data")], include_default_search_paths=False
         )
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 - one model reader per extraction, kept for its life
     def service(self, service: str) -> dict[str, Any]:
         return self._loader.load_service_model(service, "service-2")
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 - one model reader per extraction, kept for its life
     def operations(self, service: str) -> dict[str, str]:
         """snake_case method name -> PascalCase operation."""
         return {xform_name(name): name for name in self.service(service)["operations"]}
 
-    @functools.lru_cache(maxsize=None)
-    def resources(self, service: str) -> Optional[dict[str, Any]]:
+    @functools.cache  # noqa: B019 - one model reader per extraction, kept for its life
+    def resources(self, service: str) -> dict[str, Any] | None:
         versions = sorted((self._site / "boto3" / "data" / service).glob("*/resources-1.json"))
         return json.loads(versions[-1].read_text()) if versions else None
 
@@ -170,7 +171,7 @@ class Models:
 # --- AST helpers ---------------------------------------------------------------------------------
 
 
-def _dotted(node: ast.AST) -> Optional[str]:
+def _dotted(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -186,7 +187,7 @@ def _literal(node: ast.AST) -> Any:
         return UNKNOWN
 
 
-def _call_params(call: Optional[ast.Call]) -> tuple[dict[str, Any], bool]:
+def _call_params(call: ast.Call | None) -> tuple[dict[str, Any], bool]:
     if call is None:
         return {}, True
     params = {kw.arg: _literal(kw.value) for kw in call.keywords if kw.arg}
@@ -239,7 +240,7 @@ class _Unit:
     module: _Module
     qualname: str
     node: ast.FunctionDef
-    class_name: Optional[str]
+    class_name: str | None
 
     @property
     def name(self) -> str:
@@ -305,7 +306,7 @@ class _Extractor:
                         self.class_bindings.setdefault(name, []).append(_Binding(expression, kind, service))
         self._find_direct_bindings()
 
-    def _super_service(self, module: _Module, node: ast.ClassDef) -> Optional[str]:
+    def _super_service(self, module: _Module, node: ast.ClassDef) -> str | None:
         for call in ast.walk(node):
             if (
                 isinstance(call, ast.Call)
@@ -362,7 +363,7 @@ class _Extractor:
             return
         self.unclassified.append(f"{site} unrecognized use of boto3: {text}")
 
-    def _enclosing_class(self, module: _Module, node: ast.AST) -> Optional[str]:
+    def _enclosing_class(self, module: _Module, node: ast.AST) -> str | None:
         while node in module.parents:
             node = module.parents[node]
             if isinstance(node, ast.ClassDef):
@@ -432,8 +433,8 @@ class _State:
     """Where a resource chain stands: ("service"), ("has", T), ("resource", T), ("collection", ...)."""
 
     kind: str
-    type: Optional[str] = None
-    collection: Optional[Mapping[str, Any]] = None  # the hasMany entry
+    type: str | None = None
+    collection: Mapping[str, Any] | None = None  # the hasMany entry
     pending: tuple = ()  # operations a call of this attribute makes: ((operation, params, form), ...)
 
 
@@ -498,7 +499,7 @@ class _ResourceResolver:
             _set_path(params, param["target"])
         self.x._record(self.unit, node, self.binding.service, request["operation"], "resource collection", params, False)
 
-    def resolve(self, node: ast.AST, *, record: bool) -> Optional[_State]:
+    def resolve(self, node: ast.AST, *, record: bool) -> _State | None:
         if _dotted(node) == self.binding.expression:
             return _State("service")
         if isinstance(node, ast.Name):
@@ -514,7 +515,7 @@ class _ResourceResolver:
             return None if state is None else self._attribute(node, state)
         return None
 
-    def _definition(self, type_name: Optional[str]) -> dict[str, Any]:
+    def _definition(self, type_name: str | None) -> dict[str, Any]:
         return self.model["service"] if type_name is None else self.model["resources"][type_name]
 
     def _action(self, action: Mapping[str, Any], form: str) -> tuple:
@@ -523,7 +524,7 @@ class _ResourceResolver:
             _set_path(params, param["target"])
         return (action["request"]["operation"], params, form)
 
-    def _attribute(self, node: ast.Attribute, state: _State) -> Optional[_State]:
+    def _attribute(self, node: ast.Attribute, state: _State) -> _State | None:
         self.x.call_nodes.add(id(node))
         attr = node.attr
         if state.kind in ("service", "resource"):
@@ -570,7 +571,7 @@ class _ResourceResolver:
             members = {xform_name(m) for m in self.x.models.service(self.binding.service)["shapes"][shape].get("members", {})}
         return attr in identifiers | members
 
-    def _call(self, node: ast.Call, state: _State, record: bool) -> Optional[_State]:
+    def _call(self, node: ast.Call, state: _State, record: bool) -> _State | None:
         if state.kind == "has":
             return _State("resource", state.type)
         if state.kind == "collection-method":
@@ -668,8 +669,8 @@ def _sites(sites: list[str], shown: int = 3) -> str:
     return ", ".join(sites[:shown]) + more
 
 
-@functools.lru_cache(maxsize=None)
-def extract(site_packages: Optional[Path] = None) -> Extraction:
+@functools.cache
+def extract(site_packages: Path | None = None) -> Extraction:
     """Extract (once per process) the AWS calls of the release installed in ``site_packages``."""
     site = site_packages or image_site_packages()
     extractor = _Extractor(site, Models(site))
@@ -685,8 +686,8 @@ def extract(site_packages: Optional[Path] = None) -> Extraction:
     )
 
 
-@functools.lru_cache(maxsize=None)
-def release_constants(site_packages: Optional[Path] = None) -> Mapping[str, Any]:
+@functools.cache
+def release_constants(site_packages: Path | None = None) -> Mapping[str, Any]:
     """Module-level constants of ``pcluster/constants.py`` whose values are literals or f-strings of
     earlier constants (the release's own naming conventions: prefixes, paths, tag keys)."""
     site = site_packages or image_site_packages()

@@ -13,8 +13,9 @@ Reviewed by reading each caller in the release (file:line in the descriptions ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 CLUSTER = "mycluster"
 IMAGE_ID = "myimage"
@@ -34,7 +35,7 @@ class Variant:
     #: Path of the IAM role or instance profile that the call names by name only.
     iam_path: str = "/"
     #: The resource, when the parameters alone do not give it (with the reason in the description).
-    resource: Optional[str] = None
+    resource: str | None = None
     #: Tags the resource already carries (``aws:ResourceTag/<key>``), e.g. a cluster stack's.
     resource_tags: Mapping[str, str] = field(default_factory=dict)
 

@@ -12,8 +12,8 @@ configuration lets the API do rests on.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 _WITHOUT_IAM_ADMIN = (
     "EnableIamAdminAccess=false: the function creates and changes no IAM role (the official template's "
@@ -54,9 +54,9 @@ class Withheld:
         action: str,
         kinds: frozenset[str],
         *,
-        wrapper: Optional[str] = None,
-        operation: Optional[str] = None,
-        resource_type: Optional[str] = None,
+        wrapper: str | None = None,
+        operation: str | None = None,
+        resource_type: str | None = None,
     ) -> bool:
         if not fnmatch.fnmatchcase(action.lower(), self.action.lower()) or not self.kinds <= kinds:
             return False
@@ -146,9 +146,9 @@ def withheld(
     action: str,
     kinds: frozenset[str],
     *,
-    wrapper: Optional[str] = None,
-    operation: Optional[str] = None,
-    resource_type: Optional[str] = None,
+    wrapper: str | None = None,
+    operation: str | None = None,
+    resource_type: str | None = None,
 ) -> bool:
     return any(
         entry.covers(action, kinds, wrapper=wrapper, operation=operation, resource_type=resource_type) for entry in WITHHELD
