@@ -20,7 +20,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
-from tests.configurations import (  # noqa: E402,F401  (re-exported for the tests)
+from tests.lambda_image import batches, venv  # noqa: E402
+from tools.configurations import (  # noqa: E402,F401  (re-exported for the tests)
     ACCOUNT,
     BOUNDARY_ARN,
     CERTIFICATE_ARN,
@@ -31,7 +32,6 @@ from tests.configurations import (  # noqa: E402,F401  (re-exported for the test
     cdk_json_context,
     synthesize_configuration,
 )
-from tests.lambda_image import batches, venv  # noqa: E402
 
 
 @dataclass

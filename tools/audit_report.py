@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from constructs_lib import audit  # noqa: E402
-from tests.configurations import synthesize_configuration  # noqa: E402
+from tools.configurations import synthesize_configuration  # noqa: E402
 
 REPORT_DIR = ROOT / "audit"
 KEY_CONFIGURATIONS = (

@@ -1,4 +1,4 @@
-"""Configurations users run: the context keys each sets on top of cdk.json (tests and `make audit`)."""
+"""Configurations users run: the context keys each sets on top of cdk.json (make audit and the tests)."""
 
 from __future__ import annotations
 
