@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Fn, RemovalPolicy, Stack
+from aws_cdk import Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.audit import acknowledge
+from constructs_lib.flags import Flag
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -24,27 +25,46 @@ class Conventions:
     :param stack_uuid: The UUID of the stack's id (a token): names built from it are unique per
         stack, and known before any resource exists.
     :param logs_key: KMS key of every log group, or ``None`` for CloudWatch Logs' own encryption.
+    :param has_prefix: Whether there is a prefix (decided at deploy time in the portable template).
+    :param has_logs_key: Whether log groups use ``logs_key`` (likewise).
     """
 
     prefix: str
     stack_uuid: str
     logs_key: kms.IKey | None = None
+    has_prefix: Flag = field(default_factory=lambda: Flag(False))
+    has_logs_key: Flag = field(default_factory=lambda: Flag(False))
 
     @classmethod
     def of(cls, scope: Construct, *, prefix: str, logs_key: kms.IKey | None) -> Conventions:
-        """The conventions of a construct in ``scope``'s stack."""
-        return cls(prefix=prefix, stack_uuid=Fn.select(2, Fn.split("/", Stack.of(scope).stack_id)), logs_key=logs_key)
+        """The conventions of a construct in ``scope``'s stack, with choices known at synth time."""
+        return cls(
+            prefix=prefix,
+            stack_uuid=Fn.select(2, Fn.split("/", Stack.of(scope).stack_id)),
+            logs_key=logs_key,
+            has_prefix=Flag(bool(prefix)),
+            has_logs_key=Flag(logs_key is not None),
+        )
 
     @property
     def stack_id_suffix(self) -> str:
         """The first group of the stack's UUID, as the official template suffixes its names."""
         return Fn.select(0, Fn.split("-", self.stack_uuid))
 
+    def prefixed(self, base: str) -> str:
+        """``base`` after the prefix (which may be empty, or a value known at deploy time)."""
+        if Token.is_unresolved(self.prefix):
+            return Fn.join("", [self.prefix, base])
+        return f"{self.prefix}{base}"
+
     def iam_name(self, base: str) -> str | None:
         """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
-        if not self.prefix:
+        if not self.has_prefix.possible:
             return None
-        return Fn.join("", [f"{self.prefix}{base}-", self.stack_id_suffix])
+        name = Fn.join("", [self.prefixed(f"{base}-"), self.stack_id_suffix])
+        if self.has_prefix.known:
+            return name
+        return Token.as_string(self.has_prefix.pick(name))
 
     def log_group(self, scope: Construct, construct_id: str, **props: Any) -> logs.LogGroup:
         """A log group: 30 days, deleted with the stack, encrypted with ``logs_key`` when given."""
@@ -53,10 +73,10 @@ class Conventions:
             construct_id,
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
-            encryption_key=self.logs_key,
+            encryption_key=self.logs_key if self.has_logs_key.possible else None,
             **props,
         )
-        if self.logs_key is None:
+        if not self.has_logs_key.certain:
             acknowledge(
                 log_group,
                 "CloudWatch Logs encrypts every log group at rest with its own keys; a customer "

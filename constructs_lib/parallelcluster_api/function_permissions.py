@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws
+from aws_cdk import Aws, Fn, Token
 
+from constructs_lib.flags import Flag
 from constructs_lib.validation import ALL_BUCKETS, ALL_REGIONS
 
 # AWS managed policies that ParallelCluster 3.16 attaches to the roles it creates; with IAM admin
@@ -58,10 +59,28 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class When:
+    """Condition keys that apply only when ``flag`` is yes (decided at deploy time in the template)."""
+
+    flag: Flag
+    operator: str
+    keys: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PermissionScope:
-    """Where the function's permissions apply: one Region or all (``*``)."""
+    """Where the function's permissions apply: one Region or all (``*``).
+
+    ``all_regions`` says whether ``region`` is ``*``; in the portable template ``region`` is the
+    ``Region`` parameter and ``all_regions`` a condition on it.
+    """
 
     region: str = ALL_REGIONS
+    all_regions: Flag | None = None
+
+    @property
+    def every_region(self) -> Flag:
+        return self.all_regions if self.all_regions is not None else Flag(self.region == ALL_REGIONS)
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: str = Aws.ACCOUNT_ID) -> str:
         """A partition-aware ARN, by default in this account; regional ARNs name the scope's Region."""
@@ -80,15 +99,46 @@ class PermissionScope:
         *,
         why: str,
         region_limited: bool = False,
+        when: Sequence[When] = (),
     ) -> Permission:
-        """An Allow statement; ``region_limited`` keeps region-less resources to the scope's Region."""
-        condition = {operator: dict(keys) for operator, keys in (conditions or {}).items()}
-        if region_limited and self.region != ALL_REGIONS:
-            condition.setdefault("StringEquals", {})["aws:RequestedRegion"] = [self.region]
+        """An Allow statement; ``region_limited`` keeps region-less resources to the scope's Region.
+
+        ``when``: condition keys that apply only when their flag is yes.
+        """
+        optional = list(when)
+        if region_limited:
+            optional.append(When(~self.every_region, "StringEquals", {"aws:RequestedRegion": [self.region]}))
         statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
-        if condition:
+        condition = _conditions({operator: dict(keys) for operator, keys in (conditions or {}).items()}, optional)
+        if condition is not None:
             statement["Condition"] = condition
         return Permission(statement, f"{why} {REGION_LIMIT}" if region_limited else why)
+
+
+def _conditions(fixed: dict[str, dict[str, Any]], optional: Sequence[When]) -> Any:
+    """The statement's Condition: ``fixed`` keys, and each optional part where its flag says so."""
+    deferred = []
+    for part in optional:
+        if not part.flag.possible:
+            continue
+        if part.flag.known:
+            fixed.setdefault(part.operator, {}).update(part.keys)
+        else:
+            deferred.append(part)
+    if not deferred:
+        return fixed or None
+    if not fixed:
+        # Without the part, the statement has no Condition at all (not an empty one).
+        if len(deferred) > 1:
+            raise NotImplementedError("several deploy-time condition parts in one statement")
+        (part,) = deferred
+        return part.flag.pick({part.operator: part.keys})
+    for part in deferred:
+        if part.operator in fixed:
+            fixed[part.operator].update({key: part.flag.pick(value) for key, value in part.keys.items()})
+        else:
+            fixed[part.operator] = part.flag.pick(part.keys)
+    return fixed
 
 
 def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission]:
@@ -510,8 +560,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
 
 def storage_services(scope: PermissionScope) -> list[str]:
     """The kms:ViaService values of EC2, EFS and FSx in the scope's Region (each Region with ``*``)."""
-    region = "*" if scope.region == ALL_REGIONS else scope.region
-    return [f"{service}.{region}.{Aws.URL_SUFFIX}" for service in ("ec2", "elasticfilesystem", "fsx")]
+    return [f"{service}.{scope.region}.{Aws.URL_SUFFIX}" for service in ("ec2", "elasticfilesystem", "fsx")]
 
 
 def image_statements(scope: PermissionScope) -> list[Permission]:
@@ -705,16 +754,17 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
     ]
 
 
-def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str | None) -> list[Permission]:
+def iam_admin_statements(
+    scope: PermissionScope, permissions_boundary_arn: str | None, has_boundary: Flag | None = None
+) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary, roles may only be created, and policies only put or attached,
     when the role carries that boundary (``iam:PermissionsBoundary``).
     """
     cluster_roles = [scope.iam_arn("role/parallelcluster/*")]
-    boundary = (
-        {"StringEquals": {"iam:PermissionsBoundary": [permissions_boundary_arn]}} if permissions_boundary_arn else {}
-    )
+    bounded = has_boundary if has_boundary is not None else Flag(permissions_boundary_arn is not None)
+    boundary = [When(bounded, "StringEquals", {"iam:PermissionsBoundary": [permissions_boundary_arn]})]
     attachable = [
         scope.iam_arn("policy/parallelcluster*"),
         scope.iam_arn("policy/parallelcluster/*"),
@@ -744,25 +794,39 @@ def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str |
             "IamInlinePolicyAndCreateRole",
             ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
             cluster_roles,
-            boundary,
+            when=boundary,
             why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
         ),
         scope.statement(
             "IamPolicy",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             cluster_roles,
-            {"ArnLike": {"iam:PolicyARN": attachable}, **boundary},
+            {"ArnLike": {"iam:PolicyARN": attachable}},
+            when=boundary,
             why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path and to the policies ParallelCluster attaches.",
         ),
     ]
 
 
-def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str]) -> list[Permission]:
-    """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all)."""
-    if tuple(bucket_arns) == (ALL_BUCKETS,):
-        buckets_and_objects = [ALL_BUCKETS]
+def fsx_s3_statements(
+    scope: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag | None = None
+) -> list[Permission]:
+    """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all).
+
+    In the portable template ``bucket_arns`` is one comma-separated value, and ``all_buckets``
+    says whether it is ``*``: the bucket and object ARNs are then made at deploy time.
+    """
+    if all_buckets is None or all_buckets.known:
+        if tuple(bucket_arns) == (ALL_BUCKETS,):
+            buckets_and_objects = [ALL_BUCKETS]
+        else:
+            buckets_and_objects = [*bucket_arns, *(f"{arn}/*" for arn in bucket_arns)]
     else:
-        buckets_and_objects = [*bucket_arns, *(f"{arn}/*" for arn in bucket_arns)]
+        (listed,) = bucket_arns
+        objects = Fn.join("", [Fn.join("/*,", Fn.split(",", listed)), "/*"])
+        buckets_and_objects = Token.as_list(
+            all_buckets.pick([ALL_BUCKETS], Fn.split(",", Fn.join(",", [listed, objects])))
+        )
     return [
         scope.statement(
             "FSxS3PoliciesAttach",
