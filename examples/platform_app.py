@@ -4,9 +4,11 @@
 ``HpcNetwork`` is what a network team owns: a VPC without NAT gateways (public subnets that map
 public IPs, for image builds; isolated subnets, for interface endpoints; flow logs), an
 ``execute-api`` interface endpoint, the platform's Route 53 zone and the API's ACM certificate,
-validated in that zone. ``HpcPlatform`` receives those constructs (CDK turns each reference into an
-export and an import) and holds what the HPC team runs: a bucket of cluster configurations, the
-role its CI works as, a permissions boundary, a key for its logs, and two ``ParallelClusterApi``:
+validated in that zone. ``HpcPlatform`` receives those constructs and holds what the HPC team runs:
+a bucket of cluster configurations, the role its CI works as, a permissions boundary, a key for its
+logs, and two ``ParallelClusterApi``. CDK carries each reference across stacks; with this
+repository's ``cdk.json`` (``@aws-cdk/core:defaultCrossStackReferences: weak``) the template that uses
+a value, nested ones included, reads the network stack's output with ``Fn::GetStackOutput``.
 
 - ``InternalApi``: private, reachable only through the VPC endpoint; the CI calls it, so
   ``grant_invoke`` gives the CI role ``execute-api:Invoke`` and admits it in the resource policy.
@@ -195,7 +197,7 @@ class HpcNetworkStack(cdk.Stack):
 
 
 class HpcPlatformStack(cdk.Stack):
-    """Cluster configurations, the CI role, and the two ParallelCluster APIs, in the network's VPC.
+    """Cluster configurations, the CI role, and the two ParallelCluster APIs, on the network's endpoint and zone.
 
     Attributes: ``configs`` (the bucket), ``ci_role``, ``boundary``, ``logs_key``,
     ``internal_api`` and ``user_api`` (each a :class:`ParallelClusterApi` in its own nested stack).
@@ -353,7 +355,6 @@ class HpcPlatformStack(cdk.Stack):
             description="Stack that holds the internal ParallelCluster API's outputs (pcluster-api --stack-name)",
             value=internal_stack.stack_id,
         )
-
 
 
 def build(app: cdk.App) -> tuple[HpcNetworkStack, HpcPlatformStack]:
