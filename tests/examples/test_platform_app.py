@@ -189,6 +189,9 @@ def test_the_user_api_answers_on_the_custom_domain_of_the_network_zone(synthesiz
     assert example.API_DOMAIN_NAME.endswith("." + zone["Name"].rstrip("."))
     rest_api = synthesized.only(synthesized.user, "AWS::ApiGateway::RestApi")["Properties"]
     assert rest_api["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+    mapping = synthesized.only(synthesized.user, "AWS::ApiGateway::BasePathMapping")["Properties"]
+    assert mapping["DomainName"] == {"Ref": domain_id}
+    assert mapping["RestApiId"] == synthesized.ref(synthesized.platform_stack.user_api.rest_api)
 
 
 def test_the_user_api_image_is_built_in_the_public_build_subnet(synthesized):
