@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 PY_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: setup synth deploy lint test lock bench audit clean
+.PHONY: setup synth deploy template lint test lock bench audit clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -36,6 +36,12 @@ synth: setup
 
 deploy: setup
 	$(CDK) deploy $(CDK_ARGS)
+
+# The portable template (create-stack, StackSets, Service Catalog, the ParallelCluster UI):
+# dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version.
+template: setup
+	$(if $(REGION),,$(error REGION is required: make template REGION=eu-west-1))
+	$(PYTHON) -m tools.portable_template --region $(REGION) $(if $(VERSION),--version $(VERSION))
 
 # ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
 lint: setup
@@ -59,5 +65,5 @@ audit: setup
 	$(PYTHON) -m tools.audit_report
 
 clean:
-	rm -rf cdk.out .pytest_cache .cache audit
+	rm -rf cdk.out .pytest_cache .cache audit dist
 	find . -name __pycache__ -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -63,6 +63,19 @@ def _acknowledge_each(construct: IConstruct, rules_and_reasons: list[tuple[str, 
     )
 
 
+# CDK's own template validation (feature flag @aws-cdk/core:validateAgainstDefaultRules).
+TEMPLATE_VALIDATION = "CloudFormation-Validate"
+
+
+def acknowledge_template_check(construct: IConstruct, reason: str, *rules: str) -> None:
+    """Acknowledge findings of CDK's own template validation (rules such as ``F3031``) on ``construct``."""
+    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
+        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+    Validations.of(construct).acknowledge(
+        *(Acknowledgment(id=f"{TEMPLATE_VALIDATION}::{rule}", reason=reason) for rule in rules)
+    )
+
+
 def _pack_of(rule: str) -> str:
     for pack in PACKS:
         if rule.startswith(f"{pack}-"):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-from aws_cdk import Fn, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.audit import acknowledge
 from constructs_lib.flags import Flag
+from constructs_lib.l1 import l1
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -57,14 +58,20 @@ class Conventions:
             return Fn.join("", [self.prefix, base])
         return f"{self.prefix}{base}"
 
-    def iam_name(self, base: str) -> str | None:
-        """With a prefix, an explicit name that starts with it; else CloudFormation's own."""
+    @overload
+    def iam_name(self, base: str) -> str | None: ...
+
+    @overload
+    def iam_name(self, base: str, *, default: str) -> str: ...
+
+    def iam_name(self, base: str, *, default: str | None = None) -> str | None:
+        """With a prefix, an explicit name that starts with it; else ``default`` (``None``: CloudFormation's own)."""
         if not self.has_prefix.possible:
-            return None
+            return default
         name = Fn.join("", [self.prefixed(f"{base}-"), self.stack_id_suffix])
         if self.has_prefix.known:
             return name
-        return Token.as_string(self.has_prefix.pick(name))
+        return Token.as_string(self.has_prefix.pick(name, Aws.NO_VALUE if default is None else default))
 
     def log_group(self, scope: Construct, construct_id: str, **props: Any) -> logs.LogGroup:
         """A log group: 30 days, deleted with the stack, encrypted with ``logs_key`` when given."""
@@ -73,9 +80,12 @@ class Conventions:
             construct_id,
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
-            encryption_key=self.logs_key if self.has_logs_key.possible else None,
+            encryption_key=self.logs_key if self.has_logs_key.certain else None,
             **props,
         )
+        if self.has_logs_key.possible and not self.has_logs_key.known:
+            assert self.logs_key is not None
+            l1(log_group, logs.CfnLogGroup).kms_key_id = self.has_logs_key.optional(self.logs_key.key_arn)
         if not self.has_logs_key.certain:
             acknowledge(
                 log_group,

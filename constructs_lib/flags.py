@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from aws_cdk import Aws, CfnCondition, CfnResource, Fn, ICfnConditionExpression, Stack
+from aws_cdk import Aws, CfnCondition, CfnOutput, CfnResource, Fn, ICfnConditionExpression, Stack, Token
 from constructs import IConstruct
 
 
@@ -28,10 +28,12 @@ class Flag:
 
     @classmethod
     def condition(cls, scope: IConstruct, name: str, expression: Any) -> Flag:
-        """A deploy-time flag: the condition ``name`` of ``scope``'s stack (made once)."""
+        """A deploy-time flag: the condition ``name`` of ``scope``'s stack (made once per name)."""
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(name)
         if isinstance(existing, CfnCondition):
+            if stack.resolve(existing.expression) != stack.resolve(expression):
+                raise ValueError(f"two different conditions would be named {name}")
             return cls(existing, name)
         condition = CfnCondition(stack, name, expression=expression)
         condition.override_logical_id(name)
@@ -58,8 +60,25 @@ class Flag:
             return yes if self.value else no
         return Fn.condition_if(self.name, yes, no)
 
+    def optional(self, value: Any) -> Any:
+        """``value`` where the choice is yes, ``None`` (no property) where it is no.
+
+        Decided at deploy time, ``Fn::If`` with ``AWS::NoValue``, typed like ``value`` (a string,
+        list or number token) so that it fits the property ``value`` would fill.
+        """
+        if isinstance(self.value, bool):
+            return value if self.value else None
+        chosen = self.pick(value)
+        if isinstance(value, str):
+            return Token.as_string(chosen)
+        if isinstance(value, list):
+            return Token.as_list(chosen)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return Token.as_number(chosen)
+        return chosen
+
     def guard(self, *constructs: IConstruct) -> None:
-        """Create every CloudFormation resource of ``constructs`` only when the choice is yes.
+        """Create every CloudFormation resource (and output) of ``constructs`` only when the choice is yes.
 
         A resource that already has a condition gets both (``Fn::And``).
         """
@@ -67,14 +86,20 @@ class Flag:
             if not self.value:
                 raise ValueError("a resource guarded by a choice known to be no should not exist")
             return
+        for output in (node for construct in constructs for node in construct.node.find_all()):
+            if isinstance(output, CfnOutput):
+                output.condition = self._and(output.condition)
         for resource in _resources(constructs):
-            existing = resource.cfn_options.condition
-            if existing is None:
-                resource.cfn_options.condition = self.value
-            elif existing is not self.value:
-                combined = (_named(existing) & self).value
-                assert isinstance(combined, CfnCondition)
-                resource.cfn_options.condition = combined
+            resource.cfn_options.condition = self._and(resource.cfn_options.condition)
+
+    def _and(self, existing: CfnCondition | None) -> CfnCondition:
+        """The condition of something that has ``existing`` (or none) and is guarded by this flag too."""
+        assert isinstance(self.value, CfnCondition)
+        if existing is None or existing.node.path == self.value.node.path:
+            return self.value
+        combined = (_named(existing) & self).value
+        assert isinstance(combined, CfnCondition)
+        return combined
 
     def __and__(self, other: Flag) -> Flag:
         return _combine(self, other, "And")

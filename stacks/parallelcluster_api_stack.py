@@ -64,50 +64,67 @@ class ParallelClusterApiStack(Stack):
             self.api = ParallelClusterApi(self, "Api", **settings.api_props(self))
         self.template_options.description = f"AWS ParallelCluster API {self.api.parallelcluster_version}"
 
-        CfnOutput(
-            self,
-            outputs.INVOKE_URL,
-            description="URL to reach the API endpoint",
-            value=self.api.invoke_url,
-            export_name=f"{Aws.STACK_NAME}-{outputs.INVOKE_URL}",
-        )
-        if self.api.api_user_role is not None:
+        declare_outputs(self, self.api)
+
+
+def declare_outputs(stack: Stack, api: ParallelClusterApi) -> None:
+    """The official template's outputs (and export names), and ours; each only where its resource is.
+
+    Where the API decides at deploy time (the portable template), an output carries the
+    condition of the resource it names.
+    """
+    plan = api.plan
+    CfnOutput(
+        stack,
+        outputs.INVOKE_URL,
+        description="URL to reach the API endpoint",
+        value=api.invoke_url,
+        export_name=f"{Aws.STACK_NAME}-{outputs.INVOKE_URL}",
+    )
+    if api.api_user_role is not None:
+        plan.front_end.user_role.guard(
             CfnOutput(
-                self,
+                stack,
                 outputs.USER_ROLE,
                 description="IAM role with permissions to invoke the ParallelCluster API",
-                value=self.api.api_user_role.role_arn,
+                value=api.api_user_role.role_arn,
                 export_name=f"{Aws.STACK_NAME}-{outputs.USER_ROLE}",
             )
-        if self.api.domain_target is not None:
+        )
+    if api.domain_target is not None:
+        (plan.front_end.custom_domain & ~plan.front_end.has_hosted_zone).guard(
             CfnOutput(
-                self,
+                stack,
                 outputs.DOMAIN_TARGET,
                 description="Regional domain name to point the custom domain's DNS record at",
-                value=self.api.domain_target,
+                value=api.domain_target,
             )
-        if self.api.image_build is not None:
+        )
+    if api.image_build is not None:
+        builds = plan.code.builds_in_account
+        builds.guard(
             CfnOutput(
-                self,
+                stack,
                 outputs.IMAGE_PIPELINE,
                 description="Image Builder pipeline that rebuilds the API image for the deployed version",
-                value=self.api.image_build.pipeline.attr_arn,
-            )
+                value=api.image_build.pipeline.attr_arn,
+            ),
             CfnOutput(
-                self,
+                stack,
                 outputs.IMAGE_URI,
                 description="URI of the image the API function runs",
-                value=self.api.image_build.image_uri,
-            )
-        CfnOutput(
-            self,
-            outputs.LAMBDA_ARN,
-            description="ARN of the ParallelCluster Lambda function",
-            value=self.api.function.function_arn,
+                value=api.image_build.image_uri,
+            ),
         )
-        CfnOutput(
-            self,
-            outputs.LAMBDA_LOG_GROUP,
-            description="Log group of the Lambda function implementing the ParallelCluster API",
-            value=self.api.log_group.log_group_name,
-        )
+    CfnOutput(
+        stack,
+        outputs.LAMBDA_ARN,
+        description="ARN of the ParallelCluster Lambda function",
+        value=api.function.function_arn,
+    )
+    CfnOutput(
+        stack,
+        outputs.LAMBDA_LOG_GROUP,
+        description="Log group of the Lambda function implementing the ParallelCluster API",
+        value=api.log_group.log_group_name,
+    )

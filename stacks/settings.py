@@ -182,45 +182,12 @@ class Settings:
 
     def _check_combinations(self) -> None:
         """Refuse keys that need a partner or contradict each other: the typed props cannot say them."""
-        key = {name: k for k, name in self.keys().items()}
-
-        def refuse(name: str, expected: str) -> None:
-            raise InvalidSettingError(key[name], expected, getattr(self, name))
-
-        def needs(name: str, partner: str) -> None:
-            if self._given(name) and not self._given(partner):
-                wanted = "true" if partner.startswith(("enable_", "allow_")) else "a value"
-                refuse(partner, f"{wanted} when {key[name]} is set")
-
-        def excludes(name: str, other: str, why: str) -> None:
-            if self._given(name) and self._given(other):
-                refuse(other, f"no value when {key[name]} is set ({why})")
-
-        needs("custom_domain_name", "custom_domain_certificate")
-        needs("custom_domain_certificate", "custom_domain_name")
-        needs("custom_domain_hosted_zone_id", "custom_domain_name")
-        needs("enable_fsx_s3_access", "fsx_s3_buckets")
-        needs("fsx_s3_buckets", "enable_fsx_s3_access")
-        needs("image_builder_vpc_id", "image_builder_subnet_id")
-        needs("image_builder_subnet_id", "image_builder_vpc_id")
-        needs("allow_cross_account_principals", "allowed_principal_arns")
-        excludes(
-            "vpc_endpoint_id",
-            "custom_domain_name",
-            "a private API is reached through its VPC endpoint; a regional custom domain cannot map it",
-        )
-        for option in ("public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
-            excludes("ecr_image_uri", option, "the function runs that image, so nothing is built")
-        if self.lambda_image_source in ("asset", "layer"):
-            why = "the image is built with local Docker" if self.lambda_image_source == "asset" else "the function runs the official layer"
-            for option in ("ecr_image_uri", "public_ecr_image_uri", "image_builder_vpc_id", "image_builder_subnet_id"):
-                excludes("lambda_image_source", option, why)
-        for option in ("enable_iam_admin_access", "enable_fsx_s3_access", "parallelcluster_function_additional_policies"):
-            excludes(
-                "parallelcluster_function_role",
-                option,
-                "the stack creates no ParallelCluster policy for a role it does not own",
-            )
+        by_key = {key: getattr(self, name) for key, name in self.keys().items()}
+        for combination in COMBINATIONS:
+            if combination.when.holds(by_key.get(combination.when.key)) and (
+                combination.then.holds(by_key.get(combination.then.key)) is combination.excludes
+            ):
+                raise InvalidSettingError(combination.then.key, combination.expected, by_key.get(combination.then.key))
 
     @contextlib.contextmanager
     def naming_keys(self) -> Iterator[None]:
@@ -363,6 +330,84 @@ def _as(key: str, *names: str) -> Iterator[None]:
         if error.setting in names:
             raise error.named(key) from None
         raise
+
+
+@dataclass(frozen=True)
+class Given:
+    """A setting that is set (any value but nothing or false), or set to ``value``."""
+
+    key: str
+    value: str | None = None
+
+    def holds(self, setting: Any) -> bool:
+        if self.value is not None:
+            return bool(setting == self.value)
+        return setting not in (None, "", (), False)
+
+    def __str__(self) -> str:
+        return f"{self.key} is {self.value}" if self.value is not None else f"{self.key} is set"
+
+
+@dataclass(frozen=True)
+class Combination:
+    """When ``when`` holds, ``then`` must hold too, or (``excludes``) must not; ``why`` says why not."""
+
+    when: Given
+    then: Given
+    excludes: bool = False
+    why: str = ""
+
+    @property
+    def expected(self) -> str:
+        """What the refused key should be, as the refusal says it."""
+        if self.excludes:
+            return f"no value when {self.when}" + (f" ({self.why})" if self.why else "")
+        wanted = "true" if self.then.key.startswith(("Enable", "Allow")) else "a value"
+        return f"{wanted} when {self.when}"
+
+
+def _needs(key: str, partner: str) -> Combination:
+    return Combination(Given(key), Given(partner))
+
+
+def _excludes(when: Given, key: str, why: str) -> Combination:
+    return Combination(when, Given(key), excludes=True, why=why)
+
+
+_NOTHING_BUILT = "the function runs that image, so nothing is built"
+_LOCAL_DOCKER = "the image is built with local Docker"
+_LAYER = "the function runs the official layer"
+_NOT_OWNED = "the stack creates no ParallelCluster policy for a role it does not own"
+# Settings that need a partner or contradict each other; the portable template turns those of its
+# parameters into CloudFormation rules, with the same words.
+COMBINATIONS = (
+    _needs("CustomDomainName", "CustomDomainCertificate"),
+    _needs("CustomDomainCertificate", "CustomDomainName"),
+    _needs("CustomDomainHostedZoneId", "CustomDomainName"),
+    _needs("EnableFSxS3Access", "FsxS3Buckets"),
+    _needs("FsxS3Buckets", "EnableFSxS3Access"),
+    _needs("ImageBuilderVpcId", "ImageBuilderSubnetId"),
+    _needs("ImageBuilderSubnetId", "ImageBuilderVpcId"),
+    _needs("AllowCrossAccountPrincipals", "AllowedPrincipalArns"),
+    _excludes(
+        Given("VpcEndpointId"),
+        "CustomDomainName",
+        "a private API is reached through its VPC endpoint; a regional custom domain cannot map it",
+    ),
+    *(
+        _excludes(Given("EcrImageUri"), key, _NOTHING_BUILT)
+        for key in ("PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId")
+    ),
+    *(
+        _excludes(Given("LambdaImageSource", source), key, why)
+        for source, why in (("asset", _LOCAL_DOCKER), ("layer", _LAYER))
+        for key in ("EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId")
+    ),
+    *(
+        _excludes(Given("ParallelClusterFunctionRole"), key, _NOT_OWNED)
+        for key in ("EnableIamAdminAccess", "EnableFSxS3Access", "ParallelClusterFunctionAdditionalPolicies")
+    ),
+)
 
 
 # The construct's prop names (and props' argument names) → the context keys the user wrote.

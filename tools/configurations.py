@@ -63,6 +63,22 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "ReservedConcurrency": "20",
         "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
     },
+    "logging-and-limits": {
+        "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
+        "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        "ReservedConcurrency": "20",
+    },
+    # What the ParallelCluster UI passes to the API template it nests, with the official layer.
+    "parallelcluster-ui": {
+        "CreateApiUserRole": "false",
+        "EnableIamAdminAccess": "true",
+        "PermissionsBoundaryPolicy": BOUNDARY_ARN,
+        "IAMRoleAndPolicyPrefix": "pcui-",
+        "ApiDefinitionS3Uri": f"s3://{TEST_REGION}-aws-parallelcluster/parallelcluster/3.16.1/api/ParallelCluster.openapi.yaml",
+        "VpcEndpointId": VPC_ENDPOINT_ID,
+        "ParallelClusterFunctionAdditionalPolicies": f"arn:aws:iam::{ACCOUNT}:policy/pcui-custom-actions",
+        "LambdaImageSource": "layer",
+    },
     "cross-account-principal": {
         "AllowedPrincipalArns": "arn:aws:iam::210987654321:role/portal",
         "AllowCrossAccountPrincipals": "true",
@@ -88,11 +104,16 @@ def synthesize_configuration(configuration: str, outdir: Path, region: str | Non
 
     Returns the stack and its template; the packs' report is ``outdir/validation-report.json``.
     """
+    return synthesize_settings(CONFIGURATIONS[configuration], outdir, region)
+
+
+def synthesize_settings(settings: dict[str, str], outdir: Path, region: str | None = TEST_REGION):
+    """Synthesize the app with these context settings on top of cdk.json (see synthesize_configuration)."""
     import aws_cdk as cdk
 
     from stacks import ParallelClusterApiStack
 
-    context = {**cdk_json_context(), **CONFIGURATIONS[configuration]}
+    context = {**cdk_json_context(), **settings}
     app = cdk.App(context=context, outdir=str(outdir))
     stack = ParallelClusterApiStack.from_app_context(app, deploy_region=region)
     return stack, app.synth().get_stack_by_name(stack.stack_name).template

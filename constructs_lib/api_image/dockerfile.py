@@ -18,26 +18,47 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_cdk import Fn, Token
+
 from constructs_lib.api_image.locks import LAMBDA_IMAGE_DIR, lock_file
+from constructs_lib.flags import Flag
 
 VERSION_ARGUMENT = "PARALLELCLUSTER_VERSION"
 # Writes its first argument, base64 of gzip, decoded to standard output.
 DECODE_PROGRAM = "import base64, gzip, sys; sys.stdout.buffer.write(gzip.decompress(base64.b64decode(sys.argv[1])))"
 # Image Builder puts the recipe's parent image here (container recipe documentation).
 PARENT_IMAGE_PLACEHOLDER = "{{{ imagebuilder:parentImage }}}"
+# Characters of image URIs that recipe names may not hold (names: letters, digits, - _ and spaces).
+NOT_IN_RECIPE_NAMES = (":", "/", ".", "@")
 
 
 @dataclass(frozen=True)
 class RecipeDockerfile:
-    """What a container recipe needs: the parent image and the Dockerfile template data."""
+    """What a container recipe needs: the parent image, the Dockerfile template data, and a name.
+
+    Recipes are immutable: a new Dockerfile or parent image needs a recipe of another name
+    (CloudFormation replaces the recipe, and the replacement must not clash with the old one), so
+    ``name`` changes with them. The stack's id suffix follows it in the recipe's name.
+    """
 
     parent_image: str
     template_data: str
+    name: str
+
+    @classmethod
+    def choice(cls, flag: Flag, yes: RecipeDockerfile, no: RecipeDockerfile) -> RecipeDockerfile:
+        """``yes`` or ``no``, as ``flag`` decides (at deploy time in the portable template)."""
+        return cls(
+            parent_image=Token.as_string(flag.pick(yes.parent_image, no.parent_image)),
+            template_data=Token.as_string(flag.pick(yes.template_data, no.template_data)),
+            name=Token.as_string(flag.pick(yes.name, no.name)),
+        )
 
 
 def write_file_command(content: bytes, destination: str) -> str:
@@ -74,9 +95,33 @@ def build_recipe_dockerfile(parallelcluster_version: str, directory: Path = LAMB
         template = template.replace(line.group(0), replacement, 1)
     # Comments speak of `docker build`; the recipe keeps the instructions only.
     instructions = [line for line in template.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return RecipeDockerfile(parent_image=from_line.group(1), template_data="\n".join(instructions) + "\n")
+    parent_image, template_data = from_line.group(1), "\n".join(instructions) + "\n"
+    content_hash = hashlib.sha256(f"{parent_image}\n{template_data}".encode()).hexdigest()[:8]
+    version_label = parallelcluster_version.replace(".", "_")
+    return RecipeDockerfile(
+        parent_image=parent_image,
+        template_data=template_data,
+        name=f"ParallelClusterApi-{version_label}-{content_hash}",
+    )
 
 
 def copy_recipe_dockerfile(image_uri: str) -> RecipeDockerfile:
-    """A recipe that copies an existing image as it is (the official template's design)."""
-    return RecipeDockerfile(parent_image=image_uri, template_data=f"FROM {PARENT_IMAGE_PLACEHOLDER}\n")
+    """A recipe that copies an existing image as it is (the official template's design).
+
+    Named after the image itself, so that the name is known at deploy time too (the portable
+    template takes the image as a parameter): every character a recipe name may not hold becomes
+    a hyphen. An image URI of at most 119 characters leaves room for the stack's suffix within the
+    128 characters of a name (``AWS::ImageBuilder::ContainerRecipe`` schema).
+    """
+    return RecipeDockerfile(
+        parent_image=image_uri,
+        template_data=f"FROM {PARENT_IMAGE_PLACEHOLDER}\n",
+        name=_name_safe(image_uri),
+    )
+
+
+def _name_safe(text: str) -> str:
+    """``text`` with each of ``: / . @`` (in image URIs, not in recipe names) replaced by a hyphen."""
+    for character in NOT_IN_RECIPE_NAMES:
+        text = Fn.join("-", Fn.split(character, text)) if Token.is_unresolved(text) else text.replace(character, "-")
+    return text

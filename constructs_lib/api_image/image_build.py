@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy
@@ -19,6 +19,7 @@ from constructs import Construct
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
 from constructs_lib.audit import acknowledge, acknowledge_wildcards
 from constructs_lib.conventions import Conventions
+from constructs_lib.flags import NO, Flag
 from constructs_lib.helper_function import HelperFunction
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -82,6 +83,15 @@ BUILD_WILDCARD_REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class BuildNetworkChoice:
+    """The VPC and subnet of the build instance, when ``given`` (else the default VPC)."""
+
+    given: Flag = NO
+    vpc_id: str = ""
+    subnet_id: str = ""
+
+
 class ApiImageBuild(Construct):
     """Builds the API function's container image into ``repository`` with EC2 Image Builder.
 
@@ -107,24 +117,22 @@ class ApiImageBuild(Construct):
         recipe_version: str,
         repository: ecr.Repository,
         conventions: Conventions,
-        vpc_id: str | None = None,
-        subnet_id: str | None = None,
+        network: BuildNetworkChoice | None = None,
     ) -> None:
         """Create the recipe, infrastructure, first image and pipeline.
 
-        :param recipe: Dockerfile template and parent image of the container recipe.
+        :param recipe: Dockerfile template, parent image and name of the container recipe.
         :param recipe_version: Semantic version of the recipe (the ParallelCluster version).
         :param repository: ECR repository the images are pushed to; this construct adds its
             lifecycle rules.
         :param conventions: How IAM roles and policies are named and log groups made.
-        :param vpc_id: VPC of the build instance; with ``subnet_id``. Default: the default VPC.
-        :param subnet_id: Subnet of the build instance; it needs internet access.
+        :param network: VPC and subnet of the build instance (the subnet needs internet access).
+            Default: the default VPC.
         """
         super().__init__(scope, construct_id)
         self._conventions = conventions
+        network = network or BuildNetworkChoice()
         stack_suffix = conventions.stack_id_suffix
-        # Recipes are immutable: a new Dockerfile needs a new recipe name (a replacement).
-        content_hash = hashlib.sha256(f"{recipe.parent_image}\n{recipe.template_data}".encode()).hexdigest()[:8]
         version_label = recipe_version.replace(".", "_")
         # Image Builder names are unique per account and Region: the stack id makes them ours.
         base_name = Fn.join("-", [f"ParallelClusterApi-{version_label}", stack_suffix])
@@ -199,13 +207,13 @@ class ApiImageBuild(Construct):
 
         self.security_group: ec2.CfnSecurityGroup | None = None
         build_security_groups: list[str] | None = None
-        if vpc_id is not None and subnet_id is not None:
+        if network.given.possible:
             # Egress only, HTTPS only: the build pulls the base image, OS and Python packages
             # and talks to SSM and ECR, all over HTTPS; nothing connects to the instance.
             self.security_group = ec2.CfnSecurityGroup(
                 self,
                 "BuildSecurityGroup",
-                vpc_id=vpc_id,
+                vpc_id=network.vpc_id,
                 group_description="ParallelCluster API image build instance: HTTPS egress only",
                 security_group_egress=[
                     ec2.CfnSecurityGroup.EgressProperty(
@@ -214,7 +222,8 @@ class ApiImageBuild(Construct):
                     )
                 ],
             )
-            build_security_groups = [self.security_group.attr_group_id]
+            build_security_groups = network.given.optional([self.security_group.attr_group_id])
+            network.given.guard(self.security_group)
 
         self.infrastructure = imagebuilder.CfnInfrastructureConfiguration(
             self,
@@ -231,13 +240,13 @@ class ApiImageBuild(Construct):
                 http_tokens="required", http_put_response_hop_limit=CONTAINER_BUILD_HOP_LIMIT
             ),
             sns_topic_arn=self.topic.topic_arn,
-            subnet_id=subnet_id if build_security_groups else None,
+            subnet_id=network.given.optional(network.subnet_id),
             security_group_ids=build_security_groups,
         )
         self.recipe = imagebuilder.CfnContainerRecipe(
             self,
             "Recipe",
-            name=Fn.join("-", [f"ParallelClusterApi-{version_label}-{content_hash}", stack_suffix]),
+            name=Fn.join("-", [recipe.name, stack_suffix]),
             version=recipe_version,
             description="ParallelCluster API Lambda image",
             container_type="DOCKER",
@@ -249,7 +258,7 @@ class ApiImageBuild(Construct):
             platform_override="Linux",
             working_directory="/tmp",
         )
-        preflight = self._check_build_network(vpc_id, subnet_id)
+        preflight = self._check_build_network(network)
         tests_off = imagebuilder.CfnImage.ImageTestsConfigurationProperty(image_tests_enabled=False)
         self.image = imagebuilder.CfnImage(
             self,
@@ -416,7 +425,7 @@ class ApiImageBuild(Construct):
         )
         acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
 
-    def _check_build_network(self, vpc_id: str | None, subnet_id: str | None) -> CustomResource:
+    def _check_build_network(self, network: BuildNetworkChoice) -> CustomResource:
         """A custom resource that fails, naming the setting to change, when the build cannot work."""
         preflight = self._helper_function(
             "BuildPreflight",
@@ -447,14 +456,18 @@ class ApiImageBuild(Construct):
             "the EC2 reads are limited to this Region and change nothing.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        network = {"VpcId": vpc_id, "SubnetId": subnet_id} if subnet_id is not None else {}
+        checked = (
+            {"VpcId": network.given.pick(network.vpc_id), "SubnetId": network.given.pick(network.subnet_id)}
+            if network.given.possible
+            else {}
+        )
         return CustomResource(
             self,
             "Preflight",
             service_token=preflight.function.function_arn,
             resource_type="Custom::ImageBuildPreflight",
             # The recipe: each new recipe (whose first build a stack update starts) is checked again.
-            properties={**network, "RecipeArn": self.recipe.attr_arn},
+            properties={**checked, "RecipeArn": self.recipe.attr_arn},
             service_timeout=Duration.minutes(5),
         )
 

@@ -74,7 +74,9 @@ class ApiGatewayAccountRole(Construct):
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
             # In the role, not in a policy resource of the stack, which would go with the stack
             # while the retained role may still serve other APIs.
-            inline_policies={conventions.iam_name("PushApiLogs") or "PushApiLogs": iam.PolicyDocument(statements=[push_logs])},
+            inline_policies={
+                conventions.iam_name("PushApiLogs", default="PushApiLogs"): iam.PolicyDocument(statements=[push_logs])
+            },
         )
         role_resource = l1(self.role, iam.CfnRole)
         # Retained when the stack is deleted or the construct removed (the custom resource then

@@ -18,12 +18,16 @@ from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge, nag_text
 from constructs_lib.conventions import Conventions
+from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
 from constructs_lib.parallelcluster_api.function import API_HANDLER, FUNCTION_LOGICAL_ID, ApiFunction
+from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
+from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
 from constructs_lib.parallelcluster_api.props import (
     AccountRoleMode,
     ApiEndpoint,
     FunctionCode,
+    FunctionCodeSource,
     FunctionRole,
 )
 from constructs_lib.parallelcluster_api.rest_api import (
@@ -35,7 +39,7 @@ from constructs_lib.parallelcluster_api.rest_api import (
 )
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 
-__all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "official_api_definition_s3_uri"]
+__all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "PlannedParallelClusterApi", "official_api_definition_s3_uri"]
 
 VERSION_TAG = "parallelcluster:version"
 
@@ -112,35 +116,90 @@ class ParallelClusterApi(Construct):
             function. Default: none, the account's unreserved pool.
         """
         super().__init__(scope, construct_id)
-        self._refuse_second_api_in_stack()
-        self.parallelcluster_version = rules.VERSION.check("parallelcluster_version", parallelcluster_version)
-        self.region = rules.check_region("region", region)
+        rules.VERSION.check("parallelcluster_version", parallelcluster_version)
+        rules.check_region("region", region)
         rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             raise rules.InvalidSettingError(
                 "reserved_concurrent_executions", "a positive number of executions", reserved_concurrent_executions
             )
+        if web_acl_arn is not None:
+            rules.WEB_ACL_ARN.check("web_acl_arn", web_acl_arn)
         principal_arns = [role.role_arn for role in allowed_principals]
         if not allow_cross_account_principals:
             self._refuse_other_accounts(principal_arns)
-        function_code = function_code or FunctionCode.build_in_account()
-        function_role = function_role or FunctionRole.create()
+        code = function_code or FunctionCode.build_in_account()
+        role = function_role or FunctionRole.create()
         endpoint = endpoint or ApiEndpoint.regional()
-
-        if permissions_boundary is not None:
-            iam.PermissionsBoundary.of(self).apply(permissions_boundary)
-        self.conventions = Conventions.of(self, prefix=iam_role_and_policy_prefix, logs_key=logs_key)
-
-        function = ApiFunction(
-            self,
-            parallelcluster_version=self.parallelcluster_version,
-            region=self.region,
-            code=function_code,
-            role=function_role,
-            permissions_boundary=permissions_boundary,
-            conventions=self.conventions,
-            reserved_concurrent_executions=reserved_concurrent_executions,
+        domain = endpoint.custom_domain
+        fsx = role.fsx_s3_access
+        network = code.network
+        source = code.source
+        image_uri = code.image_uri or ""
+        self._build(
+            Plan(
+                parallelcluster_version=parallelcluster_version,
+                permissions=PermissionScope(region),
+                api_definition_location=api_definition_location(self, parallelcluster_version, api_definition_s3_uri),
+                conventions=Conventions.of(self, prefix=iam_role_and_policy_prefix, logs_key=logs_key),
+                code=CodePlan(
+                    uses_layer=Flag(source is FunctionCodeSource.OFFICIAL_LAYER),
+                    uses_ecr_image=Flag(source is FunctionCodeSource.ECR_IMAGE),
+                    ecr_image_uri=image_uri if source is FunctionCodeSource.ECR_IMAGE else "",
+                    copies_image=Flag(source is FunctionCodeSource.COPY_OF_IMAGE),
+                    copy_image_uri=image_uri if source is FunctionCodeSource.COPY_OF_IMAGE else "",
+                    local_docker=source is FunctionCodeSource.LOCAL_DOCKER,
+                    has_build_network=Flag(network is not None),
+                    vpc_id=network.vpc_id if network else "",
+                    subnet_id=network.subnet_id if network else "",
+                ),
+                role=RolePlan(
+                    uses_existing=Flag(role.existing is not None),
+                    existing=role.existing,
+                    iam_admin=Flag(role.enable_iam_admin_access),
+                    fsx=Flag(fsx is not None),
+                    fsx_all_buckets=Flag(fsx is not None and fsx.bucket_arns == (rules.ALL_BUCKETS,)),
+                    fsx_bucket_arns=fsx.bucket_arns if fsx else (),
+                    has_additional_policies=Flag(bool(role.additional_policies)),
+                    additional_policies=role.additional_policies,
+                ),
+                front_end=FrontEndPlan(
+                    user_role=Flag(create_api_user_role),
+                    private=Flag(endpoint.vpc_endpoint is not None),
+                    vpc_endpoint=endpoint.vpc_endpoint,
+                    custom_domain=Flag(domain is not None),
+                    domain_name=domain.domain_name if domain else "",
+                    certificate=domain.certificate if domain else None,
+                    has_hosted_zone=Flag(domain is not None and domain.hosted_zone is not None),
+                    hosted_zone=domain.hosted_zone if domain else None,
+                    allowed_principal_arns=principal_arns,
+                    allow_cross_account_principals=allow_cross_account_principals,
+                    ensures_account_role=Flag(api_gateway_account_role is AccountRoleMode.ENSURE),
+                    logs_requests=Flag(api_gateway_account_role is not AccountRoleMode.NONE),
+                    has_web_acl=Flag(web_acl_arn is not None),
+                    web_acl_arn=web_acl_arn or "",
+                ),
+                has_boundary=Flag(permissions_boundary is not None),
+                boundary=permissions_boundary,
+                boundary_arn=permissions_boundary.managed_policy_arn if permissions_boundary else "",
+                reserves_concurrency=Flag(reserved_concurrent_executions is not None),
+                reserved_concurrent_executions=reserved_concurrent_executions or 0,
+            )
         )
+
+    def _build(self, plan: Plan) -> None:
+        """Build what ``plan`` says (its choices known now, or decided at deploy time)."""
+        self._refuse_second_api_in_stack()
+        #: The choices the API was built with (known at synth time unless made from a template's parameters).
+        self.plan = plan
+        self.parallelcluster_version = plan.parallelcluster_version
+        self.region = plan.permissions.region
+        self.conventions = plan.conventions
+        if plan.has_boundary.possible:
+            assert plan.boundary is not None
+            iam.PermissionsBoundary.of(self).apply(plan.boundary)
+
+        function = ApiFunction(self, plan)
         self.function: lambda_.Function = function.function
         self.function_role: iam.IRole = function.role
         self.log_group: logs.LogGroup = function.log_group
@@ -148,19 +207,7 @@ class ParallelClusterApi(Construct):
         self.image_build: ApiImageBuild | None = function.image_build
         self.layer: lambda_.LayerVersion | None = function.layer
 
-        self._front_end = ApiFrontEnd(
-            self,
-            parallelcluster_version=self.parallelcluster_version,
-            api_definition_location=api_definition_location(self, self.parallelcluster_version, api_definition_s3_uri),
-            function=self.function,
-            endpoint=endpoint,
-            create_api_user_role=create_api_user_role,
-            allowed_principal_arns=principal_arns,
-            allow_cross_account_principals=allow_cross_account_principals,
-            account_role_mode=api_gateway_account_role,
-            web_acl_arn=web_acl_arn,
-            conventions=self.conventions,
-        )
+        self._front_end = ApiFrontEnd(self, plan, function=self.function)
         self.rest_api: apigateway.SpecRestApi = self._front_end.rest_api
         #: ``execute-api`` ARN of every stage, method and path of this API.
         self.invoke_arn: str = self._front_end.invoke_arn
@@ -180,6 +227,7 @@ class ParallelClusterApi(Construct):
                 "The user role may call every method and path of this one API, as in the official "
                 "template; narrower grants are the account administrator's choice (README).",
             )
+            plan.front_end.user_role.guard(self.api_user_role)
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
 
     def grant_invoke(self, grantee: iam.IGrantable, *, admit: bool = True) -> iam.Grant:
@@ -256,3 +304,17 @@ class ParallelClusterApi(Construct):
                     f"{EXECUTION_ROLE_LOGICAL_ID}, so a stack can hold only one; put the second API in "
                     "its own stack or a NestedStack."
                 )
+
+
+class PlannedParallelClusterApi(ParallelClusterApi):
+    """The API built from a :class:`Plan` whose choices may be decided at deploy time.
+
+    The portable template (``stacks/portable_template.py``) builds the API this way, from
+    conditions over its parameters; the plan's values are not checked here (the template's
+    parameter constraints and rules check them when CloudFormation reads the parameters).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: Plan) -> None:
+        # The construct itself, without the typed props ParallelClusterApi turns into a plan.
+        Construct.__init__(self, scope, construct_id)
+        self._build(plan)

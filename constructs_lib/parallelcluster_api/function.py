@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Aws, Duration, Fn, RemovalPolicy, Stack, Tags
+from aws_cdk import Annotations, Aws, Duration, Fn, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -13,13 +14,13 @@ from constructs import Construct
 
 from constructs_lib import validation as rules
 from constructs_lib.api_image import dockerfile, locks
-from constructs_lib.api_image.image_build import ApiImageBuild
+from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkChoice
 from constructs_lib.audit import acknowledge, acknowledge_wildcards, nag_text
-from constructs_lib.conventions import Conventions
+from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 from constructs_lib.parallelcluster_api import function_permissions as permissions
-from constructs_lib.parallelcluster_api.props import FunctionCode, FunctionCodeSource, FunctionRole
+from constructs_lib.parallelcluster_api.plan import Plan
 
 # The official OpenAPI spec refers to this logical id from its integrations
 # (`${ParallelClusterFunction.Arn}`); AWS::Include resolves it against this template.
@@ -29,6 +30,8 @@ RESOURCE_TAG = "parallelcluster:resource"
 API_HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
 # The runtime AWS's own API template gives the function with the official layer (3.6 and later).
 LAYER_RUNTIME = lambda_.Runtime.PYTHON_3_12
+# With the layer the code is all in the layer; Lambda needs a non-empty package all the same.
+LAYER_PACKAGE_SOURCE = " "
 IMAGE_FUNCTION_NAME_PREFIX = "ParallelClusterFunction-"
 LAYER_FUNCTION_NAME_PREFIX = "ParallelClusterLayerFunction-"
 # Managed policies attached to one IAM role: 10 by default, at most 20 (IAM quotas documentation).
@@ -43,23 +46,18 @@ class ApiFunction:
     deployed stacks have them (construct paths make the logical ids). Attributes: ``function``,
     ``role``, ``log_group``, ``repository`` and ``image_build`` (image built in the account),
     ``layer`` (official layer).
+
+    Built from a :class:`Plan`. Where a choice is decided at deploy time (the portable template),
+    the resources of each option carry its condition and the function's properties pick between
+    the options.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        parallelcluster_version: str,
-        region: str,
-        code: FunctionCode,
-        role: FunctionRole,
-        permissions_boundary: iam.IManagedPolicy | None,
-        conventions: Conventions,
-        reserved_concurrent_executions: int | None,
-    ) -> None:
+    def __init__(self, scope: Construct, plan: Plan) -> None:
         self._scope = scope
-        self._version = parallelcluster_version
-        self._conventions = conventions
+        self._plan = plan
+        self._version = plan.parallelcluster_version
+        conventions = plan.conventions
+        code, role = plan.code, plan.role
         self.repository: ecr.Repository | None = None
         self.image_build: ApiImageBuild | None = None
         self.layer: lambda_.LayerVersion | None = None
@@ -68,18 +66,17 @@ class ApiFunction:
         # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
         # PackageType cannot change in place (it is create-only), so moving between an image and
         # the layer replaces the function, which CloudFormation does only under a new name.
-        uses_layer = code.source is FunctionCodeSource.OFFICIAL_LAYER
-        function_name = (
-            Fn.join("", [LAYER_FUNCTION_NAME_PREFIX, conventions.stack_id_suffix])
-            if uses_layer
-            else f"{IMAGE_FUNCTION_NAME_PREFIX}{conventions.stack_uuid}"
+        function_name = Token.as_string(
+            code.uses_layer.pick(
+                Fn.join("", [LAYER_FUNCTION_NAME_PREFIX, conventions.stack_id_suffix]),
+                f"{IMAGE_FUNCTION_NAME_PREFIX}{conventions.stack_uuid}",
+            )
         )
         self.log_group = conventions.log_group(scope, "FunctionLogGroup", log_group_name=f"/aws/lambda/{function_name}")
-        if role.existing is None:
-            self.role: iam.IRole = self._create_role(region, role, permissions_boundary)
-            self.log_group.grant_write(self.role)
-        else:
-            self.role = role.existing
+        created = self._create_role() if role.creates.possible else None
+        if created is not None:
+            self.log_group.grant_write(created)
+        self.role: iam.IRole = created if created is not None else _given(role.existing)
 
         common: dict[str, Any] = dict(
             function_name=function_name,
@@ -88,20 +85,31 @@ class ApiFunction:
             timeout=Duration.seconds(30),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            reserved_concurrent_executions=reserved_concurrent_executions,
+            reserved_concurrent_executions=plan.reserves_concurrency.optional(plan.reserved_concurrent_executions),
         )
-        if uses_layer:
+        if code.uses_layer.possible:
             self.layer = self._official_layer()
-            self.function: lambda_.Function = lambda_.Function(
+        image_uri: str | None = None
+        if code.uses_image.possible:
+            image_code, image_uri = self._image_code()
+            self.function: lambda_.Function = lambda_.DockerImageFunction(scope, "Function", code=image_code, **common)
+        else:
+            assert self.layer is not None
+            self.function = lambda_.Function(
                 scope,
                 "Function",
                 runtime=LAYER_RUNTIME,
                 handler=API_HANDLER,
-                # The code is all in the layer; Lambda needs a non-empty package all the same.
-                code=lambda_.Code.from_inline(" "),
+                code=lambda_.Code.from_inline(LAYER_PACKAGE_SOURCE),
                 layers=[self.layer],
                 **common,
             )
+        cfn_function = l1(self.function, lambda_.CfnFunction)
+        cfn_function.override_logical_id(FUNCTION_LOGICAL_ID)
+        if image_uri is not None and not (code.uses_ecr_image.known and code.uses_layer.known):
+            # A deploy-time choice between images, or between an image and the layer.
+            self._choose_code(cfn_function, image_uri)
+        if code.uses_layer.possible:
             acknowledge(
                 self.function,
                 "The official ParallelCluster layer is built for python3.12 (its compiled dependencies "
@@ -109,13 +117,29 @@ class ApiFunction:
                 "AwsSolutions-L1",
                 "Serverless-LambdaLatestVersion",
             )
-        else:
-            self.function = lambda_.DockerImageFunction(scope, "Function", code=self._image_code(code), **common)
-        l1(self.function, lambda_.CfnFunction).override_logical_id(FUNCTION_LOGICAL_ID)
-        self._acknowledge_findings(reserved_concurrent_executions)
+        if created is not None and role.uses_existing.possible:
+            # The deployer's role when one is given; the role the construct creates is then not made.
+            cfn_function.role = Token.as_string(role.uses_existing.pick(_given(role.existing).role_arn, created.role_arn))
+            role.creates.guard(created)
+        self._acknowledge_findings()
         Tags.of(self.function).add(RESOURCE_TAG, "api")
         if self.image_build is not None:
+            assert self.repository is not None
             self.image_build.keep_function_current(self.function)
+            code.builds_in_account.guard(self.repository, self.image_build)
+
+    def _choose_code(self, function: lambda_.CfnFunction, image_uri: str) -> None:
+        """The image the plan picks at deploy time, or the official layer when it picks that."""
+        uses_layer = self._plan.code.uses_layer
+        if not uses_layer.possible:
+            function.add_property_override("Code.ImageUri", image_uri)
+            return
+        assert self.layer is not None
+        function.add_property_override("PackageType", uses_layer.pick(Aws.NO_VALUE, "Image"))
+        function.add_property_override("Code", uses_layer.pick({"ZipFile": LAYER_PACKAGE_SOURCE}, {"ImageUri": image_uri}))
+        function.add_property_override("Runtime", uses_layer.pick(LAYER_RUNTIME.name))
+        function.add_property_override("Handler", uses_layer.pick(API_HANDLER))
+        function.add_property_override("Layers", uses_layer.pick([self.layer.layer_version_arn]))
 
     def _official_layer(self) -> lambda_.LayerVersion:
         """AWS's own ParallelCluster layer of this version, from the deployment Region's bucket.
@@ -129,29 +153,45 @@ class ApiFunction:
             "The key names the ParallelCluster version and AWS publishes one layer per version: "
             "another version is another key, which makes a new layer version.",
         )
-        return lambda_.LayerVersion(
+        layer = lambda_.LayerVersion(
             self._scope,
             "Layer",
             code=lambda_.Code.from_bucket(bucket, official_layer_s3_key(self._version)),
             compatible_runtimes=[LAYER_RUNTIME],
             description=f"aws-parallelcluster {self._version} and its dependencies (official layer)",
         )
+        self._plan.code.uses_layer.guard(layer)
+        return layer
 
-    def _image_code(self, code: FunctionCode) -> lambda_.DockerImageCode:
-        """The function's image: given, built locally as an asset, or built in the account."""
-        scope = self._scope
-        if code.source is FunctionCodeSource.ECR_IMAGE:
-            assert code.image_uri is not None
-            repository, reference = _repository_and_reference(scope, code.image_uri)
-            return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=reference)
-        if code.source is FunctionCodeSource.LOCAL_DOCKER:
-            return lambda_.DockerImageCode.from_image_asset(
+    def _image_code(self) -> tuple[lambda_.DockerImageCode, str | None]:
+        """The function's image, and its URI as the template holds it (``None`` for a local build).
+
+        Given, built with the deployer's Docker as an asset, or made in the account; where the
+        plan decides at deploy time between a given image and one made in the account, the URI
+        picks one and the code is the one made in the account.
+        """
+        code = self._plan.code
+        if code.local_docker:
+            asset = lambda_.DockerImageCode.from_image_asset(
                 str(locks.LAMBDA_IMAGE_DIR),
                 build_args={dockerfile.VERSION_ARGUMENT: self._version},
                 # The build reads the Dockerfile and this version's lock, and nothing else of the
                 # directory (a Python package too), so that only they make the asset's hash.
                 exclude=["*", "!Dockerfile", f"!locks/{self._version}.txt"],
             )
+            return asset, None
+        if not code.builds_in_account.possible:
+            repository, reference = _repository_and_reference(self._scope, code.ecr_image_uri)
+            uri = repository.repository_uri_for_tag_or_digest(reference)
+            return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=reference), uri
+        repository, tag = self._build_in_account()
+        built = repository.repository_uri_for_tag(tag)
+        uri = Token.as_string(code.uses_ecr_image.pick(code.ecr_image_uri, built))
+        return lambda_.DockerImageCode.from_ecr(repository, tag_or_digest=tag), uri
+
+    def _build_in_account(self) -> tuple[ecr.Repository, str]:
+        """EC2 Image Builder builds (or copies) the image into a repository of the stack; its tag."""
+        scope, code = self._scope, self._plan.code
         self.repository = ecr.Repository(
             scope,
             "Repository",
@@ -160,30 +200,32 @@ class ApiFunction:
             removal_policy=RemovalPolicy.DESTROY,
             # Lifecycle rules: the image build adds them, as it knows which images must stay.
         )
-        recipe = (
-            dockerfile.copy_recipe_dockerfile(code.image_uri)
-            if code.source is FunctionCodeSource.COPY_OF_IMAGE and code.image_uri is not None
-            else dockerfile.build_recipe_dockerfile(self._version)
-        )
+        build = dockerfile.build_recipe_dockerfile(self._version)
+        if code.copies_image.certain:
+            recipe = dockerfile.copy_recipe_dockerfile(code.copy_image_uri)
+        elif code.copies_image.possible:
+            recipe = dockerfile.RecipeDockerfile.choice(
+                code.copies_image, dockerfile.copy_recipe_dockerfile(code.copy_image_uri), build
+            )
+        else:
+            recipe = build
         self.image_build = ApiImageBuild(
             scope,
             "ImageBuild",
             recipe=recipe,
             recipe_version=self._version,
             repository=self.repository,
-            conventions=self._conventions,
-            vpc_id=code.network.vpc_id if code.network else None,
-            subnet_id=code.network.subnet_id if code.network else None,
+            conventions=self._plan.conventions,
+            network=BuildNetworkChoice(code.has_build_network, code.vpc_id, code.subnet_id),
         )
         # <repository URI>:<tag>; the tag is <recipe version>-<build number>.
         tag = Fn.select(1, Fn.split(":", self.image_build.image_uri))
-        return lambda_.DockerImageCode.from_ecr(self.repository, tag_or_digest=tag)
+        return self.repository, tag
 
-    def _create_role(
-        self, region: str, role: FunctionRole, permissions_boundary: iam.IManagedPolicy | None
-    ) -> iam.Role:
+    def _create_role(self) -> ManagedPolicyRole:
         """The function's role, with the ParallelCluster permissions as managed policies."""
-        scope, iam_name = self._scope, self._conventions.iam_name
+        scope, plan, iam_name = self._scope, self._plan, self._plan.conventions.iam_name
+        role = plan.role
         created = ManagedPolicyRole(
             scope,
             "FunctionRole",
@@ -192,40 +234,47 @@ class ApiFunction:
             description="Runs the ParallelCluster API function",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
-        where = permissions.PermissionScope(region)
-        boundary_arn = permissions_boundary.managed_policy_arn if permissions_boundary else None
-        policies = {
+        where = plan.permissions
+        boundary_arn = plan.boundary_arn or None
+        # With a boundary alone, the function may still create the roles of clusters and images
+        # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
+        # policies grant.
+        iam_admin = role.iam_admin | plan.has_boundary
+        policies: dict[str, tuple[Flag, str, list[permissions.Permission]]] = {
             "ParallelClusterClusterPolicy1": (
+                role.creates,
                 "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
                 permissions.cluster_statements_ec2_and_stacks(where),
             ),
             "ParallelClusterClusterPolicy2": (
+                role.creates,
                 "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
                 permissions.cluster_statements_iam_and_storage(where),
             ),
             "ParallelClusterImageManagedPolicy": (
+                role.creates,
                 "Image operations: build, delete, list and describe custom images",
                 permissions.image_statements(where),
             ),
             "ParallelClusterLogRetrievalPolicy": (
+                role.creates,
                 "Reading and exporting cluster and image logs",
                 permissions.log_retrieval_statements(where),
             ),
         }
-        # With a boundary alone, the function may still create the roles of clusters and images
-        # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
-        # policies grant.
-        if role.enable_iam_admin_access or boundary_arn:
+        if iam_admin.possible:
             policies["DefaultParallelClusterIamAdminPolicy"] = (
+                role.creates & iam_admin,
                 "IAM admin access: roles and instance profiles under parallelcluster/",
-                permissions.iam_admin_statements(where, boundary_arn),
+                permissions.iam_admin_statements(where, boundary_arn, plan.has_boundary),
             )
-        if role.fsx_s3_access is not None:
+        if role.fsx.possible:
             policies["ParallelClusterFSxS3AccessPolicy"] = (
+                role.creates & role.fsx,
                 "FSx for Lustre data repositories in S3",
-                permissions.fsx_s3_statements(where, role.fsx_s3_access.bucket_arns),
+                permissions.fsx_s3_statements(where, role.fsx_bucket_arns, role.fsx_all_buckets),
             )
-        for name, (description, granted) in policies.items():
+        for name, (wanted, description, granted) in policies.items():
             statements = [permission.statement for permission in granted]
             policy = iam.ManagedPolicy(
                 scope,
@@ -235,6 +284,12 @@ class ApiFunction:
                 document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}),
                 roles=[created],
             )
+            if any(permission.choice is not None for permission in granted):
+                l1(policy, iam.CfnManagedPolicy).add_property_override(
+                    "PolicyDocument.Statement", _chosen_statements(scope, granted)
+                )
+            if not wanted.known:
+                wanted.guard(policy)
             acknowledge_wildcards(policy, statements, {permission.sid: permission.why for permission in granted})
             if any(action.endswith(":*") for statement in statements for action in statement["Action"]):
                 acknowledge(
@@ -243,12 +298,18 @@ class ApiFunction:
                     "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
                     "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
                 )
-        # The role's own managed policy (its log group and X-Ray) counts too.
-        self._attach_additional_policies(created, role.additional_policies, own_policies=len(policies) + 1)
+        if role.has_additional_policies.known:
+            # The role's own managed policy (its log group and X-Ray) counts too.
+            self._attach_additional_policies(created, role.additional_policies, own_policies=len(policies) + 1)
+        elif role.has_additional_policies.possible:
+            arns = Fn.split(",", role.additional_policy_arns)
+            l1(created, iam.CfnRole).add_property_override(
+                "ManagedPolicyArns", role.has_additional_policies.pick(arns)
+            )
         return created
 
     def _attach_additional_policies(
-        self, role: iam.Role, policies: tuple[iam.IManagedPolicy, ...], own_policies: int
+        self, role: iam.Role, policies: Sequence[iam.IManagedPolicy], own_policies: int
     ) -> None:
         """Attach the deployer's policies; AWS managed ones are acknowledged as their explicit choice."""
         total = own_policies + len(policies)
@@ -276,7 +337,7 @@ class ApiFunction:
                     f"AwsSolutions-IAM4[Policy::{arn_text}]",
                 )
 
-    def _acknowledge_findings(self, reserved_concurrent_executions: int | None) -> None:
+    def _acknowledge_findings(self) -> None:
         acknowledge(
             self.function,
             "API Gateway invokes the function synchronously and returns its errors to the caller, "
@@ -292,7 +353,7 @@ class ApiFunction:
             "NIST.800.53.R5-LambdaInsideVPC",
             "HIPAA.Security-LambdaInsideVPC",
         )
-        if reserved_concurrent_executions is None:
+        if not self._plan.reserves_concurrency.certain:
             acknowledge(
                 self.function,
                 "Reserving concurrency takes it from the account's pool and fails in new accounts "
@@ -308,6 +369,32 @@ class ApiFunction:
                 "permissions; the policy's other statements name the function's own log group.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
+
+
+def _chosen_statements(scope: Construct, granted: Sequence[permissions.Permission]) -> list[Any]:
+    """The policy's statements where a deploy-time choice picks some: ``Fn::If`` between two forms.
+
+    Each statement is written as CDK writes a policy's statements (its own form, with actions and
+    resources sorted), so that every choice gives the statements the CDK app gives.
+    """
+
+    def rendered(statement: permissions.Statement) -> Any:
+        document = iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": [statement]})
+        (written,) = Stack.of(scope).resolve(document)["Statement"]
+        return written
+
+    return [
+        rendered(permission.statement)
+        if permission.choice is None
+        else permission.choice[0].pick(rendered(permission.statement), rendered(permission.choice[1]))
+        for permission in granted
+    ]
+
+
+def _given(role: iam.IRole | None) -> iam.IRole:
+    if role is None:
+        raise ValueError("the plan uses the deployer's function role but names none")
+    return role
 
 
 def official_layer_s3_key(parallelcluster_version: str) -> str:

@@ -52,6 +52,9 @@ class Permission:
 
     statement: Statement
     why: str
+    #: Where a deploy-time choice adds the statement's only condition: the choice, and the
+    #: statement without it (``statement`` is the one with it). The policy holds ``Fn::If``.
+    choice: tuple[Flag, Statement] | None = None
 
     @property
     def sid(self) -> str:
@@ -109,36 +112,35 @@ class PermissionScope:
         if region_limited:
             optional.append(When(~self.every_region, "StringEquals", {"aws:RequestedRegion": [self.region]}))
         statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
-        condition = _conditions({operator: dict(keys) for operator, keys in (conditions or {}).items()}, optional)
-        if condition is not None:
-            statement["Condition"] = condition
-        return Permission(statement, f"{why} {REGION_LIMIT}" if region_limited else why)
-
-
-def _conditions(fixed: dict[str, dict[str, Any]], optional: Sequence[When]) -> Any:
-    """The statement's Condition: ``fixed`` keys, and each optional part where its flag says so."""
-    deferred = []
-    for part in optional:
-        if not part.flag.possible:
-            continue
-        if part.flag.known:
-            fixed.setdefault(part.operator, {}).update(part.keys)
-        else:
-            deferred.append(part)
-    if not deferred:
-        return fixed or None
-    if not fixed:
-        # Without the part, the statement has no Condition at all (not an empty one).
+        fixed = {operator: dict(keys) for operator, keys in (conditions or {}).items()}
+        reason = f"{why} {REGION_LIMIT}" if region_limited else why
+        deferred = []
+        for part in optional:
+            if part.flag.known:
+                if part.flag.certain:
+                    fixed.setdefault(part.operator, {}).update(part.keys)
+            else:
+                deferred.append(part)
+        if fixed or deferred:
+            statement["Condition"] = fixed
+        if not deferred:
+            return Permission(statement, reason)
+        if fixed:
+            # Each deploy-time part becomes keys that are there only when its choice says so.
+            for part in deferred:
+                if part.operator in fixed:
+                    fixed[part.operator].update({key: part.flag.pick(value) for key, value in part.keys.items()})
+                else:
+                    fixed[part.operator] = part.flag.pick(part.keys)
+            return Permission(statement, reason)
+        # Without the part the statement has no Condition at all (IAM wants none rather than an
+        # empty one): the whole statement is chosen.
         if len(deferred) > 1:
-            raise NotImplementedError("several deploy-time condition parts in one statement")
+            raise NotImplementedError("several deploy-time condition parts in a statement without other conditions")
         (part,) = deferred
-        return part.flag.pick({part.operator: part.keys})
-    for part in deferred:
-        if part.operator in fixed:
-            fixed[part.operator].update({key: part.flag.pick(value) for key, value in part.keys.items()})
-        else:
-            fixed[part.operator] = part.flag.pick(part.keys)
-    return fixed
+        statement["Condition"] = {part.operator: dict(part.keys)}
+        without = {key: value for key, value in statement.items() if key != "Condition"}
+        return Permission(statement, reason, choice=(part.flag, without))
 
 
 def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,10 +21,10 @@ from constructs import Construct
 from constructs_lib import validation as rules
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge
-from constructs_lib.conventions import Conventions
+from constructs_lib.flags import YES, Flag
 from constructs_lib.l1 import l1
 from constructs_lib.managed_policy_role import ManagedPolicyRole
-from constructs_lib.parallelcluster_api.props import AccountRoleMode, ApiEndpoint, CustomDomain
+from constructs_lib.parallelcluster_api.plan import Plan
 
 # The official OpenAPI spec refers to this logical id from its integrations
 # (`${APIGatewayExecutionRole.Arn}`); AWS::Include resolves it against this template.
@@ -50,6 +52,8 @@ ACCESS_LOG_FORMAT = {
     "errorMessage": "$context.error.message",
     "wafResponseCode": "$context.wafResponseCode",
 }
+ACCESS_LOG_FORMAT_TEXT = json.dumps(ACCESS_LOG_FORMAT)
+EXECUTION_LOGGING = apigateway.MethodLoggingLevel.ERROR
 
 
 class ApiFrontEnd:
@@ -64,28 +68,13 @@ class ApiFrontEnd:
     deployed stacks have them (construct paths make the logical ids).
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        parallelcluster_version: str,
-        api_definition_location: str,
-        function: lambda_.IFunction,
-        endpoint: ApiEndpoint,
-        create_api_user_role: bool,
-        allowed_principal_arns: Sequence[str],
-        allow_cross_account_principals: bool,
-        account_role_mode: AccountRoleMode,
-        web_acl_arn: str | None,
-        conventions: Conventions,
-    ) -> None:
+    def __init__(self, scope: Construct, plan: Plan, *, function: lambda_.IFunction) -> None:
         self._scope = scope
-        self._conventions = conventions
-        self._endpoint = endpoint
-        self._vpc_endpoint_id = endpoint.vpc_endpoint_id
-        self._allowed_principal_arns = list(allowed_principal_arns)
-        self._cross_account_allowed = allow_cross_account_principals
-        self._denied_unless_principal_arns: list[str] = []
+        self._plan = plan
+        front_end = self._front_end = plan.front_end
+        conventions = self._conventions = plan.conventions
+        self._allowed_principal_arns = list(front_end.allowed_principal_arns)
+        self._admitted_principal_arns: list[str] = []
 
         self.execution_role = ManagedPolicyRole(
             scope,
@@ -102,10 +91,10 @@ class ApiFrontEnd:
         l1(self.execution_role, iam.CfnRole).override_logical_id(EXECUTION_ROLE_LOGICAL_ID)
 
         self.api_user_role: iam.Role | None = None
-        if create_api_user_role:
+        if front_end.user_role.possible:
             # Named from the stack id so that the resource policy can name it without
             # referencing the role (the role's policy already references the API).
-            user_role_name = Fn.join("", [f"{conventions.prefix}PCAPIUserRole-", conventions.stack_uuid])
+            user_role_name = Fn.join("", [conventions.prefixed("PCAPIUserRole-"), conventions.stack_uuid])
             self.api_user_role = ManagedPolicyRole(
                 scope,
                 "ApiUserRole",
@@ -114,24 +103,24 @@ class ApiFrontEnd:
                 description="May invoke the ParallelCluster API",
                 assumed_by=iam.AccountRootPrincipal(),
             )
-            self._denied_unless_principal_arns.append(
-                f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{user_role_name}"
-            )
-            self._denied_unless_principal_arns += self._allowed_principal_arns
+            self._user_role_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{user_role_name}"
 
         self.access_log_group: logs.LogGroup | None = None
         self.account_role: ApiGatewayAccountRole | None = None
-        self.rest_api = self._create_rest_api(parallelcluster_version, api_definition_location, account_role_mode)
+        self.rest_api = self._create_rest_api()
         #: ``execute-api`` ARN of every stage, method and path of this API.
         self.invoke_arn = self.rest_api.arn_for_execute_api("*", "/*", "*")
         self.apply_resource_policy()
 
-        if web_acl_arn is not None:
-            rules.WEB_ACL_ARN.check("web_acl_arn", web_acl_arn)
-            wafv2.CfnWebACLAssociation(
-                scope, "WebAcl", resource_arn=self.rest_api.deployment_stage.stage_arn, web_acl_arn=web_acl_arn
+        if front_end.has_web_acl.possible:
+            web_acl = wafv2.CfnWebACLAssociation(
+                scope,
+                "WebAcl",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=front_end.web_acl_arn,
             )
-        else:
+            front_end.has_web_acl.guard(web_acl)
+        if not front_end.has_web_acl.certain:
             acknowledge(
                 self.rest_api.deployment_stage,
                 "Every request is SigV4-authenticated and limited by the resource policy; a WAF web "
@@ -140,31 +129,41 @@ class ApiFrontEnd:
                 "NIST.800.53.R5-APIGWAssociatedWithWAF",
             )
 
+        # Private APIs answer on <api id>-<vpce id> host names through the endpoint.
         host = self.rest_api.rest_api_id
-        if self._vpc_endpoint_id is not None:
-            # Private APIs answer on <api id>-<vpce id> host names through the endpoint.
-            host = f"{host}-{self._vpc_endpoint_id}"
-        self.invoke_url = f"https://{host}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
+        if front_end.private.possible:
+            host = Token.as_string(front_end.private.pick(f"{host}-{self._vpc_endpoint_id}", host))
+        stage_url = f"https://{host}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
+        self.invoke_url = stage_url
         self.domain: apigateway.DomainName | None = None
         self.domain_target: str | None = None
-        if endpoint.custom_domain is not None:
-            self.domain = self._create_custom_domain(endpoint.custom_domain)
-            self.invoke_url = f"https://{endpoint.custom_domain.domain_name}"
-            if endpoint.custom_domain.hosted_zone is None:
+        if front_end.custom_domain.possible:
+            self.domain = self._create_custom_domain()
+            self.invoke_url = Token.as_string(
+                front_end.custom_domain.pick(f"https://{front_end.domain_name}", stage_url)
+            )
+            if not front_end.has_hosted_zone.certain:
                 self.domain_target = self.domain.domain_name_alias_domain_name
+
+    @property
+    def _vpc_endpoint_id(self) -> str:
+        endpoint = self._front_end.vpc_endpoint
+        if endpoint is None:
+            raise ValueError("the plan makes a private API but names no VPC endpoint")
+        return endpoint.vpc_endpoint_id
 
     def admit(self, principal_arn: str) -> None:
         """Admit one more principal through the resource policy (when it only admits the user role)."""
         if self.api_user_role is None:
             return
-        self._denied_unless_principal_arns.append(principal_arn)
+        self._admitted_principal_arns.append(principal_arn)
         self.apply_resource_policy()
 
     def apply_resource_policy(self) -> None:
         """(Re)write the REST API's resource policy from the admitted principals."""
         l1(self.rest_api, apigateway.CfnRestApi).policy = self._resource_policy()
 
-    def _resource_policy(self) -> dict[str, Any] | None:
+    def _resource_policy(self) -> Any:
         """Who may invoke the API, on top of the SigV4 authentication the spec requires.
 
         Deny every principal but the admitted ones: ``aws:PrincipalArn`` is the role's ARN for
@@ -181,47 +180,60 @@ class ApiFrontEnd:
             effect: iam.Effect = iam.Effect.ALLOW,
             principals: Sequence[iam.IPrincipal] = (iam.AnyPrincipal(),),
             conditions: dict[str, Any] | None = None,
-        ) -> iam.PolicyStatement:
-            return iam.PolicyStatement(
+        ) -> dict[str, Any]:
+            statement = iam.PolicyStatement(
                 effect=effect,
                 principals=list(principals),
                 actions=["execute-api:Invoke"],
                 resources=["execute-api:/*/*/*"],
                 conditions=conditions,
             )
+            return dict(statement.to_statement_json())
 
-        statements = []
-        if self._vpc_endpoint_id is not None:
+        front_end = self._front_end
+        allowed = self._allowed_principal_arns
+        private, user_role = front_end.private, front_end.user_role
+        # Each statement with the choice that includes it.
+        statements: list[tuple[Flag, dict[str, Any]]] = []
+        if private.possible:
             through_endpoint = {"aws:SourceVpce": self._vpc_endpoint_id}
             statements += [
-                invoke(conditions={"StringEquals": through_endpoint}),
-                invoke(iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint}),
+                (private, invoke(conditions={"StringEquals": through_endpoint})),
+                (private, invoke(iam.Effect.DENY, conditions={"StringNotEquals": through_endpoint})),
             ]
-        if self._allowed_principal_arns:
-            statements.append(invoke(principals=[iam.ArnPrincipal(arn) for arn in self._allowed_principal_arns]))
-        if self._denied_unless_principal_arns:
-            admitted = list(dict.fromkeys(self._denied_unless_principal_arns))
-            statements.append(invoke(iam.Effect.DENY, conditions={"ArnNotLike": {"aws:PrincipalArn": admitted}}))
-        if self._vpc_endpoint_id is not None or self._allowed_principal_arns:
+        if allowed:
+            statements.append((YES, invoke(principals=[iam.ArnPrincipal(arn) for arn in allowed])))
+        if user_role.possible:
+            admitted = list(dict.fromkeys([self._user_role_arn, *allowed, *self._admitted_principal_arns]))
+            statements.append((user_role, invoke(iam.Effect.DENY, conditions={"ArnNotLike": {"aws:PrincipalArn": admitted}})))
+        other_accounts_denied = private | Flag(bool(allowed))
+        if other_accounts_denied.possible:
             other_accounts: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}}
-            if self._cross_account_allowed and self._allowed_principal_arns:
-                other_accounts["ArnNotLike"] = {"aws:PrincipalArn": self._allowed_principal_arns}
-            statements.append(invoke(iam.Effect.DENY, conditions=other_accounts))
-        return iam.PolicyDocument(statements=statements).to_json() if statements else None
+            if front_end.allow_cross_account_principals and allowed:
+                other_accounts["ArnNotLike"] = {"aws:PrincipalArn": allowed}
+            statements.append((other_accounts_denied, invoke(iam.Effect.DENY, conditions=other_accounts)))
+        included = [(flag, statement) for flag, statement in statements if flag.possible]
+        if not included:
+            return None
+        any_statement = functools.reduce(operator.or_, (flag for flag, _ in included))
+        document = {
+            "Statement": [statement if flag.certain else flag.pick(statement) for flag, statement in included],
+            "Version": "2012-10-17",
+        }
+        return any_statement.optional(document)
 
-    def _create_rest_api(
-        self, parallelcluster_version: str, location: str, account_role_mode: AccountRoleMode
-    ) -> apigateway.SpecRestApi:
-        scope = self._scope
-        if self._vpc_endpoint_id is None:
-            endpoint = apigateway.EndpointConfiguration(types=[apigateway.EndpointType.REGIONAL])
-        else:
+    def _create_rest_api(self) -> apigateway.SpecRestApi:
+        scope, plan, front_end = self._scope, self._plan, self._front_end
+        private, logs_requests = front_end.private, front_end.logs_requests
+        if private.certain:
             endpoint = apigateway.EndpointConfiguration(
-                types=[apigateway.EndpointType.PRIVATE],
-                vpc_endpoints=[self._endpoint.vpc_endpoint] if self._endpoint.vpc_endpoint else None,
+                types=[apigateway.EndpointType.PRIVATE], vpc_endpoints=[front_end.vpc_endpoint] if front_end.vpc_endpoint else None
             )
-        if account_role_mode is not AccountRoleMode.NONE:
+        else:
+            endpoint = apigateway.EndpointConfiguration(types=[apigateway.EndpointType.REGIONAL])
+        if logs_requests.possible:
             self.access_log_group = self._conventions.log_group(scope, "AccessLogs")
+            logs_requests.guard(self.access_log_group)
         logs_to = self.access_log_group
         deploy_options = apigateway.StageOptions(
             stage_name=STAGE_NAME,
@@ -230,38 +242,60 @@ class ApiFrontEnd:
             throttling_rate_limit=100,
             throttling_burst_limit=10,
             access_log_destination=apigateway.LogGroupLogDestination(logs_to) if logs_to else None,
-            access_log_format=apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)) if logs_to else None,
+            access_log_format=apigateway.AccessLogFormat.custom(ACCESS_LOG_FORMAT_TEXT) if logs_to else None,
             # Errors only: request and response bodies (data trace) would log cluster
             # configurations, which may hold secrets.
-            logging_level=apigateway.MethodLoggingLevel.ERROR if logs_to else None,
+            logging_level=EXECUTION_LOGGING if logs_to else None,
             data_trace_enabled=False if logs_to else None,
         )
         rest_api = apigateway.SpecRestApi(
             scope,
             "RestApi",
             rest_api_name=f"{Aws.STACK_NAME}-ParallelClusterApi",
-            description=f"AWS ParallelCluster API {parallelcluster_version}",
+            description=f"AWS ParallelCluster API {plan.parallelcluster_version}",
             api_definition=apigateway.ApiDefinition.from_inline(
-                {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": location}}}
+                {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": plan.api_definition_location}}}
             ),
             endpoint_configuration=endpoint,
             # The account's API Gateway settings are shared by every API of the account and
-            # Region; account_role_mode decides how they are handled, not SpecRestApi.
+            # Region; the plan decides how they are handled, not SpecRestApi.
             cloud_watch_role=False,
             deploy_options=deploy_options,
         )
+        if private.possible and not private.known:
+            l1(rest_api, apigateway.CfnRestApi).add_property_override(
+                "EndpointConfiguration",
+                {
+                    "Types": [private.pick(apigateway.EndpointType.PRIVATE.value, apigateway.EndpointType.REGIONAL.value)],
+                    "VpcEndpointIds": private.pick([self._vpc_endpoint_id]),
+                },
+            )
+        stage = rest_api.deployment_stage
+        if logs_to is not None and not logs_requests.known:
+            # The logging settings above, where the deploy-time choice keeps request logging (data
+            # trace stays off either way).
+            cfn_stage = l1(stage, apigateway.CfnStage)
+            cfn_stage.add_property_override(
+                "AccessLogSetting",
+                logs_requests.pick(
+                    {
+                        "DestinationArn": apigateway.LogGroupLogDestination(logs_to).bind(stage).destination_arn,
+                        "Format": ACCESS_LOG_FORMAT_TEXT,
+                    }
+                ),
+            )
+            cfn_stage.add_property_override("MethodSettings.0.LoggingLevel", logs_requests.pick(EXECUTION_LOGGING.value))
         # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
         # official ParallelClusterApiInvokeUrl instead.
         rest_api.node.try_remove_child("Endpoint")
-        if account_role_mode is AccountRoleMode.ENSURE:
-            self.account_role = ApiGatewayAccountRole(
-                scope, "AccountRole", conventions=self._conventions
-            )
-            rest_api.deployment_stage.node.add_dependency(self.account_role)
-        if account_role_mode is AccountRoleMode.NONE:
+        if front_end.ensures_account_role.possible:
+            self.account_role = ApiGatewayAccountRole(scope, "AccountRole", conventions=self._conventions)
+            front_end.ensures_account_role.guard(self.account_role)
+            stage.node.add_dependency(self.account_role)
+        if not logs_requests.certain:
             acknowledge(
-                rest_api.deployment_stage,
-                "CloudWatch logging of API requests is off because the deployer chose "
+                stage,
+                "CloudWatch logging of API requests is off when the deployer chooses "
                 "ApiGatewayAccountRole=none; Lambda logs and X-Ray traces still record every call.",
                 "AwsSolutions-APIG1",
                 "AwsSolutions-APIG6",
@@ -292,26 +326,32 @@ class ApiFrontEnd:
         )
         return rest_api
 
-    def _create_custom_domain(self, custom_domain: CustomDomain) -> apigateway.DomainName:
-        scope = self._scope
+    def _create_custom_domain(self) -> apigateway.DomainName:
+        scope, front_end = self._scope, self._front_end
+        if front_end.certificate is None:
+            raise ValueError("the plan makes a custom domain but names no certificate")
         domain = apigateway.DomainName(
             scope,
             "CustomDomain",
-            domain_name=custom_domain.domain_name,
-            certificate=custom_domain.certificate,
+            domain_name=front_end.domain_name,
+            certificate=front_end.certificate,
             endpoint_type=apigateway.EndpointType.REGIONAL,
             security_policy=apigateway.SecurityPolicy.TLS_1_2,
         )
         domain.add_base_path_mapping(self.rest_api, stage=self.rest_api.deployment_stage)
-        if custom_domain.hosted_zone is not None:
-            route53.ARecord(
+        front_end.custom_domain.guard(domain)
+        if front_end.has_hosted_zone.possible:
+            if front_end.hosted_zone is None:
+                raise ValueError("the plan makes a DNS record but names no hosted zone")
+            record = route53.ARecord(
                 scope,
                 "CustomDomainAlias",
-                zone=custom_domain.hosted_zone,
+                zone=front_end.hosted_zone,
                 # A fully qualified name (trailing dot) needs no zone name, which an id alone lacks.
-                record_name=f"{custom_domain.domain_name}.",
+                record_name=f"{front_end.domain_name}.",
                 target=route53.RecordTarget.from_alias(route53_targets.ApiGatewayDomain(domain)),
             )
+            (front_end.custom_domain & front_end.has_hosted_zone).guard(record)
         return domain
 
 

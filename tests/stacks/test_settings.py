@@ -235,12 +235,12 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
         (
             {"LambdaImageSource": "asset", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
             "PublicEcrImageUri",
-            "no value when LambdaImageSource is set (the image is built with local Docker)",
+            "no value when LambdaImageSource is asset (the image is built with local Docker)",
         ),
         (
             {"LambdaImageSource": "layer", "EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1"},
             "EcrImageUri",
-            "no value when LambdaImageSource is set (the function runs the official layer)",
+            "no value when LambdaImageSource is layer (the function runs the official layer)",
         ),
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},

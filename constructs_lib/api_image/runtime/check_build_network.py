@@ -55,7 +55,9 @@ EC2 = boto3.client(
 )
 
 PHYSICAL_ID = "image-build-preflight"
-SETTINGS = "ImageBuilderVpcId and ImageBuilderSubnetId (construct props image_builder_vpc_id, image_builder_subnet_id)"
+SETTINGS = (
+    "ImageBuilderVpcId and ImageBuilderSubnetId (construct: FunctionCode.build_in_account(network=BuildNetwork(...)))"
+)
 # Exclusion states in which VPC Block Public Access exempts the resource.
 EFFECTIVE_EXCLUSION = {"create-complete", "update-complete"}
 # The route targets that may lead to the internet without this function being able to tell.

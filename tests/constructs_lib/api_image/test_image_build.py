@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import aws_cdk as cdk
@@ -9,10 +10,11 @@ import pytest
 from aws_cdk import aws_ecr as ecr
 
 from constructs_lib.api_image import locks
-from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile
+from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile, copy_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.conventions import Conventions
 from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
+from tests.stacks.cloudformation import Deployment
 
 
 def test_default_builds_lambda_image_in_the_account(default):
@@ -295,13 +297,23 @@ def recipe_name(recipe: RecipeDockerfile) -> str:
     return render(stack.resolve(build.recipe.name))
 
 
-def test_a_changed_dockerfile_gets_a_new_recipe_name():
+def test_a_recipe_is_named_after_its_content_and_the_stack():
     """Recipes are immutable: CloudFormation must replace the recipe, under a new name."""
     original = build_recipe_dockerfile("3.16.1")
-    changed = RecipeDockerfile(original.parent_image, original.template_data + "RUN true\n")
+    changed = dataclasses.replace(original, name=f"{original.name}x")
     assert recipe_name(original) != recipe_name(changed)
-    assert recipe_name(original) == recipe_name(build_recipe_dockerfile("3.16.1"))
-    assert recipe_name(original).startswith("ParallelClusterApi-3_16_1-")
+    assert recipe_name(original) == f"{original.name}-8131d980"
+
+
+def test_a_copied_image_names_its_recipe_in_the_app_and_at_deploy_time():
+    """The recipe of a copied image is named after the image, so the template names it at deploy time."""
+    uri = "public.ecr.aws/parallelcluster/pcluster-api@sha256:" + "0" * 64
+    assert copy_recipe_dockerfile(uri).name == "public-ecr-aws-parallelcluster-pcluster-api-sha256-" + "0" * 64
+    stack = cdk.Stack(cdk.App())
+    parameter = cdk.CfnParameter(stack, "Image")
+    at_deploy_time = stack.resolve(copy_recipe_dockerfile(parameter.value_as_string).name)
+    deployment = Deployment({"Parameters": {"Image": {"Type": "String"}}, "Resources": {}}, {"Image": uri})
+    assert deployment.value(at_deploy_time) == copy_recipe_dockerfile(uri).name
 
 
 def test_notifications_key_goes_with_the_stack(default):

@@ -59,7 +59,9 @@ def test_recipe_changes_with_the_lock(tmp_path):
     before = build_recipe_dockerfile("3.16.1", tmp_path)
     assert before == build_recipe_dockerfile("3.16.1")
     (tmp_path / "locks" / "3.16.1.txt").write_bytes(locks.lock_file("3.16.1").read_bytes() + b"# changed\n")
-    assert build_recipe_dockerfile("3.16.1", tmp_path).template_data != before.template_data
+    after = build_recipe_dockerfile("3.16.1", tmp_path)
+    assert after.template_data != before.template_data
+    assert after.name != before.name and after.name.startswith("ParallelClusterApi-3_16_1-")
 
 
 def test_recipe_starts_from_the_dockerfile_base_image_and_keeps_its_instructions():

@@ -1,0 +1,526 @@
+"""The portable template: the API as one CloudFormation template whose options are parameters.
+
+A drop-in for the official ``parallelcluster-api.yaml``: ``aws cloudformation create-stack`` and
+``update-stack``, StackSets, Service Catalog and the ParallelCluster UI's nested stack take it with
+the official parameter names. It is the same construct as the CDK app's: this stack builds
+:class:`~constructs_lib.ParallelClusterApi` from a :class:`Plan` whose choices are conditions over
+the parameters, so the template holds, for any parameter values, what the app synthesizes with the
+same settings (``tests/stacks/test_portable_template.py`` checks this). Parameters take the official
+defaults, allowed values and patterns; the combinations the app refuses, CloudFormation rules
+refuse with the same words. The template needs no CDK bootstrap and no asset: the helper
+functions' code is inline, and the OpenAPI spec comes from the location parameter, whose default
+names the Region the template is made for (``AWS::Include`` resolves only a ``Ref`` to a parameter
+in it, which is why the official template is published per Region too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import (
+    Aws,
+    CfnCondition,
+    CfnParameter,
+    CfnResource,
+    CfnRule,
+    CfnRuleAssertion,
+    DefaultStackSynthesizer,
+    Fn,
+    ICfnConditionExpression,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_imagebuilder as imagebuilder
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from constructs import Construct, IConstruct
+
+from constructs_lib import validation as rules
+from constructs_lib.audit import acknowledge_template_check
+from constructs_lib.conventions import Conventions
+from constructs_lib.flags import Flag
+from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi, official_api_definition_s3_uri
+from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
+from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
+from stacks.parallelcluster_api_stack import declare_outputs
+from stacks.settings import COMBINATIONS, Given
+
+TRUE_OR_FALSE = ["true", "false"]
+
+
+def _optional(rule: rules.Rule) -> str:
+    """A parameter pattern: nothing, or a value of ``rule``'s form (CloudFormation matches whole values)."""
+    return f"^$|^(?:{rule.pattern})$"
+
+
+def _list_of(rule: rules.Rule) -> str:
+    return f"^$|^(?:{rule.pattern})(?:,(?:{rule.pattern}))*$"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A template parameter: its name, description, default and constraints."""
+
+    name: str
+    description: str
+    default: str = ""
+    allowed_values: list[str] | None = None
+    pattern: str | None = None
+    constraint: str | None = None
+    max_length: int | None = None
+
+
+def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
+    """The template's parameters: the official ones first, with their defaults and constraints."""
+    return [
+        Parameter(
+            "Region",
+            "'*' lets the API manage ParallelCluster resources in every Region; a Region name (e.g. eu-west-1) limits it to that Region.",
+            default=rules.ALL_REGIONS,
+            pattern=r"^\*$|^[a-z]{2}(?:-[a-z]+)+-[0-9]+$",
+            constraint="'*' or a Region name such as eu-west-1",
+        ),
+        Parameter(
+            "ParallelClusterFunctionRole",
+            "ARN of an existing role for the API function (trusted by Lambda). Default: a role the stack creates with the permissions the release needs.",
+            pattern=_optional(rules.IAM_ROLE_ARN),
+            constraint=rules.IAM_ROLE_ARN.expected,
+        ),
+        Parameter(
+            "ApiDefinitionS3Uri",
+            f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to. Default: the official spec of {parallelcluster_version} in {region}.",
+            default=official_api_definition_s3_uri(parallelcluster_version, region),
+            pattern=f"^(?:{rules.S3_URI.pattern})$",
+            constraint=rules.S3_URI.expected,
+        ),
+        Parameter(
+            "CustomDomainName",
+            "Custom domain name of the API (with CustomDomainCertificate), e.g. hpc-api.example.com.",
+            pattern=_optional(rules.DOMAIN_NAME),
+            constraint=rules.DOMAIN_NAME.expected,
+        ),
+        Parameter(
+            "CustomDomainCertificate",
+            "ARN of the ACM certificate of the custom domain name, in the Region you deploy to.",
+            pattern=_optional(rules.ACM_CERTIFICATE_ARN),
+            constraint=rules.ACM_CERTIFICATE_ARN.expected,
+        ),
+        Parameter(
+            "CustomDomainHostedZoneId",
+            "Route 53 hosted zone that gets the custom domain's alias record. Without it, point your DNS at the CustomDomainTarget output.",
+            pattern=_optional(rules.HOSTED_ZONE_ID),
+            constraint=rules.HOSTED_ZONE_ID.expected,
+        ),
+        Parameter(
+            "VpcEndpointId",
+            "An execute-api interface VPC endpoint: the API becomes private, reachable only through it.",
+            pattern=_optional(rules.VPC_ENDPOINT_ID),
+            constraint=rules.VPC_ENDPOINT_ID.expected,
+        ),
+        Parameter(
+            "EnableIamAdminAccess",
+            "true lets the API create the IAM roles of clusters and images (under parallelcluster/). WARNING: this grants IAM admin privileges to the API function.",
+            default="false",
+            allowed_values=TRUE_OR_FALSE,
+        ),
+        Parameter(
+            "EnableFSxS3Access",
+            "true lets the API read, list and write the S3 buckets of FsxS3Buckets, for FSx for Lustre data repositories.",
+            default="false",
+            allowed_values=TRUE_OR_FALSE,
+        ),
+        Parameter(
+            "FsxS3Buckets",
+            "With EnableFSxS3Access: comma-separated S3 bucket ARNs (arn:aws:s3:::<bucket>), or '*' for every bucket.",
+            # The official template's pattern.
+            pattern=r"^((arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)?(,arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)*)$|^\*$",
+            constraint="comma-separated S3 bucket ARNs, e.g. arn:aws:s3:::bucket-1,arn:aws:s3:::bucket-2, or '*'",
+        ),
+        Parameter(
+            "PermissionsBoundaryPolicy",
+            "ARN of an IAM managed policy: the permissions boundary of every role this stack creates, and of every role the API creates for clusters and images.",
+            # The official template's pattern.
+            pattern=r"^(arn:.*:iam::.*:policy\/([a-zA-Z0-9_-]+))|()$",
+            constraint="an IAM managed policy ARN, arn:<partition>:iam::<account id>:policy/<name>",
+        ),
+        Parameter(
+            "CreateApiUserRole",
+            "true creates an IAM role allowed to invoke the API; the API's resource policy then denies every other principal.",
+            default="true",
+            allowed_values=TRUE_OR_FALSE,
+        ),
+        Parameter(
+            "IAMRoleAndPolicyPrefix",
+            "Prefix of the names of the IAM roles and policies this stack creates.",
+            pattern=f"^(?:{rules.IAM_PREFIX.pattern})$",
+            constraint=rules.IAM_PREFIX.expected,
+            max_length=rules.MAX_IAM_PREFIX_LENGTH,
+        ),
+        Parameter(
+            "ParallelClusterFunctionAdditionalPolicies",
+            "Comma-separated ARNs of further IAM managed policies for the API function's role.",
+            pattern=_list_of(rules.IAM_POLICY_ARN),
+            constraint=f"comma-separated values, each {rules.IAM_POLICY_ARN.expected}",
+        ),
+        Parameter(
+            "LambdaImageSource",
+            "imagebuilder: EC2 Image Builder builds the API's container image in your account (about 20 minutes on first creation). layer: the function runs AWS's official ParallelCluster Lambda layer.",
+            default="imagebuilder",
+            allowed_values=["imagebuilder", "layer"],
+        ),
+        Parameter(
+            "EcrImageUri",
+            "A private ECR image for the function to run, instead of building one.",
+            pattern=_optional(rules.ECR_IMAGE_URI),
+            constraint=rules.ECR_IMAGE_URI.expected,
+        ),
+        Parameter(
+            "PublicEcrImageUri",
+            "An existing image (tag or digest) that EC2 Image Builder copies into your account, e.g. public.ecr.aws/parallelcluster/pcluster-api:3.5.1.",
+            pattern=_optional(rules.CONTAINER_IMAGE_URI),
+            constraint=rules.CONTAINER_IMAGE_URI.expected,
+        ),
+        Parameter(
+            "ImageBuilderVpcId",
+            "VPC of the image build instance (with ImageBuilderSubnetId). Default: the default VPC.",
+            pattern=_optional(rules.VPC_ID),
+            constraint=rules.VPC_ID.expected,
+        ),
+        Parameter(
+            "ImageBuilderSubnetId",
+            "Subnet of the image build instance, with a route to the internet.",
+            pattern=_optional(rules.SUBNET_ID),
+            constraint=rules.SUBNET_ID.expected,
+        ),
+        Parameter(
+            "ApiGatewayAccountRole",
+            "ensure: keep the account's API Gateway CloudWatch role, or set one where it has none. existing: the account's role is managed elsewhere. none: no CloudWatch logging of API requests.",
+            default="ensure",
+            allowed_values=["ensure", "existing", "none"],
+        ),
+        Parameter(
+            "WebAclArn",
+            "ARN of a regional AWS WAF web ACL to associate with the API's stage.",
+            pattern=_optional(rules.WEB_ACL_ARN),
+            constraint=rules.WEB_ACL_ARN.expected,
+        ),
+        Parameter(
+            "LogsKmsKeyArn",
+            "ARN of a KMS key that encrypts the stack's log groups; its key policy must let CloudWatch Logs use it.",
+            pattern=_optional(rules.KMS_KEY_ARN),
+            constraint=rules.KMS_KEY_ARN.expected,
+        ),
+        Parameter(
+            "ReservedConcurrency",
+            "Concurrent executions reserved for (and capping) the API function. Default: none, the account's unreserved pool.",
+            pattern=r"^$|^[1-9][0-9]*$",
+            constraint="a positive whole number, or nothing for no reservation",
+        ),
+    ]
+
+
+class PortableTemplateStack(Stack):
+    """The ParallelCluster API as one self-contained template with deploy-time parameters.
+
+    :param region: The Region the template is made for: the default location of the OpenAPI spec.
+    :param parallelcluster_version: The ParallelCluster version the API serves.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str = "ParallelClusterApi",
+        *,
+        region: str,
+        parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
+    ) -> None:
+        rules.check_region("region", region)
+        rules.VERSION.check("parallelcluster_version", parallelcluster_version)
+        super().__init__(
+            scope,
+            construct_id,
+            # No bootstrap version parameter or rule: the template uses no asset or bootstrap role.
+            synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+            analytics_reporting=False,
+            description=f"AWS ParallelCluster API {parallelcluster_version}",
+        )
+        self.parameters = {
+            parameter.name: CfnParameter(
+                self,
+                parameter.name,
+                type="String",
+                description=parameter.description,
+                default=parameter.default,
+                allowed_values=parameter.allowed_values,
+                allowed_pattern=parameter.pattern,
+                constraint_description=parameter.constraint,
+                max_length=parameter.max_length,
+            )
+            for parameter in parameters(region, parallelcluster_version)
+        }
+        self._refuse_contradictions()
+        self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))
+        declare_outputs(self, self.api)
+        self._carry_conditional_dependencies()
+        self._acknowledge_parameter_defaults()
+
+    def _value(self, name: str) -> str:
+        return self.parameters[name].value_as_string
+
+    def _equals(self, name: str, value: str) -> ICfnConditionExpression:
+        return Fn.condition_equals(self.parameters[name].value_as_string, value)
+
+    def _given(self, given: Given) -> ICfnConditionExpression:
+        """A rule's test of a setting: set to its value (``true`` for a boolean), or not empty."""
+        if given.value is not None:
+            return self._equals(given.key, given.value)
+        if self.parameters[given.key].allowed_values == TRUE_OR_FALSE:
+            return self._equals(given.key, "true")
+        return Fn.condition_not(self._equals(given.key, ""))
+
+    def _all_set(self, *names: str) -> ICfnConditionExpression:
+        tests = [Fn.condition_not(self._equals(name, "")) for name in names]
+        return tests[0] if len(tests) == 1 else Fn.condition_and(*tests)
+
+    def _when(self, name: str, expression: ICfnConditionExpression) -> Flag:
+        return Flag.condition(self, name, expression)
+
+    def _set(self, condition: str, parameter: str) -> Flag:
+        return self._when(condition, Fn.condition_not(self._equals(parameter, "")))
+
+    def _refuse_contradictions(self) -> None:
+        """The app's refused combinations of settings, as rules CloudFormation checks before any change."""
+        for index, combination in enumerate(COMBINATIONS):
+            keys = (combination.when.key, combination.then.key)
+            if not all(key in self.parameters for key in keys):
+                continue
+            if combination.when.value is not None and combination.when.value not in (
+                self.parameters[combination.when.key].allowed_values or [combination.when.value]
+            ):
+                continue  # a value the template does not offer (LambdaImageSource=asset)
+            then = self._given(combination.then)
+            CfnRule(
+                self,
+                f"Rule{index}{combination.when.key}{combination.then.key}",
+                rule_condition=self._given(combination.when),
+                assertions=[
+                    CfnRuleAssertion(
+                        assert_=Fn.condition_not(then) if combination.excludes else then,
+                        assert_description=f"{combination.then.key}: expected {combination.expected}",
+                    )
+                ],
+            )
+
+    def _carry_conditional_dependencies(self) -> None:
+        """Move each dependency on a resource that may not be created from DependsOn into a property.
+
+        A resource that depends on a resource with a condition is not created when that one is not
+        (Condition attribute documentation), whatever its own condition. CloudFormation also orders
+        a resource after those its properties reference (DependsOn attribute documentation): such a
+        dependency becomes a reference, inside ``Fn::If`` on the target's condition, in a property
+        that keeps its value: ``Fn::Select`` of the value from a list that also names the targets.
+        """
+        for source, targets in _dependencies(self):
+            moved = [target for target in targets if not _implied(source, target)]
+            if not moved:
+                continue
+            kept = [target for target in targets if _implied(source, target)]
+            if kept:
+                source.add_override("DependsOn", sorted(self.resolve(target.logical_id) for target in kept))
+            else:
+                source.add_deletion_override("DependsOn")
+            carrier = next((attribute for kind, attribute in DEPENDENCY_CARRIERS.items() if isinstance(source, kind)), None)
+            if carrier is None:
+                raise TypeError(f"{source.node.path} depends on conditional resources; give its type a carrier property")
+            value = getattr(source, carrier)
+            by_condition: dict[str, list[CfnResource]] = {}
+            for target in moved:
+                condition = target.cfn_options.condition
+                assert condition is not None
+                by_condition.setdefault(self.resolve(condition.logical_id), []).append(target)
+            for condition_name, group in sorted(by_condition.items()):
+                value = Fn.condition_if(
+                    condition_name, Fn.select(0, [value, *(target.ref for target in group)]), value
+                ).to_string()
+            setattr(source, carrier, value)
+
+    def _acknowledge_parameter_defaults(self) -> None:
+        """Acknowledge CDK's template checks of properties that take a parameter only when it is set.
+
+        Such a property is ``Fn::If`` on a condition that the parameter is not empty, with the
+        parameter in the true branch; CDK's template validation checks the parameter's empty
+        default against the property's schema anyway (cfn-lint, which knows the condition, does
+        not report these).
+        """
+        for resource in _cfn_resources(self):
+            for kind, property_name, parameter, rule in PARAMETER_PROPERTIES:
+                if isinstance(resource, kind):
+                    acknowledge_template_check(
+                        resource,
+                        f"{property_name} takes the {parameter} parameter only under a condition that "
+                        f"it is set (else {property_name} has no value or another one); its empty default "
+                        "never reaches the property.",
+                        rule,
+                    )
+
+    def _plan(self, parallelcluster_version: str) -> Plan:
+        value = self._value
+        has_boundary = self._set("HasPermissionBoundary", "PermissionsBoundaryPolicy")
+        logs_key_arn = value("LogsKmsKeyArn")
+        prefix = value("IAMRoleAndPolicyPrefix")
+        uses_layer = self._when("UseLayer", self._equals("LambdaImageSource", "layer"))
+        return Plan(
+            parallelcluster_version=parallelcluster_version,
+            permissions=PermissionScope(
+                value("Region"), all_regions=self._when("AllRegions", self._equals("Region", rules.ALL_REGIONS))
+            ),
+            api_definition_location=value("ApiDefinitionS3Uri"),
+            conventions=Conventions(
+                prefix=prefix,
+                stack_uuid=Fn.select(2, Fn.split("/", Aws.STACK_ID)),
+                logs_key=kms.Key.from_key_arn(self, "LogsKmsKey", logs_key_arn),
+                has_prefix=self._set("HasIamPrefix", "IAMRoleAndPolicyPrefix"),
+                has_logs_key=self._set("EncryptLogsWithKmsKey", "LogsKmsKeyArn"),
+            ),
+            code=CodePlan(
+                uses_layer=uses_layer,
+                uses_ecr_image=self._set("UseEcrImage", "EcrImageUri"),
+                ecr_image_uri=value("EcrImageUri"),
+                copies_image=self._set("CopyImage", "PublicEcrImageUri"),
+                copy_image_uri=value("PublicEcrImageUri"),
+                has_build_network=self._when("UseBuildNetwork", self._all_set("ImageBuilderVpcId", "ImageBuilderSubnetId")),
+                vpc_id=value("ImageBuilderVpcId"),
+                subnet_id=value("ImageBuilderSubnetId"),
+            ),
+            role=RolePlan(
+                uses_existing=self._set("UseCustomParallelClusterFunctionRole", "ParallelClusterFunctionRole"),
+                existing=iam.Role.from_role_arn(
+                    self, "ParallelClusterFunctionRoleArn", value("ParallelClusterFunctionRole"), mutable=False
+                ),
+                iam_admin=self._when("EnableIamAdminAccessCondition", self._equals("EnableIamAdminAccess", "true")),
+                # The buckets too (a rule requires them with EnableFSxS3Access): the policy names them.
+                fsx=self._when(
+                    "EnableFSxS3AccessCondition",
+                    Fn.condition_and(self._equals("EnableFSxS3Access", "true"), self._all_set("FsxS3Buckets")),
+                ),
+                fsx_all_buckets=self._when("AllFsxS3Buckets", self._equals("FsxS3Buckets", rules.ALL_BUCKETS)),
+                fsx_bucket_arns=[value("FsxS3Buckets")],
+                has_additional_policies=self._set(
+                    "HasAdditionalPolicies", "ParallelClusterFunctionAdditionalPolicies"
+                ),
+                additional_policy_arns=value("ParallelClusterFunctionAdditionalPolicies"),
+            ),
+            front_end=FrontEndPlan(
+                user_role=self._when("CreateApiUserRoleCondition", self._equals("CreateApiUserRole", "true")),
+                private=self._set("UsePrivateVpcEndpoint", "VpcEndpointId"),
+                vpc_endpoint=ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
+                    self, "VpcEndpoint", vpc_endpoint_id=value("VpcEndpointId"), port=443
+                ),
+                custom_domain=self._set("UseCustomDomain", "CustomDomainName"),
+                domain_name=value("CustomDomainName"),
+                certificate=acm.Certificate.from_certificate_arn(
+                    self, "CustomDomainCertificateArn", value("CustomDomainCertificate")
+                ),
+                has_hosted_zone=self._set("UseRoute53Configuration", "CustomDomainHostedZoneId"),
+                hosted_zone=route53.HostedZone.from_hosted_zone_id(
+                    self, "CustomDomainHostedZone", value("CustomDomainHostedZoneId")
+                ),
+                ensures_account_role=self._when("EnsureAccountRole", self._equals("ApiGatewayAccountRole", "ensure")),
+                logs_requests=self._when(
+                    "LogApiRequests", Fn.condition_not(self._equals("ApiGatewayAccountRole", "none"))
+                ),
+                has_web_acl=self._set("UseWebAcl", "WebAclArn"),
+                web_acl_arn=value("WebAclArn"),
+            ),
+            has_boundary=has_boundary,
+            # Every role's PermissionsBoundary property: the policy, or no property without one.
+            boundary=iam.ManagedPolicy.from_managed_policy_arn(
+                self, "PermissionsBoundary", has_boundary.optional(value("PermissionsBoundaryPolicy"))
+            ),
+            boundary_arn=value("PermissionsBoundaryPolicy"),
+            reserves_concurrency=self._set("ReserveConcurrency", "ReservedConcurrency"),
+            reserved_concurrent_executions=Token.as_number(self.parameters["ReservedConcurrency"].value),
+        )
+
+
+# Properties that take a parameter only when it is set, and the template check that reads its empty
+# default: resource type, property, parameter, rule of CDK's template validation.
+PARAMETER_PROPERTIES: list[tuple[type[CfnResource], str, str, str]] = [
+    (iam.CfnRole, "PermissionsBoundary", "PermissionsBoundaryPolicy", "F3033"),
+    (iam.CfnRole, "ManagedPolicyArns", "ParallelClusterFunctionAdditionalPolicies", "F3031"),
+    (logs.CfnLogGroup, "KmsKeyId", "LogsKmsKeyArn", "F3031"),
+    (lambda_.CfnFunction, "Role", "ParallelClusterFunctionRole", "F3031"),
+    (lambda_.CfnFunction, "ReservedConcurrentExecutions", "ReservedConcurrency", "F3012"),
+    (imagebuilder.CfnInfrastructureConfiguration, "SubnetId", "ImageBuilderSubnetId", "F3033"),
+    (imagebuilder.CfnInfrastructureConfiguration, "SubnetId", "ImageBuilderSubnetId", "E1154"),
+    (imagebuilder.CfnContainerRecipe, "ParentImage", "PublicEcrImageUri", "F3033"),
+]
+
+# The string property of each resource type that carries a dependency on a conditional resource.
+DEPENDENCY_CARRIERS: dict[type[CfnResource], str] = {
+    lambda_.CfnFunction: "function_name",
+    apigateway.CfnStage: "stage_name",
+}
+
+
+def _cfn_resources(construct: IConstruct) -> list[CfnResource]:
+    return [node for node in construct.node.find_all() if isinstance(node, CfnResource)]
+
+
+def _dependencies(stack: Stack) -> list[tuple[CfnResource, list[CfnResource]]]:
+    """Each resource's dependencies in ``stack``, as CDK makes them DependsOn when it prepares the app.
+
+    A construct that depends on another makes each resource under it depend on each resource
+    under the other; a resource may also depend on others directly. (Resources are told apart by
+    construct path: the same resource may come back as several Python objects.)
+    """
+    resources: dict[str, CfnResource] = {}
+    found: dict[str, list[str]] = {}
+
+    def add(source: CfnResource, target: CfnResource) -> None:
+        if source.node.path == target.node.path or Stack.of(target) is not stack:
+            return
+        resources.setdefault(source.node.path, source)
+        resources.setdefault(target.node.path, target)
+        targets = found.setdefault(source.node.path, [])
+        if target.node.path not in targets:
+            targets.append(target.node.path)
+
+    for construct in stack.node.find_all():
+        for dependency in construct.node.dependencies:
+            for target in _cfn_resources(dependency):
+                for source in _cfn_resources(construct):
+                    add(source, target)
+        if isinstance(construct, CfnResource):
+            for target in construct.obtain_dependencies():
+                add(construct, target)
+    return [(resources[source], [resources[target] for target in targets]) for source, targets in found.items()]
+
+
+def _implied(source: CfnResource, target: CfnResource) -> bool:
+    """Whether ``target`` is created whenever ``source`` is (its condition is one of source's conjuncts)."""
+    wanted = target.cfn_options.condition
+    if wanted is None:
+        return True
+    have = source.cfn_options.condition
+    return have is not None and wanted.node.path in {condition.node.path for condition in _conjuncts(have)}
+
+
+def _conjuncts(condition: CfnCondition) -> list[CfnCondition]:
+    """``condition`` and, for an ``Fn::And`` of conditions, each of them (recursively)."""
+    stack = Stack.of(condition)
+    found = [condition]
+    expression = stack.resolve(condition.expression)
+    for part in expression.get("Fn::And", []) if isinstance(expression, dict) else []:
+        if isinstance(part, dict) and "Condition" in part:
+            named = stack.node.try_find_child(part["Condition"])
+            if isinstance(named, CfnCondition):
+                found += _conjuncts(named)
+    return found

@@ -1,0 +1,259 @@
+"""The portable template (``make template``): the app's construct, with the options as parameters.
+
+The central check: for many parameter sets, what CloudFormation makes of the template (conditions,
+``Fn::If``, parameters resolved by ``cloudformation.py``) equals what the CDK app synthesizes with
+the same settings: resources, properties, policies, logical ids, creation order and outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import cfnlint.api
+import pytest
+import yaml
+
+from constructs_lib import InvalidSettingError, audit
+from stacks.portable_template import parameters
+from stacks.settings import Settings
+from tests.conftest import ACCOUNT, BOUNDARY_ARN, CONFIGURATIONS, PSEUDO_PARAMETERS, TEST_REGION, synthesize
+from tests.stacks.cloudformation import Deployment, Refused
+from tools import portable_template
+from tools.configurations import synthesize_settings
+
+pytestmark = pytest.mark.xdist_group("portable_template")
+
+ACCEPTED_LINT_RULES = {"W3005"}
+TEMPLATE_PARAMETERS = {parameter.name for parameter in parameters(TEST_REGION, "3.16.1")}
+
+
+@functools.cache
+def portable(region: str = TEST_REGION) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template ``make template REGION=<region>`` writes, read back from its YAML; and the audit report."""
+    outdir = Path(tempfile.mkdtemp(prefix="portable-test-"))
+    template = portable_template.synthesize(region, outdir=outdir)
+    written = yaml.safe_load(portable_template.to_yaml(template))
+    assert written == template, "the YAML file holds the synthesized template"
+    return written, json.loads((outdir / "validation-report.json").read_text())
+
+
+def parameter_sets() -> dict[str, dict[str, str]]:
+    """Each configuration of the app that the template's parameters can express (all but a locally
+    built image and principals named in the resource policy), the seed's defaults first."""
+    allowed = {parameter.name: parameter.allowed_values for parameter in parameters(TEST_REGION, "3.16.1")}
+    sets = {}
+    for name, settings in CONFIGURATIONS.items():
+        template_settings = {key: value for key, value in settings.items() if key != "StackName"}
+        if set(template_settings) <= TEMPLATE_PARAMETERS and all(
+            allowed[key] is None or value in allowed[key] for key, value in template_settings.items()
+        ):
+            sets[name] = template_settings
+    return sets
+
+
+PARAMETER_SETS = parameter_sets()
+
+
+def app_template(name: str) -> dict[str, Any]:
+    settings = PARAMETER_SETS[name]
+    if settings == CONFIGURATIONS[name]:
+        return synthesize(name).template
+    # The stack's name is chosen when the template is deployed; the app with the default one.
+    return synthesize_settings(settings, Path(tempfile.mkdtemp(prefix="cdk-test-")))[1]
+
+
+def deployed(template: dict[str, Any], values: dict[str, str] | None = None) -> Deployment:
+    deployment = Deployment(template, values or {}, PSEUDO_PARAMETERS)
+    deployment.check()
+    return deployment
+
+
+def comparable(deployment: Deployment) -> dict[str, Any]:
+    """What a stack holds, in a form two templates can be compared in.
+
+    Two things are written differently but mean the same. API Gateway's deployment is named by
+    CDK from a hash of the REST API's template text, which in the portable template holds the
+    conditions rather than their outcome (the README says when to redeploy after changing a
+    parameter). IAM reads a policy's actions and resources as sets, and one value as a list of
+    one (IAM JSON policy grammar); CDK sorts what it knows at synth time, and the template joins
+    and splits lists at deploy time. And a number from a parameter is text, which CloudFormation
+    converts to the property's type: numbers are compared as text.
+    """
+    resources, order, outputs = deployment.resources(), deployment.order(), deployment.outputs()
+    (deployment_id,) = [key for key, value in resources.items() if value["Type"] == "AWS::ApiGateway::Deployment"]
+    text = json.dumps({"resources": resources, "order": {key: sorted(value) for key, value in order.items()}, "outputs": outputs})
+    state = json.loads(text.replace(deployment_id, "ApiDeployment"))
+    for resource in state["resources"].values():
+        _policy_sets(resource)
+    return _numbers_as_text(state)
+
+
+def _numbers_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _numbers_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_text(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _policy_sets(value: Any) -> None:
+    if isinstance(value, dict):
+        if "Effect" in value and ("Action" in value or "NotAction" in value):
+            for key in ("Action", "NotAction", "Resource", "NotResource"):
+                if key in value:
+                    items = value[key] if isinstance(value[key], list) else [value[key]]
+                    value[key] = sorted(items, key=json.dumps)
+        for item in value.values():
+            _policy_sets(item)
+    elif isinstance(value, list):
+        for item in value:
+            _policy_sets(item)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETER_SETS))
+def test_the_template_holds_what_the_app_synthesizes_with_the_same_settings(name):
+    template, _ = portable()
+    expected = comparable(Deployment(app_template(name), {}, PSEUDO_PARAMETERS))
+    actual = comparable(deployed(template, PARAMETER_SETS[name]))
+    assert sorted(actual["resources"]) == sorted(expected["resources"]), "the same logical ids"
+    for logical_id, resource in expected["resources"].items():
+        assert actual["resources"][logical_id] == resource, logical_id
+    assert actual["order"] == expected["order"], "the same creation order"
+    assert actual["outputs"] == expected["outputs"]
+
+
+def test_the_parameter_sets_set_every_parameter():
+    """Each option is tried: every parameter takes a value other than its default in some set."""
+    defaults = {parameter.name: parameter.default for parameter in parameters(TEST_REGION, "3.16.1")}
+    tried = {key for settings in PARAMETER_SETS.values() for key, value in settings.items() if value != defaults[key]}
+    assert tried == TEMPLATE_PARAMETERS
+    assert PARAMETER_SETS["default"] == {}, "the seed's defaults"
+    assert set(PARAMETER_SETS["parallelcluster-ui"]) >= {
+        "CreateApiUserRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
+        "ApiDefinitionS3Uri", "VpcEndpointId", "ParallelClusterFunctionAdditionalPolicies",
+    }
+
+
+def test_the_comparison_sees_a_difference():
+    """The equivalence check can fail: a template whose function differs is told apart."""
+    template, _ = portable()
+    changed = copy.deepcopy(template)
+    changed["Resources"]["ParallelClusterFunction"]["Properties"]["MemorySize"] = 1024
+    assert comparable(deployed(changed)) != comparable(Deployment(app_template("default"), {}, PSEUDO_PARAMETERS))
+
+
+def test_the_template_needs_no_bootstrap_and_no_asset():
+    template, _ = portable()
+    assert set(template["Parameters"]) == TEMPLATE_PARAMETERS
+    assert "CheckBootstrapVersion" not in template.get("Rules", {})
+    text = json.dumps(template)
+    assert "cdk-hnb659fds" not in text and "AssetParameters" not in text
+    assert not [resource for resource in template["Resources"].values() if resource["Type"] == "AWS::CDK::Metadata"]
+    functions = [resource for resource in template["Resources"].values() if resource["Type"] == "AWS::Lambda::Function"]
+    assert all("S3Bucket" not in json.dumps(function["Properties"].get("Code", {})) for function in functions)
+
+
+def test_the_spec_location_defaults_to_the_official_spec_of_the_region():
+    for region in (TEST_REGION, "us-gov-west-1"):
+        template, _ = portable(region)
+        assert template["Parameters"]["ApiDefinitionS3Uri"]["Default"] == (
+            f"s3://{region}-aws-parallelcluster/parallelcluster/3.16.1/api/ParallelCluster.openapi.yaml"
+        )
+
+
+@pytest.mark.parametrize("region", [TEST_REGION, "cn-north-1", "us-gov-west-1"])
+def test_cfn_lint_reports_nothing_in_every_partition(region):
+    template, _ = portable(region)
+    matches = cfnlint.api.lint(json.dumps(template), regions=[region])
+    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+
+
+def test_every_cdk_nag_pack_and_cdk_template_validation_pass():
+    _, report = portable()
+    conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
+    assert conclusions == {**{pack: "success" for pack in audit.PACKS}, "CloudFormation Validate": "success"}
+
+
+def test_every_role_takes_the_boundary_when_one_is_given():
+    template, _ = portable()
+    for values in ({"PermissionsBoundaryPolicy": BOUNDARY_ARN}, PARAMETER_SETS["parallelcluster-ui"]):
+        roles = [r for r in deployed(template, values).resources().values() if r["Type"] == "AWS::IAM::Role"]
+        assert roles and all(role["Properties"]["PermissionsBoundary"] == BOUNDARY_ARN for role in roles)
+    roles = [r for r in deployed(template).resources().values() if r["Type"] == "AWS::IAM::Role"]
+    assert not [role for role in roles if "PermissionsBoundary" in role["Properties"]]
+
+
+def test_every_arn_names_the_partition():
+    """ARNs are built from AWS::Partition (parameter descriptions and the helpers' code show examples)."""
+    template, _ = portable()
+    resources = copy.deepcopy(template["Resources"])
+    for resource in resources.values():
+        resource.get("Properties", {}).get("Code", {}).pop("ZipFile", None)
+    text = json.dumps([resources, template["Outputs"], template["Conditions"], template["Rules"]])
+    assert "arn:aws:" not in text and "arn:aws-" not in text
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        # The official template's own constraints.
+        ({"EnableIamAdminAccess": "yes"}, "EnableIamAdminAccess"),
+        ({"CreateApiUserRole": "True"}, "CreateApiUserRole"),
+        ({"EnableFSxS3Access": "1"}, "EnableFSxS3Access"),
+        ({"FsxS3Buckets": "s3://fsx-data", "EnableFSxS3Access": "true"}, "FsxS3Buckets"),
+        ({"PermissionsBoundaryPolicy": "pcluster-boundary"}, "PermissionsBoundaryPolicy"),
+        ({"IAMRoleAndPolicyPrefix": "much-too-long"}, "IAMRoleAndPolicyPrefix"),
+        # Ours, in the app's words.
+        ({"Region": "Europe"}, "Region"),
+        ({"LambdaImageSource": "asset"}, "LambdaImageSource"),
+        ({"ReservedConcurrency": "0"}, "ReservedConcurrency"),
+        ({"EcrImageUri": "docker.io/library/python:3.12"}, "EcrImageUri"),
+        ({"VpcEndpointId": "vpce-xyz"}, "VpcEndpointId"),
+        ({"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:user/admin"}, "ParallelClusterFunctionRole"),
+    ],
+)
+def test_bad_values_are_refused_by_the_parameter_constraints(values, refused):
+    template, _ = portable()
+    with pytest.raises(Refused) as error:
+        deployed(template, values)
+    assert str(error.value).startswith(f"{refused}:")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"CustomDomainName": "api.example.com"},
+        {"CustomDomainHostedZoneId": "Z0123456789ABCDEFGHIJ"},
+        {"EnableFSxS3Access": "true"},
+        {"FsxS3Buckets": "*"},
+        {"ImageBuilderVpcId": "vpc-0123456789abcdef0"},
+        {"VpcEndpointId": "vpce-0123456789abcdef0", "CustomDomainName": "api.example.com",
+         "CustomDomainCertificate": f"arn:aws:acm:{TEST_REGION}:{ACCOUNT}:certificate/0f4e7c52"},
+        {"LambdaImageSource": "layer", "EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/api:1"},
+        {"EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/api:1", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
+        {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/r", "EnableIamAdminAccess": "true"},
+        {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/r",
+         "ParallelClusterFunctionAdditionalPolicies": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+    ],
+)
+def test_contradicting_values_are_refused_by_a_rule_in_the_apps_words(values):
+    """The template's rules refuse what the app refuses, with the app's message."""
+    template, _ = portable()
+    with pytest.raises(InvalidSettingError) as app_error:
+        Settings.from_context(values)
+    with pytest.raises(Refused) as template_error:
+        deployed(template, values)
+    assert str(template_error.value) == str(app_error.value).split("; got")[0]
+
+
+def test_make_template_names_a_bad_region_in_one_line(capsys):
+    assert portable_template.main(["--region", "mars-1", "--output-dir", tempfile.mkdtemp()]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: region: expected '*' or a Region name")
