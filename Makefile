@@ -38,10 +38,12 @@ deploy: setup
 	$(CDK) deploy $(CDK_ARGS)
 
 # The portable template (create-stack, StackSets, Service Catalog, the ParallelCluster UI):
-# dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version.
+# dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version;
+# DEFAULTS="Name=Value ..." gives parameters other defaults (e.g. LambdaImageSource=layer).
 template: setup
 	$(if $(REGION),,$(error REGION is required: make template REGION=eu-west-1))
-	$(PYTHON) -m tools.portable_template --region $(REGION) $(if $(VERSION),--version $(VERSION))
+	$(PYTHON) -m tools.portable_template --region $(REGION) $(if $(VERSION),--version $(VERSION)) \
+		$(foreach default,$(DEFAULTS),--default $(default))
 
 # ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
 lint: setup

