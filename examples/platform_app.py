@@ -61,8 +61,7 @@ from constructs_lib import (
     ParallelClusterApi,
     audit,
 )
-from pcluster_api_client import outputs
-from stacks.parallelcluster_api_stack import add_nag_packs
+from stacks.parallelcluster_api_stack import add_nag_packs, declare_outputs
 
 # The platform's one Region: the stacks deploy there, and the APIs manage clusters there only.
 REGION = "eu-west-1"
@@ -96,18 +95,6 @@ def logs_key(scope: Construct, construct_id: str, *, description: str) -> kms.Ke
         )
     )
     return key
-
-
-def add_official_outputs(stack: cdk.Stack, api: ParallelClusterApi) -> None:
-    """The outputs ``pcluster-api`` reads, under the official names, in ``stack``."""
-    cdk.CfnOutput(stack, outputs.INVOKE_URL, description="URL to reach the ParallelCluster API", value=api.invoke_url)
-    if api.api_user_role is not None:
-        cdk.CfnOutput(
-            stack,
-            outputs.USER_ROLE,
-            description="IAM role with permissions to invoke the ParallelCluster API",
-            value=api.api_user_role.role_arn,
-        )
 
 
 class HpcNetworkStack(cdk.Stack):
@@ -332,7 +319,7 @@ class HpcPlatformStack(cdk.Stack):
             "The CI creates, updates and deletes clusters and images, so it may call every method "
             "and path of this one API.",
         )
-        add_official_outputs(internal_stack, self.internal_api)
+        declare_outputs(internal_stack, self.internal_api)
 
         user_stack = cdk.NestedStack(self, "UserApi", description="ParallelCluster API for the platform's users")
         self.user_api = ParallelClusterApi(
@@ -348,7 +335,7 @@ class HpcPlatformStack(cdk.Stack):
             logs_key=self.logs_key,
         )
         # Users call the user-facing API: pcluster-api finds it under the official names here.
-        add_official_outputs(self, self.user_api)
+        declare_outputs(self, self.user_api)
         cdk.CfnOutput(
             self,
             "InternalApiStack",
