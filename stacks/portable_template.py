@@ -246,6 +246,24 @@ def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> lis
     return list(by_name.values())
 
 
+# How the CloudFormation console (and Service Catalog) groups the parameters
+# (AWS::CloudFormation::Interface); every parameter is in one group.
+PARAMETER_GROUPS = {
+    "API": [
+        "Region", "ApiDefinitionS3Uri", "CreateApiUserRole", "VpcEndpointId",
+        "CustomDomainName", "CustomDomainCertificate", "CustomDomainHostedZoneId",
+    ],
+    "Function permissions": [
+        "ParallelClusterFunctionRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
+        "EnableFSxS3Access", "FsxS3Buckets", "ParallelClusterFunctionAdditionalPolicies",
+    ],
+    "Function code": [
+        "LambdaImageSource", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
+    ],
+    "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "ReservedConcurrency"],
+}
+
+
 class PortableTemplateStack(Stack):
     """The ParallelCluster API as one self-contained template with deploy-time parameters.
 
@@ -288,6 +306,16 @@ class PortableTemplateStack(Stack):
                 max_length=parameter.max_length,
             )
             for parameter in declared
+        }
+        grouped = [name for names in PARAMETER_GROUPS.values() for name in names]
+        if sorted(grouped) != sorted(self.parameters):
+            raise ValueError("every parameter belongs to exactly one of PARAMETER_GROUPS")
+        self.template_options.metadata = {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": label}, "Parameters": names} for label, names in PARAMETER_GROUPS.items()
+                ]
+            }
         }
         self._refuse_contradictions()
         self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))
