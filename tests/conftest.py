@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
+from tests.cloudformation import Deployment  # noqa: E402
 from tests.lambda_image import batches, venv  # noqa: E402
 from tools.configurations import (  # noqa: E402,F401  (re-exported for the tests)
     ACCOUNT,
@@ -98,31 +98,9 @@ def render(value: Any, pseudo: dict[str, str] | None = None) -> Any:
 
     Pseudo parameters take realistic values (``pseudo`` overrides them); a reference to a resource
     becomes ``<LogicalId>`` and an attribute ``<LogicalId.Attribute>``, so tests read ARNs and
-    names as text.
+    names as text (see ``tests/cloudformation.py``).
     """
-    pseudo = {**PSEUDO_PARAMETERS, **(pseudo or {})}
-    if isinstance(value, list):
-        return [render(item, pseudo) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        (function, argument), = value.items()
-        if function == "Ref":
-            return pseudo.get(argument, f"<{argument}>")
-        if function == "Fn::GetAtt":
-            return f"<{argument[0]}.{argument[1]}>"
-        if function == "Fn::Join":
-            separator, items = argument
-            return separator.join(str(render(item, pseudo)) for item in items)
-        if function == "Fn::Split":
-            separator, text = argument
-            return str(render(text, pseudo)).split(separator)
-        if function == "Fn::Sub" and isinstance(argument, str):
-            return re.sub(r"\$\{([^}]+)\}", lambda name: str(render({"Ref": name.group(1)}, pseudo)), argument)
-        if function == "Fn::Select":
-            index, items = argument
-            return render(items, pseudo)[int(index)]
-    return {key: render(item, pseudo) for key, item in value.items()}
+    return Deployment({"Resources": {}}, {}, {**PSEUDO_PARAMETERS, **(pseudo or {})}).value(value)
 
 
 # ------------------------------------------ what the real API handler does (tests/lambda_image/)

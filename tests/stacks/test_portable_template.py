@@ -21,8 +21,8 @@ import yaml
 from constructs_lib import InvalidSettingError, audit
 from stacks.portable_template import parameters
 from stacks.settings import Settings
+from tests.cloudformation import Deployment, Refused
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CONFIGURATIONS, PSEUDO_PARAMETERS, TEST_REGION, synthesize
-from tests.stacks.cloudformation import Deployment, Refused
 from tools import portable_template
 from tools.configurations import synthesize_settings
 

@@ -13,8 +13,8 @@ from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile, copy_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.conventions import Conventions
+from tests.cloudformation import Deployment
 from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
-from tests.stacks.cloudformation import Deployment
 
 
 def test_default_builds_lambda_image_in_the_account(default):

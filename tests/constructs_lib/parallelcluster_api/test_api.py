@@ -16,8 +16,8 @@ from aws_cdk.region_info import RegionInfo
 
 from constructs_lib import ApiEndpoint, BuildNetwork, FsxS3Access, FunctionCode, FunctionRole, ParallelClusterApi
 from constructs_lib.validation import InvalidSettingError
+from tests.cloudformation import Deployment
 from tests.conftest import ACCOUNT, PSEUDO_PARAMETERS, STACK_ID, TEST_REGION, render, synthesize
-from tests.stacks.cloudformation import Deployment
 from tools.configurations import synthesize_settings
 
 STACK_UUID = STACK_ID.rsplit("/", 1)[1]

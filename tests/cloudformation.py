@@ -100,9 +100,7 @@ class Deployment:
                     return NO_VALUE
                 if argument in self.parameters:
                     return self.parameters[argument]
-                if argument.startswith("AWS::"):
-                    return self.pseudo[argument]
-                return f"<{argument}>"
+                return self.pseudo.get(argument, f"<{argument}>")
             if function == "Fn::GetAtt":
                 return f"<{argument[0]}.{argument[1]}>"
             if function == "Fn::If":
