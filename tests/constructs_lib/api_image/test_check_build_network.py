@@ -22,37 +22,30 @@ from tests.constructs_lib.helper_function.runtime_support import (
     REGION,
     FakeContext,
     ResponseRecorder,
+    custom_resource_request,
     load_runtime,
     response_url,  # noqa: F401 - the fixture
 )
 
 module = load_runtime("api_image", "check_build_network")
 
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-BuildPreflight-7tGh2kLm9QpX"
 RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/parallelclusterapi-3-16-1-1a2b3c4d-8131d980/3.16.1"
 SETTINGS = "ImageBuilderVpcId and ImageBuilderSubnetId"
 
 
 def request(request_type: str, url: str, vpc_id: str | None = None, subnet_id: str | None = None) -> dict[str, Any]:
-    properties: dict[str, Any] = {"ServiceToken": SERVICE_TOKEN, "RecipeArn": RECIPE_ARN}
-    if vpc_id:
-        properties["VpcId"] = vpc_id
-    if subnet_id:
-        properties["SubnetId"] = subnet_id
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": SERVICE_TOKEN,
-        "ResponseURL": url,
-        "StackId": STACK_ID,
-        "RequestId": "6f2d8c1a-0b4e-4a7d-9e35-1c8b2f7a9d40",
-        "LogicalResourceId": "ApiImageBuildPreflight5C7ED217",
-        "ResourceType": "Custom::ImageBuildPreflight",
-        "ResourceProperties": properties,
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = module.PHYSICAL_ID
-    return event
+    network = {key: value for key, value in (("VpcId", vpc_id), ("SubnetId", subnet_id)) if value}
+    return custom_resource_request(
+        request_type,
+        url,
+        service_token=SERVICE_TOKEN,
+        resource_type="Custom::ImageBuildPreflight",
+        logical_id="ApiImageBuildPreflight5C7ED217",
+        request_id="6f2d8c1a-0b4e-4a7d-9e35-1c8b2f7a9d40",
+        properties={"RecipeArn": RECIPE_ARN, **network},
+        physical_id=module.PHYSICAL_ID,
+    )
 
 
 class Account:

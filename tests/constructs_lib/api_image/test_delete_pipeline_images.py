@@ -15,6 +15,8 @@ from tests.constructs_lib.helper_function.runtime_support import (
     REGION,
     FakeContext,
     ResponseRecorder,
+    custom_resource_request,
+    custom_resource_response,
     load_runtime,
     response_url,  # noqa: F401 - the fixture
 )
@@ -23,7 +25,6 @@ module = load_runtime("api_image", "delete_pipeline_images")
 
 PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/pcluster-api"
 PHYSICAL_ID = f"{PIPELINE_ARN}/images-cleanup"
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-DeletePipelineImages-3kTqW9xLpZ2m"
 REQUEST_ID = "5f1c3c0e-2d2b-4c8e-9a51-8d2b7c6e4f10"
 LOGICAL_ID = "ImageBuildPipelineImagesCleanup4F2A1B3C"
@@ -53,34 +54,24 @@ def summary(build: int, status: str = "AVAILABLE") -> dict[str, Any]:
 def request(
     request_type: str, url: str, pipeline_arn: str = PIPELINE_ARN, **extra: Any
 ) -> dict[str, Any]:
-    """A CloudFormation custom resource request as the Lambda function receives it."""
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": SERVICE_TOKEN,
-        "ResponseURL": url,
-        "StackId": STACK_ID,
-        "RequestId": REQUEST_ID,
-        "LogicalResourceId": LOGICAL_ID,
-        "ResourceType": "Custom::PipelineImagesCleanup",
-        "ResourceProperties": {"ServiceToken": SERVICE_TOKEN, "ImagePipelineArn": pipeline_arn},
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = f"{pipeline_arn}/images-cleanup"
+    event = custom_resource_request(
+        request_type,
+        url,
+        service_token=SERVICE_TOKEN,
+        resource_type="Custom::PipelineImagesCleanup",
+        logical_id=LOGICAL_ID,
+        request_id=REQUEST_ID,
+        properties={"ImagePipelineArn": pipeline_arn},
+        physical_id=f"{pipeline_arn}/images-cleanup",
+    )
     event.update(extra)
     return event
 
 
 def expected_body(status: str, reason: str, physical_id: str = PHYSICAL_ID) -> dict[str, Any]:
-    return {
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical_id,
-        "StackId": STACK_ID,
-        "RequestId": REQUEST_ID,
-        "LogicalResourceId": LOGICAL_ID,
-        "NoEcho": False,
-        "Data": {},
-    }
+    return custom_resource_response(
+        status, reason, physical_id=physical_id, logical_id=LOGICAL_ID, request_id=REQUEST_ID
+    )
 
 
 @pytest.fixture

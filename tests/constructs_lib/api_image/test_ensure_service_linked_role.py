@@ -19,6 +19,7 @@ from tests.constructs_lib.helper_function.runtime_support import (
     REGION,
     FakeContext,
     ResponseRecorder,
+    custom_resource_request,
     load_runtime,
     response_url,  # noqa: F401 - the fixture
 )
@@ -29,7 +30,6 @@ SERVICE = "imagebuilder.amazonaws.com"
 ROLE_NAME = "AWSServiceRoleForImageBuilder"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{SERVICE}/{ROLE_NAME}"
 PHYSICAL_ID = f"{SERVICE}/{ROLE_NAME}"
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-ServiceRoleSetup-4hJkL2q9sDfG"
 ROLE = {
     "Path": f"/aws-service-role/{SERVICE}/",
@@ -41,19 +41,16 @@ ROLE = {
 
 
 def request(request_type: str, url: str, **properties: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": SERVICE_TOKEN,
-        "ResponseURL": url,
-        "StackId": STACK_ID,
-        "RequestId": "3c9e1f2a-7b4d-4e8f-a6c1-5d2b9e0f7a31",
-        "LogicalResourceId": "ImageBuildServiceRole5E1C2A3B",
-        "ResourceType": "Custom::ServiceLinkedRole",
-        "ResourceProperties": {"ServiceToken": SERVICE_TOKEN, "ServiceName": SERVICE, "RoleName": ROLE_NAME, **properties},
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = PHYSICAL_ID
-    return event
+    return custom_resource_request(
+        request_type,
+        url,
+        service_token=SERVICE_TOKEN,
+        resource_type="Custom::ServiceLinkedRole",
+        logical_id="ImageBuildServiceRole5E1C2A3B",
+        request_id="3c9e1f2a-7b4d-4e8f-a6c1-5d2b9e0f7a31",
+        properties={"ServiceName": SERVICE, "RoleName": ROLE_NAME, **properties},
+        physical_id=PHYSICAL_ID,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,8 @@ from tests.constructs_lib.helper_function.runtime_support import (
     REGION,
     FakeContext,
     ResponseRecorder,
+    custom_resource_request,
+    custom_resource_response,
     load_runtime,
     response_url,  # noqa: F401 - the fixture
 )
@@ -51,7 +53,6 @@ DEEPER_ROLE = f"arn:aws:iam::{ACCOUNT}:role{PATH}tools/LogShipper"
 LEGACY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ParallelClusterApi-ApiAccountRoleA857F210-1AbCdE2fGhIj"
 OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/APIGatewayToCloudWatchLogs"
 PHYSICAL_ID = "apigateway-account-cloudwatch-role"
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ParallelClusterApi-EnsureAccountRole-9sDfG4hJkL2q"
 REQUEST_ID = "0b6c2f4e-8d1a-4f3b-9c7e-2a5d8e1f6b90"
 LOGICAL_ID = "ApiAccountRoleSettingE65A65CF"
@@ -70,19 +71,16 @@ RESET_EMPTY = set_to("")
 
 
 def request(request_type: str, url: str, role_arn: str = ROLE, **extra: Any) -> dict[str, Any]:
-    """A CloudFormation custom resource request as the Lambda function receives it."""
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": SERVICE_TOKEN,
-        "ResponseURL": url,
-        "StackId": STACK_ID,
-        "RequestId": REQUEST_ID,
-        "LogicalResourceId": LOGICAL_ID,
-        "ResourceType": "Custom::ApiGatewayAccountRole",
-        "ResourceProperties": {"ServiceToken": SERVICE_TOKEN, "RoleArn": role_arn},
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = PHYSICAL_ID
+    event = custom_resource_request(
+        request_type,
+        url,
+        service_token=SERVICE_TOKEN,
+        resource_type="Custom::ApiGatewayAccountRole",
+        logical_id=LOGICAL_ID,
+        request_id=REQUEST_ID,
+        properties={"RoleArn": role_arn},
+        physical_id=PHYSICAL_ID,
+    )
     event.update(extra)
     return event
 
@@ -94,16 +92,9 @@ def update(url: str, old_role: str, new_role: str = ROLE) -> dict[str, Any]:
 
 
 def expected_body(status: str, reason: str, data: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": PHYSICAL_ID,
-        "StackId": STACK_ID,
-        "RequestId": REQUEST_ID,
-        "LogicalResourceId": LOGICAL_ID,
-        "NoEcho": False,
-        "Data": data or {},
-    }
+    return custom_resource_response(
+        status, reason, physical_id=PHYSICAL_ID, logical_id=LOGICAL_ID, request_id=REQUEST_ID, data=data
+    )
 
 
 def ours(role: str = ROLE) -> dict[str, str]:

@@ -21,6 +21,7 @@ from constructs_lib.helper_function import inline_source
 CONSTRUCTS_LIB = Path(__file__).resolve().parents[3] / "constructs_lib"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ParallelClusterApi/8131d980-7fb5-11ee-9589-0a64249"
 
 
 def load_runtime(component: str, name: str) -> ModuleType:
@@ -43,6 +44,50 @@ def load_runtime(component: str, name: str) -> ModuleType:
     with mock.patch.dict("os.environ", fake_env):
         exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own code
     return module
+
+
+def custom_resource_request(
+    request_type: str,
+    url: str,
+    *,
+    service_token: str,
+    resource_type: str,
+    logical_id: str,
+    request_id: str,
+    properties: dict[str, Any],
+    physical_id: str,
+) -> dict[str, Any]:
+    """A CloudFormation custom resource request as the Lambda function receives it (``properties``
+    without the ``ServiceToken``, which CloudFormation adds; ``physical_id`` for Update and Delete)."""
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": service_token,
+        "ResponseURL": url,
+        "StackId": STACK_ID,
+        "RequestId": request_id,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": {"ServiceToken": service_token, **properties},
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = physical_id
+    return event
+
+
+def custom_resource_response(
+    status: str, reason: str, *, physical_id: str, logical_id: str, request_id: str, data: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The body a helper must PUT to the response URL for a request of :func:`custom_resource_request`."""
+    return {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": STACK_ID,
+        "RequestId": request_id,
+        "LogicalResourceId": logical_id,
+        "NoEcho": False,
+        "Data": data or {},
+    }
 
 
 class FakeContext:
