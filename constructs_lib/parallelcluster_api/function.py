@@ -235,7 +235,6 @@ class ApiFunction:
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
         where = plan.permissions
-        boundary_arn = plan.boundary_arn or None
         # With a boundary alone, the function may still create the roles of clusters and images
         # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
         # policies grant.
@@ -266,7 +265,7 @@ class ApiFunction:
             policies["DefaultParallelClusterIamAdminPolicy"] = (
                 role.creates & iam_admin,
                 "IAM admin access: roles and instance profiles under parallelcluster/",
-                permissions.iam_admin_statements(where, boundary_arn, plan.has_boundary),
+                permissions.iam_admin_statements(where, plan.boundary_arn, plan.has_boundary),
             )
         if role.fsx.possible:
             policies["ParallelClusterFSxS3AccessPolicy"] = (

@@ -756,17 +756,14 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
     ]
 
 
-def iam_admin_statements(
-    scope: PermissionScope, permissions_boundary_arn: str | None, has_boundary: Flag | None = None
-) -> list[Permission]:
+def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str, has_boundary: Flag) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
-    With a permissions boundary, roles may only be created, and policies only put or attached,
-    when the role carries that boundary (``iam:PermissionsBoundary``).
+    With a permissions boundary (``has_boundary``), roles may only be created, and policies only
+    put or attached, when the role carries that boundary (``iam:PermissionsBoundary``).
     """
     cluster_roles = [scope.iam_arn("role/parallelcluster/*")]
-    bounded = has_boundary if has_boundary is not None else Flag(permissions_boundary_arn is not None)
-    boundary = [When(bounded, "StringEquals", {"iam:PermissionsBoundary": [permissions_boundary_arn]})]
+    boundary = [When(has_boundary, "StringEquals", {"iam:PermissionsBoundary": [permissions_boundary_arn]})]
     attachable = [
         scope.iam_arn("policy/parallelcluster*"),
         scope.iam_arn("policy/parallelcluster/*"),
@@ -810,19 +807,16 @@ def iam_admin_statements(
     ]
 
 
-def fsx_s3_statements(
-    scope: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag | None = None
-) -> list[Permission]:
-    """FSx for Lustre data repositories: S3 access on the listed buckets (``*``: all).
+def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag) -> list[Permission]:
+    """FSx for Lustre data repositories: S3 access on the listed buckets, or all (``all_buckets``).
 
     In the portable template ``bucket_arns`` is one comma-separated value, and ``all_buckets``
     says whether it is ``*``: the bucket and object ARNs are then made at deploy time.
     """
-    if all_buckets is None or all_buckets.known:
-        if tuple(bucket_arns) == (ALL_BUCKETS,):
-            buckets_and_objects = [ALL_BUCKETS]
-        else:
-            buckets_and_objects = [*bucket_arns, *(f"{arn}/*" for arn in bucket_arns)]
+    if all_buckets.certain:
+        buckets_and_objects = [ALL_BUCKETS]
+    elif all_buckets.known:
+        buckets_and_objects = [*bucket_arns, *(f"{arn}/*" for arn in bucket_arns)]
     else:
         (listed,) = bucket_arns
         objects = Fn.join("", [Fn.join("/*,", Fn.split(",", listed)), "/*"])
