@@ -37,7 +37,6 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_imagebuilder as imagebuilder
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -48,6 +47,7 @@ from constructs_lib import validation as rules
 from constructs_lib.audit import acknowledge_template_check
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
+from constructs_lib.l1 import l1
 from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi, official_api_definition_s3_uri
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
 from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
@@ -409,18 +409,33 @@ class PortableTemplateStack(Stack):
         Such a property is ``Fn::If`` on a condition that the parameter is not empty, with the
         parameter in the true branch; CDK's template validation checks the parameter's empty
         default against the property's schema anyway (cfn-lint, which knows the condition, does
-        not report these).
+        not report these). Each check is acknowledged on the resources whose property that is.
         """
-        for resource in _cfn_resources(self):
-            for kind, property_name, parameter, rule in PARAMETER_PROPERTIES:
-                if isinstance(resource, kind):
-                    acknowledge_template_check(
-                        resource,
-                        f"{property_name} takes the {parameter} parameter only under a condition that "
-                        f"it is set (else {property_name} has no value or another one); its empty default "
-                        "never reaches the property.",
-                        rule,
-                    )
+        api = self.api
+        resources = _cfn_resources(self)
+        function = l1(api.function, lambda_.CfnFunction)
+        function_role = l1(api.function_role, iam.CfnRole)
+        build = api.image_build
+        assert build is not None  # built in the account unless the layer or a given image is chosen
+        properties: list[tuple[list[CfnResource], str, str, str]] = [
+            ([r for r in resources if isinstance(r, iam.CfnRole)], "PermissionsBoundary", "PermissionsBoundaryPolicy", "F3033"),
+            ([r for r in resources if isinstance(r, logs.CfnLogGroup)], "KmsKeyId", "LogsKmsKeyArn", "F3031"),
+            ([function_role], "ManagedPolicyArns", "ParallelClusterFunctionAdditionalPolicies", "F3031"),
+            ([function], "Role", "ParallelClusterFunctionRole", "F3031"),
+            ([function], "ReservedConcurrentExecutions", "ReservedConcurrency", "F3012"),
+            ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "F3033"),
+            ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "E1154"),
+            ([build.recipe], "ParentImage", "PublicEcrImageUri", "F3033"),
+        ]
+        for targets, property_name, parameter, rule in properties:
+            for resource in targets:
+                acknowledge_template_check(
+                    resource,
+                    f"{property_name} takes the {parameter} parameter only under a condition that "
+                    f"it is set (else {property_name} has no value or another one); its empty default "
+                    "never reaches the property.",
+                    rule,
+                )
 
     def _plan(self, parallelcluster_version: str) -> Plan:
         value = self._value
@@ -501,19 +516,6 @@ class PortableTemplateStack(Stack):
             reserved_concurrent_executions=Token.as_number(self.parameters["ReservedConcurrency"].value),
         )
 
-
-# Properties that take a parameter only when it is set, and the template check that reads its empty
-# default: resource type, property, parameter, rule of CDK's template validation.
-PARAMETER_PROPERTIES: list[tuple[type[CfnResource], str, str, str]] = [
-    (iam.CfnRole, "PermissionsBoundary", "PermissionsBoundaryPolicy", "F3033"),
-    (iam.CfnRole, "ManagedPolicyArns", "ParallelClusterFunctionAdditionalPolicies", "F3031"),
-    (logs.CfnLogGroup, "KmsKeyId", "LogsKmsKeyArn", "F3031"),
-    (lambda_.CfnFunction, "Role", "ParallelClusterFunctionRole", "F3031"),
-    (lambda_.CfnFunction, "ReservedConcurrentExecutions", "ReservedConcurrency", "F3012"),
-    (imagebuilder.CfnInfrastructureConfiguration, "SubnetId", "ImageBuilderSubnetId", "F3033"),
-    (imagebuilder.CfnInfrastructureConfiguration, "SubnetId", "ImageBuilderSubnetId", "E1154"),
-    (imagebuilder.CfnContainerRecipe, "ParentImage", "PublicEcrImageUri", "F3033"),
-]
 
 # The string property of each resource type that carries a dependency on a conditional resource.
 DEPENDENCY_CARRIERS: dict[type[CfnResource], str] = {
