@@ -121,9 +121,11 @@ ECR_IMAGE_URI = Rule(
     rf"{_ACCOUNT}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*{_IMAGE_TAG_OR_DIGEST}",
     "a private ECR image URI, <account id>.dkr.ecr.<region>.<domain>/<repository>:<tag> or @sha256:<digest>",
 )
+# At most 119 characters: the copy recipe is named after the image, with the stack's suffix, and a
+# recipe name has at most 128 (constructs_lib/api_image/dockerfile.py).
 CONTAINER_IMAGE_URI = Rule(
-    rf"[a-z0-9.-]+(?::\d+)?(?:/[a-z0-9._-]+)+{_IMAGE_TAG_OR_DIGEST}",
-    "a container image URI with a tag or digest, e.g. public.ecr.aws/parallelcluster/pcluster-api:3.5.1",
+    rf"(?=.{{1,119}}$)[a-z0-9.-]+(?::\d+)?(?:/[a-z0-9._-]+)+{_IMAGE_TAG_OR_DIGEST}",
+    "a container image URI with a tag or digest, at most 119 characters, e.g. public.ecr.aws/parallelcluster/pcluster-api:3.5.1",
 )
 STACK_NAME = Rule(
     r"[A-Za-z][A-Za-z0-9-]{0,127}",

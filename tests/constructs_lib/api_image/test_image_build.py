@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
@@ -13,8 +14,10 @@ from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import RecipeDockerfile, build_recipe_dockerfile, copy_recipe_dockerfile
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.conventions import Conventions
+from constructs_lib.validation import CONTAINER_IMAGE_URI
 from tests.cloudformation import Deployment
 from tests.conftest import ACCOUNT, TEST_REGION, render, synthesize
+from tests.constructs_lib.parallelcluster_api.coverage.cfn_permissions import resource_schema
 
 
 def test_default_builds_lambda_image_in_the_account(default):
@@ -314,6 +317,23 @@ def test_a_copied_image_names_its_recipe_in_the_app_and_at_deploy_time():
     at_deploy_time = stack.resolve(copy_recipe_dockerfile(parameter.value_as_string).name)
     deployment = Deployment({"Parameters": {"Image": {"Type": "String"}}, "Resources": {}}, {"Image": uri})
     assert deployment.value(at_deploy_time) == copy_recipe_dockerfile(uri).name
+
+
+def test_the_longest_image_uri_accepted_names_a_valid_recipe():
+    """The recipe name the longest accepted image URI makes fits the name pattern of the
+    AWS::ImageBuilder::ContainerRecipe schema (as cfn-lint bundles it); a longer URI is refused."""
+    name_pattern = resource_schema("AWS::ImageBuilder::ContainerRecipe")["properties"]["Name"]["pattern"]
+    registry = "public.ecr.aws/"
+    longest = registry + "r" * (119 - len(registry) - len(":1")) + ":1"
+    assert len(longest) == 119 and CONTAINER_IMAGE_URI.matches(longest)
+    stack = cdk.Stack(cdk.App())
+    build = ApiImageBuild(
+        stack, "Build", recipe=copy_recipe_dockerfile(longest), recipe_version="3.16.1",
+        repository=ecr.Repository(stack, "Repository"),
+        conventions=Conventions.of(stack, prefix="", logs_key=None),
+    )
+    assert re.fullmatch(name_pattern, render(stack.resolve(build.recipe.name)))
+    assert not CONTAINER_IMAGE_URI.matches(registry + "r" + longest[len(registry) :])
 
 
 def test_notifications_key_goes_with_the_stack(default):
