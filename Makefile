@@ -52,8 +52,9 @@ lint: setup
 	$(PYTHON) -m tools.typecheck_runtime
 
 test: setup lint
-	# The Lambda image's Python environment, built once and cached in .cache/ (PyPI, a few minutes).
-	$(PYTHON) -m tests.lambda_image.venv
+	# Each served version's Lambda image environment and handler batch under moto, built once and
+	# cached in .cache/ (PyPI and a few minutes of CPU the first time).
+	$(PYTHON) -m tests.lambda_image.batches --prepare
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # The image's locked Python environment: every lock in lambda_image/locks/, or VERSION=X.Y.Z's (PyPI).

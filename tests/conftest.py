@@ -18,6 +18,7 @@ import pytest
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
+from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS, Release, release  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
 from tests.cloudformation import Deployment  # noqa: E402
 from tests.lambda_image import batches, venv  # noqa: E402
@@ -114,23 +115,40 @@ def pytest_configure(config):
     )
 
 
+@pytest.fixture(scope="session", params=SUPPORTED_PARALLELCLUSTER_VERSIONS)
+def served_version(request) -> str:
+    """Each served ParallelCluster version in turn: the tests that use it run once per version."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def moto_handler_batch() -> batches.Batch:
+def served_release(served_version) -> Release:
+    return release(served_version)
+
+
+@pytest.fixture(scope="session")
+def lambda_venvs(served_version) -> venv.LambdaVenvs:
+    """The image venv and the test venv of the served version (built once, then reused from .cache/)."""
+    return venv.ensure_venvs(served_version)
+
+
+@pytest.fixture(scope="session")
+def moto_handler_batch(lambda_venvs) -> batches.Batch:
     """The real API handler's answers to the requests of its moto batch, and its logs.
 
-    Run once (a minute or two) and kept in .cache/ until its inputs change; see batches.py.
+    Run once per version (a minute or two) and kept in .cache/ until its inputs change; see batches.py.
     """
-    return batches.moto_batch(venv.ensure_venvs())
+    return batches.moto_batch(lambda_venvs)
 
 
 @pytest.fixture(scope="session")
-def pcluster_templates(moto_handler_batch) -> dict[str, dict[str, Any]]:
+def pcluster_templates(moto_handler_batch, served_version) -> dict[str, dict[str, Any]]:
     """The templates ParallelCluster made for each configuration of tests/lambda_image/pcluster_configs/.
 
     {configuration: {"event", "stack_name", "stack_tags", "service_role", "stack": template,
     "nested": {logical id: template}}}
     """
-    return batches.templates(moto_handler_batch[0])
+    return batches.templates(moto_handler_batch[0], served_version)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.versions import release
 from tests.lambda_image import scenarios, venv
 from tests.lambda_image.events import IN_REGION, cluster_event, image_event, rest_event
 
@@ -35,10 +37,10 @@ SEEDED_CLUSTER = "seeded-cluster"
 # Results of one batch: ({event name: result}, the driver's stdout and stderr).
 Batch = tuple[dict[str, Any], str]
 
-# A stack that looks like a cluster to ParallelCluster: it lists parentless stacks
-# tagged parallelcluster:version, and reads the scheduler from the Scheduler parameter.
-SEED = [
-    {
+def seed(version: str) -> list[dict[str, Any]]:
+    """A stack that looks like a cluster of ``version`` to ParallelCluster: it lists parentless stacks
+    tagged parallelcluster:version, and reads the scheduler from the Scheduler parameter."""
+    return [{
         "service": "cloudformation",
         "operation": "create_stack",
         "params": {
@@ -48,10 +50,9 @@ SEED = [
                 "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
             }),
             "Parameters": [{"ParameterKey": "Scheduler", "ParameterValue": "slurm"}],
-            "Tags": [{"Key": "parallelcluster:version", "Value": venv.parallelcluster_version()}],
+            "Tags": [{"Key": "parallelcluster:version", "Value": version}],
         },
-    }
-]
+    }]
 
 # Requests that call AWS, answered by moto before the scenarios create anything.
 MOTO_EVENTS = {
@@ -89,9 +90,10 @@ def moto_request(version: str) -> dict[str, Any]:
         "stand_in_stacks": True,
         "amis": scenarios.amis(version),
         "values": scenarios.VALUES,
-        "seed": [*SEED, *scenarios.SEED],
-        "stubs": scenarios.STUBS,
-        "events": {**MOTO_EVENTS, **{name: event for name, (_, event) in scenarios.EVENTS.items()}},
+        "seed": [*seed(version), *scenarios.seed(release(version))],
+        "stand_in_outputs": scenarios.stand_in_outputs(release(version)),
+        "stubs": scenarios.stubs(release(version)),
+        "events": {**MOTO_EVENTS, **{name: event for name, (_, event) in scenarios.events(release(version)).items()}},
     }
 
 
@@ -133,17 +135,19 @@ def moto_batch(venvs: venv.LambdaVenvs) -> Batch:
         "\0".join([venvs.root.name, DRIVER.read_text(), json.dumps(request, sort_keys=True)]).encode()
     ).hexdigest()[:16]
     RESULTS_CACHE.mkdir(exist_ok=True)
-    cached = RESULTS_CACHE / f"handler-moto-{key}.json"
-    # One run at a time: another pytest-xdist worker waits here, then reads what the first wrote.
-    with open(RESULTS_CACHE / "handler-moto.lock", "w") as lock:
+    cached = RESULTS_CACHE / f"handler-moto-{venvs.version}-{key}.json"
+    # One run per version at a time: another pytest-xdist worker waits here, then reads what the first wrote.
+    with open(RESULTS_CACHE / f"handler-moto-{venvs.version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not cached.exists():
-            results, logs = run_batch(venvs.test_python, request, "moto")
+            results, logs = run_batch(venvs.test_python, request, f"moto-{venvs.version}")
             partial = cached.with_suffix(".partial")
             partial.write_text(json.dumps({"results": results, "logs": logs}))
             partial.replace(cached)
+            # Results of this version's earlier inputs, or of a version no longer served.
+            others = tuple(f"handler-moto-{other}-" for other in venv.SUPPORTED_PARALLELCLUSTER_VERSIONS if other != venvs.version)
             for stale in RESULTS_CACHE.glob("handler-moto-*.json"):
-                if stale != cached:
+                if stale != cached and not stale.name.startswith(others):
                     stale.unlink(missing_ok=True)
         stored = json.loads(cached.read_text())
     return stored["results"], stored["logs"]
@@ -190,7 +194,7 @@ def _refs(value: Any):
             yield from _refs(item)
 
 
-def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def templates(results: dict[str, Any], version: str) -> dict[str, dict[str, Any]]:
     """{configuration: {"event", "stack_name", "stack_tags", "service_role", "stack", "nested"}} per stack created.
 
     "stack" is the template ParallelCluster passed to CreateStack (by its S3 URL), "nested" the
@@ -198,7 +202,7 @@ def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     "service_role" whether it gave CloudFormation a role (else CloudFormation uses its credentials).
     """
     created = {}
-    for name, (configuration, _) in scenarios.EVENTS.items():
+    for name, (configuration, _) in scenarios.events(release(version)).items():
         result = results[name]
         create_stacks = [c["params"] for c in result["calls"] if c["operation"] == "CreateStack"]
         if not create_stacks or result["response"]["statusCode"] != 202:
@@ -218,11 +222,26 @@ def templates(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return created
 
 
+def prepare_all() -> None:
+    """Build the venvs of every served version and run their moto batches, two at a time (CPU-bound)."""
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(moto_batch, venv.ensure_all_venvs().values()))
+
+
 if __name__ == "__main__":
-    # python -m tests.lambda_image.batches OUTDIR: write the templates and the recorded calls as JSON.
+    if sys.argv[1:] == ["--prepare"]:
+        # `make test`, before the suite: every served version's venvs and moto batch, built once and cached.
+        try:
+            prepare_all()
+        except (RuntimeError, AssertionError) as error:
+            raise SystemExit(f"error: {error}") from None
+        print("Lambda image venvs and handler batches ready for " + ", ".join(venv.SUPPORTED_PARALLELCLUSTER_VERSIONS))
+        sys.exit(0)
+    # python -m tests.lambda_image.batches OUTDIR [VERSION]: write the templates and the recorded calls as JSON.
     outdir = Path(sys.argv[1])
+    version = sys.argv[2] if len(sys.argv) > 2 else venv.DEFAULT_PARALLELCLUSTER_VERSION
     outdir.mkdir(parents=True, exist_ok=True)
-    moto_results, _ = moto_batch(venv.ensure_venvs())
-    (outdir / "pcluster-templates.json").write_text(json.dumps(templates(moto_results), indent=1))
+    moto_results, _ = moto_batch(venv.ensure_venvs(version))
+    (outdir / "pcluster-templates.json").write_text(json.dumps(templates(moto_results, version), indent=1))
     (outdir / "recorded-calls.json").write_text(json.dumps(recorded_calls(moto_results), indent=1))
-    print(f"wrote {outdir}/pcluster-templates.json and {outdir}/recorded-calls.json")
+    print(f"wrote {outdir}/pcluster-templates.json and {outdir}/recorded-calls.json ({version})")

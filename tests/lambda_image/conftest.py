@@ -4,13 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.lambda_image import batches, venv
-
-
-@pytest.fixture(scope="session")
-def lambda_venvs() -> venv.LambdaVenvs:
-    """The image venv and the test venv (built once, then reused from .cache/)."""
-    return venv.ensure_venvs()
+from tests.lambda_image import batches
 
 
 @pytest.fixture(scope="session")

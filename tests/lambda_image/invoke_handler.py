@@ -10,7 +10,8 @@ of ParallelCluster) and (with "mock_aws") moto.
 REQUEST.json: {"mock_aws": bool, "seed": [{"service", "operation", "params",
 "region"?, "save"?}], "values": {name: value}, "amis": [moto AMI], "events":
 {name: API Gateway REST API proxy event}, "without_node": [name], "cdk_synth":
-bool, "record_calls": bool, "stubs": [stub], "stand_in_stacks": bool}.
+bool, "record_calls": bool, "stubs": [stub], "stand_in_stacks": bool,
+"stand_in_outputs": {stack name: {output: value}}}.
 
 With mock_aws the seed calls and the events all run inside one moto mock_aws();
 without it, any AWS call fails at once (see OFFLINE_ENV), so only events that
@@ -27,7 +28,8 @@ and image templates.
 With record_calls, a stub ({"service", "operation", "match"?: {param: value},
 "response" or "error" and "status"}) answers the matching calls instead of
 moto, and with stand_in_stacks the CreateStack calls of the handler create a
-stand-in in moto (see CallRecorder._stand_in).
+stand-in in moto (see CallRecorder._stand_in), with the outputs stand_in_outputs
+gives its stack name.
 
 RESULTS.json: {name: {"response": <handler return value>} or {"exception":
 "<type>: <message>"}, with "seconds"}, plus "seeded": the saved values. With
@@ -113,11 +115,13 @@ class CallRecorder:
         self.templates = None
         self.stubs = []
         self.stand_in_stacks = False
+        self.stand_in_outputs = {}
 
-    def install(self, stubs, stand_in_stacks):
+    def install(self, stubs, stand_in_stacks, stand_in_outputs=None):
         import boto3
 
         self.stubs, self.stand_in_stacks = stubs, stand_in_stacks
+        self.stand_in_outputs = stand_in_outputs or {}
         boto3.setup_default_session()
         boto3.DEFAULT_SESSION.events.register("before-parameter-build.*.*", self._before_parameter_build)
         boto3.DEFAULT_SESSION.events.register("before-call.*.*", self._answer_from_stub)
@@ -199,8 +203,14 @@ class CallRecorder:
         }
         # moto lists a resource type it does not model without a logical id: only as a last resort.
         resources = resources or {"StandIn": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}
+        # Outputs of resources the stand-in lacks, as CloudFormation would give them (seeded in moto).
+        outputs = {
+            key: {"Value": value}
+            for key, value in self.stand_in_outputs.get(params.get("StackName"), {}).items()
+            if key in template.get("Outputs", {})
+        }
         del params["TemplateURL"]
-        params["TemplateBody"] = json.dumps({"Parameters": parameters, "Resources": resources})
+        params["TemplateBody"] = json.dumps({"Parameters": parameters, "Resources": resources, "Outputs": outputs})
 
 
 # Resources moto creates from a template as CloudFormation would, and that later requests read.
@@ -348,7 +358,11 @@ def main(request_path, results_path):
             saved = _seed(request.get("seed", []), request.get("values", {}))
             if recording:
                 # mock_aws() replaced boto3's default session: install on the one the handler will use.
-                RECORDER.install(_substitute(request.get("stubs", []), saved), request.get("stand_in_stacks", False))
+                RECORDER.install(
+                    _substitute(request.get("stubs", []), saved),
+                    request.get("stand_in_stacks", False),
+                    _substitute(request.get("stand_in_outputs", {}), saved),
+                )
             results = _invoke_all(_substitute(request["events"], saved), request.get("without_node", []), recording)
             results["seeded"] = saved
     else:

@@ -7,14 +7,18 @@ What moto cannot answer as AWS would is answered by a stub, each with the reason
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.versions import Release
 from tests.lambda_image.events import ACCOUNT, IN_REGION, REGION, cluster_event, image_event, rest_event
 
 CONFIG_DIR = Path(__file__).with_name("pcluster_configs")
 # Configuration name (file stem) -> the request that creates it.
 CLUSTER_CONFIGURATIONS = {"full-cluster": "full", "default-cluster": "default"}  # -> cluster name
+# Created only by the releases that have the AWS Batch scheduler (Release.awsbatch).
+AWSBATCH_CONFIGURATIONS = {"awsbatch-cluster": "batch"}
 IMAGE_CONFIGURATIONS = {"build-image": "hpc-image"}  # -> image id
 SCRIPTS_BUCKET = "hpc-scripts"
 SCRIPTS = [
@@ -40,6 +44,18 @@ VALUES = {
 
 def _ec2(operation: str, params: dict[str, Any], save: dict[str, str] | None = None) -> dict[str, Any]:
     return {"service": "ec2", "operation": operation, "params": params, **({"save": save} if save else {})}
+
+
+def _head_node(cluster_name: str, instance_type: str, save_as: str) -> dict[str, Any]:
+    """The head node CloudFormation would launch for a cluster (update-cluster reads it)."""
+    return _ec2("run_instances", {
+        "ImageId": OFFICIAL_AMI_ID, "InstanceType": instance_type, "MinCount": 1, "MaxCount": 1, "SubnetId": "{{PublicSubnetId}}",
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": [
+            {"Key": "Name", "Value": "HeadNode"},
+            {"Key": "parallelcluster:cluster-name", "Value": cluster_name},
+            {"Key": "parallelcluster:node-type", "Value": "HeadNode"},
+        ]}],
+    }, {save_as: "Instances.0.InstanceId"})
 
 
 def _security_group(name: str, port_from: int, port_to: int) -> list[dict[str, Any]]:
@@ -99,20 +115,36 @@ SEED: list[dict[str, Any]] = [
       for key in SCRIPTS),
     # What CloudFormation and the instances would make of the cluster "full" and the image build:
     # the head node (update-cluster reads it), and the build's log, which Image Builder writes.
-    _ec2("run_instances", {
-        "ImageId": OFFICIAL_AMI_ID, "InstanceType": "c5.xlarge", "MinCount": 1, "MaxCount": 1, "SubnetId": "{{PublicSubnetId}}",
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": [
-            {"Key": "Name", "Value": "HeadNode"},
-            {"Key": "parallelcluster:cluster-name", "Value": "full"},
-            {"Key": "parallelcluster:node-type", "Value": "HeadNode"},
-        ]}],
-    }, {"HeadNodeInstanceId": "Instances.0.InstanceId"}),
+    _head_node("full", "c5.xlarge", "HeadNodeInstanceId"),
     {"service": "logs", "operation": "create_log_group", "params": {"logGroupName": IMAGE_LOG_GROUP}},
     {"service": "logs", "operation": "create_log_stream", "params": {"logGroupName": IMAGE_LOG_GROUP, "logStreamName": IMAGE_LOG_STREAM}},
     {"service": "logs", "operation": "put_log_events", "params": {
         "logGroupName": IMAGE_LOG_GROUP, "logStreamName": IMAGE_LOG_STREAM,
         "logEvents": [{"timestamp": "{{NowMillis}}", "message": "Image build started"}]}},
 ]
+
+
+# What CloudFormation would make of the AWS Batch cluster: its head node (update-cluster reads it),
+# and its compute environment, named by the stack output BatchComputeEnvironmentArn
+# (models/cluster_resources.py), which describe-cluster and update-cluster read (stubbed below).
+_AWSBATCH_SEED: list[dict[str, Any]] = [_head_node("batch", "t3.medium", "BatchHeadNodeInstanceId")]
+BATCH_COMPUTE_ENVIRONMENT_ARN = f"arn:aws:batch:{REGION}:{ACCOUNT}:compute-environment/batch-compute-environment"
+_AWSBATCH_STAND_IN_OUTPUTS = {"batch": {"BatchComputeEnvironmentArn": BATCH_COMPUTE_ENVIRONMENT_ARN}}
+
+
+def seed(release: Release) -> list[dict[str, Any]]:
+    """The account this release's scenarios run in."""
+    return [*SEED, *(_AWSBATCH_SEED if release.awsbatch else [])]
+
+
+def stubs(release: Release) -> list[dict[str, Any]]:
+    """The answers moto cannot give for this release's scenarios (STUBS, and the Batch cluster's)."""
+    return [*STUBS, *(_AWSBATCH_STUBS if release.awsbatch else [])]
+
+
+def stand_in_outputs(release: Release) -> dict[str, dict[str, str]]:
+    """Outputs of the stand-in stacks, by stack name (see invoke_handler.py)."""
+    return _AWSBATCH_STAND_IN_OUTPUTS if release.awsbatch else {}
 
 
 def amis(version: str) -> list[dict[str, Any]]:
@@ -169,14 +201,48 @@ STUBS: list[dict[str, Any]] = [
 ]
 
 
+# The AWS Batch cluster's answers that moto cannot give as AWS does.
+_AWSBATCH_STUBS: list[dict[str, Any]] = [
+    {
+        "service": "batch", "operation": "CreateComputeEnvironment", "match": {"computeEnvironmentName": "dummy"},
+        "error": {"Code": "ClientException", "Message": "Error executing request, Exception : Instance type can only "
+                  "be one of [optimal, c5, c5.xlarge, c5.2xlarge, m5, r5], RequestId: 0f4e7c52-1a2b-4c3d-9e8f-123456789abc"},
+        "status": 400,
+        "why": "the awsbatch validators learn Batch's instance types from the refusal of a compute environment "
+               "of a made-up type (pcluster/aws/batch.py, get_supported_instance_types_and_families); moto "
+               "creates it instead",
+    },
+    {
+        "service": "batch", "operation": "DescribeComputeEnvironments",
+        "match": {"computeEnvironments": [BATCH_COMPUTE_ENVIRONMENT_ARN]},
+        "response": {"computeEnvironments": [{
+            "computeEnvironmentName": "batch-compute-environment", "computeEnvironmentArn": BATCH_COMPUTE_ENVIRONMENT_ARN,
+            "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+            "computeResources": {
+                "type": "EC2", "minvCpus": 0, "desiredvCpus": 0, "maxvCpus": 32, "instanceTypes": ["c5.xlarge", "c5.2xlarge"],
+                "subnets": ["{{PrivateSubnetId}}"], "securityGroupIds": ["sg-0123456789abcdef0"],
+                "instanceRole": f"arn:aws:iam::{ACCOUNT}:instance-profile/parallelcluster/batch/batch-compute",
+            },
+            "serviceRole": f"arn:aws:iam::{ACCOUNT}:role/parallelcluster/batch/batch-service",
+        }]},
+        "why": "the compute environment is a resource of the cluster's stack, which moto's stand-in does not create",
+    },
+]
+
+
 def configuration(name: str) -> str:
     return (CONFIG_DIR / f"{name}.yaml").read_text(encoding="utf-8")
 
 
+def cluster_configurations(release: Release) -> dict[str, str]:
+    """The cluster configurations this release creates -> their cluster names."""
+    return {**CLUSTER_CONFIGURATIONS, **(AWSBATCH_CONFIGURATIONS if release.awsbatch else {})}
+
+
 def _create_cluster(config: str, *, dryrun: bool) -> dict[str, Any]:
     query = {**IN_REGION, **({"dryrun": "true"} if dryrun else {})}
-    return rest_event("POST", "/v3/clusters", query, body={
-        "clusterName": CLUSTER_CONFIGURATIONS[config], "clusterConfiguration": configuration(config)})
+    name = {**CLUSTER_CONFIGURATIONS, **AWSBATCH_CONFIGURATIONS}[config]
+    return rest_event("POST", "/v3/clusters", query, body={"clusterName": name, "clusterConfiguration": configuration(config)})
 
 
 def _build_image(config: str, *, dryrun: bool) -> dict[str, Any]:
@@ -193,10 +259,18 @@ def updated_full_cluster() -> str:
     return after
 
 
-FULL, DEFAULT, IMAGE = "full", "default", "hpc-image"
+def updated_batch_cluster() -> str:
+    """The Batch cluster with a larger compute environment: an update ParallelCluster supports."""
+    before = configuration("awsbatch-cluster")
+    after = before.replace("MaxvCpus: 32", "MaxvCpus: 64", 1)
+    assert after != before, "awsbatch-cluster.yaml no longer has the compute resource the update changes"
+    return after
+
+
+FULL, DEFAULT, BATCH, IMAGE = "full", "default", "batch", "hpc-image"
 
 # In order: each request sees what the ones before it created. Name -> (configuration, event).
-EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
+_CLUSTER_EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "create_full_cluster_dryrun": ("full-cluster", _create_cluster("full-cluster", dryrun=True)),
     "create_default_cluster_dryrun": ("default-cluster", _create_cluster("default-cluster", dryrun=True)),
     "create_full_cluster": ("full-cluster", _create_cluster("full-cluster", dryrun=False)),
@@ -210,6 +284,8 @@ EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "update_full_cluster_dryrun": ("full-cluster", cluster_event(
         "PUT", FULL, query={**IN_REGION, "dryrun": "true"}, body={"clusterConfiguration": updated_full_cluster()})),
     "delete_full_cluster": ("full-cluster", cluster_event("DELETE", FULL, query=IN_REGION)),
+}
+_IMAGE_EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "build_image_dryrun": ("build-image", _build_image("build-image", dryrun=True)),
     "build_image": ("build-image", _build_image("build-image", dryrun=False)),
     "describe_image": ("build-image", image_event("GET", IMAGE, query=IN_REGION)),
@@ -218,3 +294,18 @@ EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "image_log_streams": ("build-image", image_event("GET", IMAGE, "/logstreams", IN_REGION)),
     "delete_image": ("build-image", image_event("DELETE", IMAGE, query=IN_REGION)),
 }
+# The AWS Batch cluster's requests, after the Slurm clusters' (Release.awsbatch).
+_AWSBATCH_EVENTS: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "create_batch_cluster_dryrun": ("awsbatch-cluster", _create_cluster("awsbatch-cluster", dryrun=True)),
+    "create_batch_cluster": ("awsbatch-cluster", _create_cluster("awsbatch-cluster", dryrun=False)),
+    "describe_batch_cluster": ("awsbatch-cluster", cluster_event("GET", BATCH, query=IN_REGION)),
+    "describe_batch_compute_fleet": ("awsbatch-cluster", cluster_event("GET", BATCH, "/computefleet", IN_REGION)),
+    "update_batch_cluster_dryrun": ("awsbatch-cluster", cluster_event(
+        "PUT", BATCH, query={**IN_REGION, "dryrun": "true"}, body={"clusterConfiguration": updated_batch_cluster()})),
+    "delete_batch_cluster": ("awsbatch-cluster", cluster_event("DELETE", BATCH, query=IN_REGION)),
+}
+
+
+def events(release: Release) -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """The requests of this release's scenarios, in order: name -> (configuration, event)."""
+    return {**_CLUSTER_EVENTS, **(_AWSBATCH_EVENTS if release.awsbatch else {}), **_IMAGE_EVENTS}

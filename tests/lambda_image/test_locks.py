@@ -1,6 +1,6 @@
 """lambda_image/locks/: each lock pins the whole image environment to hash-checked files.
 
-Read statically, except the venv tests (the handler tests' venv, built from the lock of the default
+Read statically, except the venv tests (the handler tests' venvs, built from the lock of each served
 version) and pip runs that are offline (a wheel made here, `--no-index`).
 """
 
@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.api_image import locks
-from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
-from tests.lambda_image import venv
+from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
 from tests.lambda_image.lockfile import pins
 
 
@@ -40,9 +39,8 @@ def test_each_lock_says_how_it_was_made(version):
     assert any(" ".join(locks.INSTALL_OPTIONS) in line for line in header)
 
 
-def test_the_default_version_is_locked_and_is_the_handler_tests_version():
-    assert DEFAULT_PARALLELCLUSTER_VERSION in locks.locked_versions()
-    assert venv.parallelcluster_version() == DEFAULT_PARALLELCLUSTER_VERSION
+def test_every_served_version_is_locked():
+    assert set(SUPPORTED_PARALLELCLUSTER_VERSIONS) <= set(locks.locked_versions())
 
 
 def test_locked_versions_are_the_lock_files(tmp_path):

@@ -55,24 +55,27 @@ def test_dry_run_creates_nothing(recorded_calls):
         assert changes == [], name
 
 
-@pytest.mark.parametrize("configuration", list(scenarios.CLUSTER_CONFIGURATIONS))
-def test_create_cluster_answers_202_and_creates_the_stack(moto_handler_batch, recorded_calls, lambda_venvs, configuration):
-    cluster_name = scenarios.CLUSTER_CONFIGURATIONS[configuration]
-    event = f"create_{cluster_name}_cluster"
-    status, body = answer(moto_handler_batch, event)
-    assert status == 202, body
-    cluster = body["cluster"]
-    assert cluster["clusterName"] == cluster_name
-    assert cluster["cloudformationStackStatus"] == cluster["clusterStatus"] == "CREATE_IN_PROGRESS"
-    assert cluster["scheduler"] == {"type": "slurm"}
-    assert cluster["version"] == lambda_venvs.version
-    assert re.fullmatch(rf"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{cluster_name}/[-0-9a-f]+", cluster["cloudformationStackArn"])
-    # Without a role for CloudFormation: it creates every resource with the caller's credentials.
-    [create] = calls_of(recorded_calls, event, "CreateStack")
-    assert "RoleARN" not in create
-    assert create["StackName"] == cluster_name
-    assert {"Key": "parallelcluster:cluster-name", "Value": cluster_name} in create["Tags"]
-    assert set(create["Capabilities"]) == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}
+def test_create_cluster_answers_202_and_creates_the_stack(moto_handler_batch, recorded_calls, served_release):
+    configurations = scenarios.cluster_configurations(served_release)
+    assert ("awsbatch-cluster" in configurations) == served_release.awsbatch
+    for configuration, cluster_name in configurations.items():
+        event = f"create_{cluster_name}_cluster"
+        status, body = answer(moto_handler_batch, event)
+        assert status == 202, body
+        cluster = body["cluster"]
+        assert cluster["clusterName"] == cluster_name
+        assert cluster["cloudformationStackStatus"] == cluster["clusterStatus"] == "CREATE_IN_PROGRESS"
+        scheduler = "awsbatch" if configuration == "awsbatch-cluster" else "slurm"
+        assert cluster["scheduler"] == {"type": scheduler}
+        assert cluster["version"] == served_release.version
+        assert re.fullmatch(rf"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{cluster_name}/[-0-9a-f]+", cluster["cloudformationStackArn"])
+        # Without a role for CloudFormation: it creates every resource with the caller's credentials.
+        [create] = calls_of(recorded_calls, event, "CreateStack")
+        assert "RoleARN" not in create
+        assert create["StackName"] == cluster_name
+        assert {"Key": "parallelcluster:cluster-name", "Value": cluster_name} in create["Tags"]
+        assert {"Key": "parallelcluster:version", "Value": served_release.version} in create["Tags"]
+        assert set(create["Capabilities"]) == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}
 
 
 def test_full_cluster_template_has_every_feature_of_its_configuration(pcluster_templates, moto_handler_batch):
@@ -160,6 +163,33 @@ def test_delete_cluster(moto_handler_batch, recorded_calls):
     assert calls_of(recorded_calls, "delete_full_cluster", "DeleteStack") == [{"StackName": "full"}]
 
 
+def test_awsbatch_cluster_lifecycle(moto_handler_batch, recorded_calls, pcluster_templates, served_release):
+    """3.15 and older: an AWS Batch cluster is validated, created, described, resized (dry run) and deleted."""
+    if not served_release.awsbatch:
+        assert "awsbatch" not in json.dumps(pcluster_templates)  # 3.16 dropped the scheduler
+        return
+    status, body = answer(moto_handler_batch, "create_batch_cluster_dryrun")
+    assert (status, body["message"]) == (412, DRYRUN_SUCCEEDED), body
+    types = resource_types(pcluster_templates["awsbatch-cluster"]["stack"])
+    for resource_type in ("AWS::Batch::ComputeEnvironment", "AWS::Batch::JobQueue", "AWS::Batch::JobDefinition",
+                          "AWS::CodeBuild::Project", "AWS::ECR::Repository", "AWS::Events::Rule", "AWS::EFS::FileSystem"):
+        assert types[resource_type] >= 1, resource_type
+    status, body = answer(moto_handler_batch, "describe_batch_cluster")
+    assert status == 200, body
+    assert (body["scheduler"], body["computeFleetStatus"]) == ({"type": "awsbatch"}, "ENABLED")
+    assert answer(moto_handler_batch, "describe_batch_compute_fleet")[1]["status"] == "ENABLED"
+    status, body = answer(moto_handler_batch, "update_batch_cluster_dryrun")
+    assert (status, body["message"]) == (412, DRYRUN_SUCCEEDED), body
+    assert body["changeSet"] == [{
+        "parameter": "Scheduling.AwsBatchQueues[batchqueue].ComputeResources[c5].MaxvCpus",
+        "currentValue": "32",
+        "requestedValue": "64",
+    }]
+    status, body = answer(moto_handler_batch, "delete_batch_cluster")
+    assert (status, body["cluster"]["clusterStatus"]) == (202, "DELETE_IN_PROGRESS"), body
+    assert calls_of(recorded_calls, "delete_batch_cluster", "DeleteStack") == [{"StackName": scenarios.BATCH}]
+
+
 # -------------------------------------------------------------------------------------- images
 
 
@@ -217,10 +247,17 @@ def test_every_call_parallelcluster_makes_is_recorded(moto_handler_batch, record
     assert logged and logged - recorded == Counter()
 
 
-def test_records_are_data(recorded_calls):
+def test_records_are_data(recorded_calls, served_release):
     for name, calls in recorded_calls.items():
         for call in calls:
             assert set(call) == {"service", "operation", "region", "params"}, (name, call)
     services = {call["service"] for calls in recorded_calls.values() for call in calls}
-    assert {"ec2", "s3", "cloudformation", "iam", "kms", "efs", "fsx", "logs", "dynamodb",
-            "resourcegroupstaggingapi", "sts"} <= services
+    assert {"ec2", "s3", "cloudformation", "iam", "kms", "efs", "fsx", "logs", "dynamodb", "sts"} <= services
+    # What differs between the releases, as versions.py records it.
+    assert ("batch" in services) == served_release.awsbatch
+    assert ("resourcegroupstaggingapi" in services) == served_release.reads_tags_with_tagging_api
+    # Without the tagging API, describe-cluster lists the load balancers to find the login nodes' by tag.
+    lists_load_balancers = any(
+        (c["service"], c["operation"]) == ("elbv2", "DescribeLoadBalancers") for calls in recorded_calls.values() for c in calls
+    )
+    assert lists_load_balancers != served_release.reads_tags_with_tagging_api

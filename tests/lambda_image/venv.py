@@ -1,10 +1,11 @@
 """Cached virtualenvs that stand in for the Lambda image's Python environment.
 
 No Docker here, so the image's environment is reproduced as a venv built from
-exactly what the image installs (the "image" venv): the lock of the ParallelCluster
-default version (constructs_lib/versions.py; lambda_image/locks/<version>.txt), with the image's
+exactly what the image installs (the "image" venv): the lock of a served ParallelCluster
+version (constructs_lib/versions.py; lambda_image/locks/<version>.txt), with the image's
 pip options (hash-checked files only, no dependency resolution), on the Python
-minor version of the Dockerfile's base image when this machine has it.
+minor version of the Dockerfile's base image when this machine has it. Each served
+version has its own pair of venvs.
 
 moto goes into a second venv (the "test" venv) that sees the image venv's
 packages through a .pth file. Installing moto into the image venv would hide a
@@ -13,12 +14,14 @@ such a package), so the image venv stays as pip makes it from the lock.
 
 Both live under .cache/lambda-image-venv-<key>/, the key hashing everything that
 goes into them (the lock's bytes among them); a complete one is reused, an
-interrupted one is rebuilt, and a new one replaces those of other keys.
+interrupted one is rebuilt, and the venvs of keys that no served version has any
+more are removed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -26,11 +29,12 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from constructs_lib.api_image import locks
-from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from tools.image_python import find_python, image_python_minor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +43,6 @@ CACHE_DIR = Path(os.environ.get("LAMBDA_IMAGE_CACHE_DIR", ROOT / ".cache"))
 MOTO_FALLBACK = "moto[cloudformation]==5.2.5"
 # Bump when the way the venvs are built changes, to invalidate old caches.
 RECIPE = "4"
-
-
-def parallelcluster_version() -> str:
-    """The version the app deploys by default (constructs_lib/versions.py, the one source)."""
-    return DEFAULT_PARALLELCLUSTER_VERSION
 
 
 def moto_requirement() -> str:
@@ -87,22 +86,35 @@ def _purelib(python: Path) -> str:
 PIP = ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
 
 
-def ensure_venvs() -> LambdaVenvs:
-    version = parallelcluster_version()
-    minor = image_python_minor()
-    python, matches = find_python(minor)
+@functools.cache
+def _python() -> tuple[str, bool, str]:
+    """The interpreter the venvs are made with, whether it is the image's minor version, and its id."""
+    python, matches = find_python(image_python_minor())
     python_id = subprocess.run(
         [python, "-c", "import sys, platform; print(sys.version, platform.machine())"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
-    moto = moto_requirement()
+    return python, matches, python_id
+
+
+def _root(version: str) -> Path:
+    """Where the venvs of ``version`` live: named after everything that goes into them."""
+    _, _, python_id = _python()
     locked = locks.lock_file(version)
     if not locked.exists():
         raise RuntimeError(f"no lock for ParallelClusterVersion {version}: make lock VERSION={version}")
     key = hashlib.sha256(
-        "\0".join([RECIPE, locked.read_text(), version, python_id, moto]).encode()
+        "\0".join([RECIPE, locked.read_text(), version, python_id, moto_requirement()]).encode()
     ).hexdigest()[:16]
-    root = CACHE_DIR / f"lambda-image-venv-{key}"
+    return CACHE_DIR / f"lambda-image-venv-{key}"
+
+
+def ensure_venvs(version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> LambdaVenvs:
+    """The venvs of one served version, built now unless a complete build is cached."""
+    python, matches, python_id = _python()
+    moto = moto_requirement()
+    locked = locks.lock_file(version)
+    root = _root(version)
     image, test = root / "image", root / "test"
     image_python, test_python = image / "bin" / "python", test / "bin" / "python"
     done, pip_check = root / ".complete", root / "pip-check.txt"
@@ -111,8 +123,8 @@ def ensure_venvs() -> LambdaVenvs:
         return LambdaVenvs(root, image_python, test_python, version, matches, pip_check.read_text().strip())
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    # One builder at a time (pytest-xdist workers share the cache).
-    with open(CACHE_DIR / f"lambda-image-venv-{key}.lock", "w") as lock:
+    # One builder at a time per version (pytest-xdist workers share the cache).
+    with open(f"{root}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if done.exists():
             return venvs()
@@ -136,18 +148,16 @@ def ensure_venvs() -> LambdaVenvs:
             json.dumps({"version": version, "lock": str(locked), "python": python_id, "moto": moto, "recipe": RECIPE}, indent=1)
         )
         done.touch()
-    # Venvs for other inputs are stale (about 430 MB each); keep only this one.
-    for stale in CACHE_DIR.glob("lambda-image-venv-*"):
-        if stale.is_dir() and stale != root:
-            shutil.rmtree(stale, ignore_errors=True)
-            Path(f"{stale}.lock").unlink(missing_ok=True)
     return venvs()
 
 
-if __name__ == "__main__":
-    # `make test` builds (or reuses) the venvs before the suite, as part of its setup.
-    try:
-        venvs = ensure_venvs()
-    except RuntimeError as error:
-        raise SystemExit(f"error: {error}") from None
-    print(f"Lambda image venvs ready: {venvs}")
+def ensure_all_venvs() -> dict[str, LambdaVenvs]:
+    """The venvs of every served version (built side by side), and no stale ones (about 430 MB each)."""
+    with ThreadPoolExecutor(len(SUPPORTED_PARALLELCLUSTER_VERSIONS)) as pool:
+        built = dict(zip(SUPPORTED_PARALLELCLUSTER_VERSIONS, pool.map(ensure_venvs, SUPPORTED_PARALLELCLUSTER_VERSIONS)))
+    current = {venvs.root for venvs in built.values()}
+    for stale in CACHE_DIR.glob("lambda-image-venv-*"):
+        if stale.is_dir() and stale not in current:
+            shutil.rmtree(stale, ignore_errors=True)
+            Path(f"{stale}.lock").unlink(missing_ok=True)
+    return built
