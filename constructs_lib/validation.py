@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aws_cdk import Token
 from aws_cdk.region_info import RegionInfo
 
-from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
+from constructs_lib.versions import OLDER_RELEASES_NOT_SERVED, SUPPORTED_PARALLELCLUSTER_VERSIONS, older_than_served
 
 ALL_REGIONS = "*"
 ALL_BUCKETS = "*"
@@ -84,7 +84,7 @@ _IMAGE_TAG_OR_DIGEST = r"(?::\w[\w.-]{0,127}|@sha256:[0-9a-f]{64})"
 
 VERSION = Rule(
     "|".join(re.escape(version) for version in SUPPORTED_PARALLELCLUSTER_VERSIONS),
-    f"a ParallelCluster version whose permissions and image this project checked: "
+    f"a ParallelCluster version this project serves (its permissions and image checked): "
     f"{', '.join(SUPPORTED_PARALLELCLUSTER_VERSIONS)}",
 )
 IAM_ROLE_ARN = Rule(
@@ -139,6 +139,16 @@ KMS_KEY_ARN = Rule(
     rf"arn:{_PARTITION}:kms:[a-z0-9-]+:{_ACCOUNT}:key/[0-9a-f-]+",
     "a KMS key ARN, arn:<partition>:kms:<region>:<account id>:key/<key id>",
 )
+
+
+def check_version(name: str, value: str) -> str:
+    """A served ParallelCluster version; the refusal of an older one says why it is not served."""
+    if VERSION.matches(value):
+        return value
+    expected = VERSION.expected
+    if isinstance(value, str) and older_than_served(value):
+        expected = f"{expected}; {OLDER_RELEASES_NOT_SERVED}"
+    raise InvalidSettingError(name, expected, value)
 
 
 @functools.cache

@@ -24,9 +24,6 @@ class Release:
     #: ``awsbatch`` is one of its schedulers (``pcluster/constants.py``, SUPPORTED_SCHEDULERS): its
     #: cluster templates make CloudFormation create Batch, CodeBuild, ECR and EventBridge resources.
     awsbatch: bool
-    #: describe-cluster finds the login nodes' load balancers with the Resource Groups Tagging API
-    #: (``tag:GetResources``) rather than ``elasticloadbalancing:DescribeTags``.
-    reads_tags_with_tagging_api: bool
 
     @property
     def minor(self) -> tuple[int, int]:
@@ -37,16 +34,16 @@ class Release:
 # Each minor's latest patch, for as long as AWS supports the minor (18 months from its first release:
 # 3.14.0 on 2025-09-29, 3.15.0 on 2026-03-23, 3.16.0 on 2026-08-20). Oldest first.
 RELEASES = (
-    Release("3.14.2", awsbatch=True, reads_tags_with_tagging_api=False),
-    Release("3.15.1", awsbatch=True, reads_tags_with_tagging_api=False),
-    Release("3.16.1", awsbatch=False, reads_tags_with_tagging_api=True),
+    Release("3.14.2", awsbatch=True),
+    Release("3.15.1", awsbatch=True),
+    Release("3.16.1", awsbatch=False),
 )
 SUPPORTED_PARALLELCLUSTER_VERSIONS = tuple(release.version for release in RELEASES)
 DEFAULT_PARALLELCLUSTER_VERSION = SUPPORTED_PARALLELCLUSTER_VERSIONS[-1]
 #: Why the minors before the oldest served one are not served (a refusal says it).
 OLDER_RELEASES_NOT_SERVED = (
-    "3.13 and older create python3.9 Lambda functions in their cluster and image stacks, which "
-    "Lambda no longer creates (aws/aws-parallelcluster issue 7287)"
+    "3.13 and older are not served: their cluster and image stacks create python3.9 Lambda functions, "
+    "which Lambda no longer creates, see aws/aws-parallelcluster issue 7287"
 )
 
 

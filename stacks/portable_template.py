@@ -283,7 +283,7 @@ class PortableTemplateStack(Stack):
         defaults: Mapping[str, str] | None = None,
     ) -> None:
         rules.check_region("region", region)
-        rules.VERSION.check("parallelcluster_version", parallelcluster_version)
+        rules.check_version("parallelcluster_version", parallelcluster_version)
         declared = with_defaults(parameters(region, parallelcluster_version), defaults or {})
         super().__init__(
             scope,

@@ -18,7 +18,7 @@ import pytest
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
-from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS, Release, release  # noqa: E402
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS, Release, release  # noqa: E402
 from stacks import ParallelClusterApiStack  # noqa: E402
 from tests.cloudformation import Deployment  # noqa: E402
 from tests.lambda_image import batches, venv  # noqa: E402
@@ -31,7 +31,7 @@ from tools.configurations import (  # noqa: E402,F401  (re-exported for the test
     TEST_REGION,
     VPC_ENDPOINT_ID,
     cdk_json_context,
-    synthesize_configuration,
+    synthesize_settings,
 )
 
 
@@ -71,10 +71,13 @@ class Synthesized:
 
 
 @functools.cache
-def synthesize(configuration: str, region: str | None = TEST_REGION) -> Synthesized:
-    """Synthesize a configuration of :data:`CONFIGURATIONS` once per session."""
+def synthesize(configuration: str, region: str | None = TEST_REGION, version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> Synthesized:
+    """Synthesize a configuration of :data:`CONFIGURATIONS` once per session, for a served version."""
     outdir = Path(tempfile.mkdtemp(prefix="cdk-test-"))
-    stack, template = synthesize_configuration(configuration, outdir, region)
+    settings = CONFIGURATIONS[configuration]
+    if version != DEFAULT_PARALLELCLUSTER_VERSION:
+        settings = {**settings, "ParallelClusterVersion": version}
+    stack, template = synthesize_settings(settings, outdir, region)
     return Synthesized(stack, template, outdir)
 
 

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 TEST_REGION = "eu-west-1"
@@ -93,6 +95,14 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "StackName": "HpcApi",
     },
 }
+
+
+# Every other served version, with the in-account image build and with the official layer, in its
+# largest configuration (IAM admin access with a boundary, one Region): its Batch policy and the
+# attachable Batch policies of 3.15 and older among the checked templates.
+_OTHER_VERSIONS = [version for version in SUPPORTED_PARALLELCLUSTER_VERSIONS if version != DEFAULT_PARALLELCLUSTER_VERSION]
+CONFIGURATIONS.update({f"version-{v}": {"ParallelClusterVersion": v, **CONFIGURATIONS["locked-down"]} for v in _OTHER_VERSIONS})
+CONFIGURATIONS.update({f"version-{v}-layer": {"ParallelClusterVersion": v, "LambdaImageSource": "layer"} for v in _OTHER_VERSIONS})
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -116,7 +116,7 @@ class ParallelClusterApi(Construct):
             function. Default: none, the account's unreserved pool.
         """
         super().__init__(scope, construct_id)
-        rules.VERSION.check("parallelcluster_version", parallelcluster_version)
+        rules.check_version("parallelcluster_version", parallelcluster_version)
         rules.check_region("region", region)
         rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:

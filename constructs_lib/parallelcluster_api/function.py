@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from constructs_lib import validation as rules
+from constructs_lib import versions
 from constructs_lib.api_image import dockerfile, locks
 from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkChoice
 from constructs_lib.audit import acknowledge, acknowledge_wildcards, nag_text
@@ -37,6 +38,8 @@ LAYER_FUNCTION_NAME_PREFIX = "ParallelClusterLayerFunction-"
 # Managed policies attached to one IAM role: 10 by default, at most 20 (IAM quotas documentation).
 DEFAULT_MANAGED_POLICIES_QUOTA = 10
 MAX_MANAGED_POLICIES_PER_ROLE = 20
+# The function's policy for AWS Batch clusters, for the releases that have the scheduler.
+AWSBATCH_POLICY = "ParallelClusterClusterPolicyBatch"
 
 
 class ApiFunction:
@@ -235,6 +238,7 @@ class ApiFunction:
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
         where = plan.permissions
+        release = versions.release(self._version)
         # With a boundary alone, the function may still create the roles of clusters and images
         # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
         # policies grant.
@@ -261,11 +265,17 @@ class ApiFunction:
                 permissions.log_retrieval_statements(where),
             ),
         }
+        if release.awsbatch:
+            policies[AWSBATCH_POLICY] = (
+                role.creates,
+                "Clusters with the AWS Batch scheduler",
+                permissions.awsbatch_statements(where),
+            )
         if iam_admin.possible:
             policies["DefaultParallelClusterIamAdminPolicy"] = (
                 role.creates & iam_admin,
                 "IAM admin access: roles and instance profiles under parallelcluster/",
-                permissions.iam_admin_statements(where, plan.boundary_arn, plan.has_boundary),
+                permissions.iam_admin_statements(where, release, plan.boundary_arn, plan.has_boundary),
             )
         if role.fsx.possible:
             policies["ParallelClusterFSxS3AccessPolicy"] = (
@@ -293,7 +303,7 @@ class ApiFunction:
             if any(action.endswith(":*") for statement in statements for action in statement["Action"]):
                 acknowledge(
                     policy,
-                    permissions.FULL_ACCESS_REASON,
+                    permissions.AWSBATCH_FULL_ACCESS_REASON if name == AWSBATCH_POLICY else permissions.FULL_ACCESS_REASON,
                     "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
                     "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
                 )

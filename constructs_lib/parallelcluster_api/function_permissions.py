@@ -20,19 +20,27 @@ from aws_cdk import Aws, Fn, Token
 
 from constructs_lib.flags import Flag
 from constructs_lib.validation import ALL_BUCKETS, ALL_REGIONS
+from constructs_lib.versions import Release
 
-# AWS managed policies that ParallelCluster 3.16 attaches to the roles it creates; with IAM admin
-# access the function may attach these and no other AWS managed policy. Cluster node roles get
-# CloudWatchAgentServerPolicy; image build roles AmazonSSMManagedInstanceCore and
-# EC2InstanceProfileForImageBuilder; the build-image cleanup role AWSLambdaBasicExecutionRole;
-# cluster and cleanup functions in a VPC (DeploymentSettings/LambdaFunctionsVpcConfig)
-# AWSLambdaVPCAccessExecutionRole. The AWS Batch policies are gone with the Batch scheduler (3.16).
+# AWS managed policies that every served release attaches to the roles it creates; with IAM admin
+# access the function may attach these (and the Batch ones below, for releases with Batch) and no
+# other AWS managed policy. Cluster node roles get CloudWatchAgentServerPolicy; image build roles
+# AmazonSSMManagedInstanceCore and EC2InstanceProfileForImageBuilder; the build-image cleanup role
+# AWSLambdaBasicExecutionRole; cluster and cleanup functions in a VPC
+# (DeploymentSettings/LambdaFunctionsVpcConfig) AWSLambdaVPCAccessExecutionRole.
 ATTACHABLE_AWS_MANAGED_POLICIES = (
     "CloudWatchAgentServerPolicy",
     "AmazonSSMManagedInstanceCore",
     "EC2InstanceProfileForImageBuilder",
     "service-role/AWSLambdaBasicExecutionRole",
     "service-role/AWSLambdaVPCAccessExecutionRole",
+)
+# What an AWS Batch cluster's template attaches (pcluster/templates/awsbatch_builder.py, 3.15 and
+# older): the ECS instance role, the job role and the Spot Fleet role.
+AWSBATCH_ATTACHABLE_AWS_MANAGED_POLICIES = (
+    "service-role/AmazonEC2ContainerServiceforEC2Role",
+    "service-role/AmazonECSTaskExecutionRolePolicy",
+    "service-role/AmazonEC2SpotFleetTaggingRole",
 )
 
 
@@ -487,7 +495,9 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             region_limited=True,
             why="Capacity reservation resource groups are named by users in cluster configurations; these are read-only actions.",
         ),
-        # describe-cluster finds the login nodes' load balancers by their cluster tags.
+        # describe-cluster finds the login nodes' load balancers by their cluster tags (3.16; 3.15 and
+        # older read them with elasticloadbalancing:DescribeTags), and Resource Groups' ListGroupResources
+        # needs it to list a capacity reservation group (every served release).
         scope.statement(
             "TaggedResourcesRead",
             ["tag:GetResources"],
@@ -556,6 +566,67 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             ],
             region_limited=True,
             why="Creating and tagging login node Auto Scaling groups and load balancers happens before the resources exist, so no ARN can name them.",
+        ),
+    ]
+
+
+def awsbatch_statements(scope: PermissionScope) -> list[Permission]:
+    """Clusters with the AWS Batch scheduler (releases with Batch: 3.15 and older).
+
+    Their templates (``pcluster/templates/awsbatch_builder.py``) make CloudFormation create, with the
+    function's credentials, a Batch compute environment, job queue and job definitions, a CodeBuild
+    project that builds the job image into an ECR repository, and an EventBridge rule for the build.
+    """
+    batch_resources = scope.arn("batch", "*")
+    return [
+        scope.statement(
+            "BatchPassRole",
+            ["iam:PassRole"],
+            [scope.iam_arn("role/parallelcluster/*")],
+            {
+                "StringEqualsIfExists": {
+                    "iam:PassedToService": ["ecs-tasks.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"]
+                }
+            },
+            why="Only roles under the parallelcluster/ path may be passed, and only to ECS tasks, AWS Batch and CodeBuild.",
+        ),
+        scope.statement(
+            "BatchServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
+            [scope.iam_arn("role/aws-service-role/batch.amazonaws.com/*")],
+            {"StringEquals": {"iam:AWSServiceName": ["batch.amazonaws.com"]}},
+            why="AWS Batch's service-linked role has a name chosen by AWS; the condition limits this to Batch.",
+        ),
+        scope.statement(
+            "Batch",
+            ["batch:*"],
+            [batch_resources],
+            why="AWS Batch compute environments, job queues and job definitions are created per cluster with names CloudFormation generates; limited to this account (and Region when set).",
+        ),
+        # Batch's Describe* actions have no resource types: only Resource "*" grants them.
+        scope.statement(
+            "BatchDescribe",
+            ["batch:Describe*"],
+            region_limited=True,
+            why="AWS Batch's Describe actions have no resource-level permissions (Service Authorization Reference); they only read compute environments, job queues and job definitions.",
+        ),
+        scope.statement(
+            "CodeBuild",
+            ["codebuild:*"],
+            [scope.arn("codebuild", "project/pcluster-*")],
+            why="Clusters with the AWS Batch scheduler build their job image with a CodeBuild project named pcluster-<cluster>-*; the wildcard covers only those.",
+        ),
+        scope.statement(
+            "ECR",
+            ["ecr:*"],
+            [scope.arn("ecr", "repository/*")],
+            why="Clusters with the AWS Batch scheduler keep their job image in a repository whose name CloudFormation generates; limited to this account's repositories (and Region when set).",
+        ),
+        scope.statement(
+            "EventBridge",
+            ["events:*"],
+            [scope.arn("events", "rule/*")],
+            why="Clusters with the AWS Batch scheduler get an EventBridge rule, named by CloudFormation, that reports the job image build; limited to this account's rules (and Region when set).",
         ),
     ]
 
@@ -756,7 +827,9 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
     ]
 
 
-def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str, has_boundary: Flag) -> list[Permission]:
+def iam_admin_statements(
+    scope: PermissionScope, release: Release, permissions_boundary_arn: str, has_boundary: Flag
+) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary (``has_boundary``), roles may only be created, and policies only
@@ -767,7 +840,7 @@ def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str, 
     attachable = [
         scope.iam_arn("policy/parallelcluster*"),
         scope.iam_arn("policy/parallelcluster/*"),
-        *(f"arn:{Aws.PARTITION}:iam::aws:policy/{name}" for name in ATTACHABLE_AWS_MANAGED_POLICIES),
+        *(f"arn:{Aws.PARTITION}:iam::aws:policy/{name}" for name in attachable_aws_managed_policies(release)),
     ]
     return [
         scope.statement(
@@ -807,6 +880,11 @@ def iam_admin_statements(scope: PermissionScope, permissions_boundary_arn: str, 
     ]
 
 
+def attachable_aws_managed_policies(release: Release) -> tuple[str, ...]:
+    """The AWS managed policies the release attaches to the roles it creates."""
+    return ATTACHABLE_AWS_MANAGED_POLICIES + (AWSBATCH_ATTACHABLE_AWS_MANAGED_POLICIES if release.awsbatch else ())
+
+
 def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag) -> list[Permission]:
     """FSx for Lustre data repositories: S3 access on the listed buckets, or all (``all_buckets``).
 
@@ -844,4 +922,10 @@ FULL_ACCESS_REASON = (
     "ParallelCluster manages the FSx and EFS file systems of clusters, and the S3 buckets of its own "
     "artifacts, through their whole life cycle, as the official ParallelCluster policies grant; each "
     "is limited to this account and to the ParallelCluster names or Region where the service allows it."
+)
+AWSBATCH_FULL_ACCESS_REASON = (
+    "ParallelCluster manages the Batch compute environment, job queue and job definitions, the job image "
+    "repository, the CodeBuild project and the EventBridge rule of each AWS Batch cluster through their "
+    "whole life cycle, as the official ParallelCluster policies grant; each is limited to this account "
+    "(and Region when set), and CodeBuild to the pcluster-* projects."
 )

@@ -16,8 +16,9 @@ from aws_cdk.region_info import RegionInfo
 
 from constructs_lib import ApiEndpoint, BuildNetwork, FsxS3Access, FunctionCode, FunctionRole, ParallelClusterApi
 from constructs_lib.validation import InvalidSettingError
+from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
 from tests.cloudformation import Deployment
-from tests.conftest import ACCOUNT, PSEUDO_PARAMETERS, STACK_ID, TEST_REGION, render, synthesize
+from tests.conftest import ACCOUNT, CONFIGURATIONS, PSEUDO_PARAMETERS, STACK_ID, TEST_REGION, render, synthesize
 from tools.configurations import synthesize_settings
 
 STACK_UUID = STACK_ID.rsplit("/", 1)[1]
@@ -242,13 +243,17 @@ def test_all_regions_by_default():
         assert "aws:RequestedRegion" not in json.dumps(statement.get("Condition", {})), statement["Sid"]
 
 
-def test_managed_policies_fit_the_iam_size_limit_in_the_longest_partition_and_region():
-    # IAM counts a managed policy's characters without white space: at most 6,144. Region names
-    # go into the ARNs of a single-Region API (the portable template takes any Region).
+@pytest.mark.parametrize("version", SUPPORTED_PARALLELCLUSTER_VERSIONS)
+def test_managed_policies_fit_the_iam_size_limit_in_the_longest_partition_and_region(version):
+    # IAM counts a managed policy's characters without white space: at most 6,144 (an official
+    # template once exceeded it: aws/aws-parallelcluster issues 5736 and 6132). Region names go into
+    # the ARNs of a single-Region API (the portable template takes any Region); the largest
+    # configuration adds IAM admin access with a boundary, FSx buckets and a prefix.
     longest_region = max((region.name for region in RegionInfo.regions), key=len)
     longest = {**PSEUDO_PARAMETERS, "AWS::Partition": "aws-us-gov", "AWS::Region": longest_region}
-    templates = {configuration: synthesize(configuration).template for configuration in ("default", "locked-down")}
-    templates["longest-region"] = synthesize_settings({"Region": longest_region}, Path(tempfile.mkdtemp()))[1]
+    largest = {**CONFIGURATIONS["locked-down"], "Region": longest_region, "ParallelClusterVersion": version}
+    templates = {"default": synthesize("default", version=version).template}
+    templates["largest"] = synthesize_settings(largest, Path(tempfile.mkdtemp()))[1]
     for configuration, template in templates.items():
         deployment = Deployment(template, {}, longest)
         for logical_id, policy in deployment.resources().items():

@@ -1,6 +1,6 @@
-"""Permission coverage of the release the function serves: every AWS call of aws-parallelcluster must be allowed.
+"""Permission coverage of each release the function serves: every AWS call of aws-parallelcluster must be allowed.
 
-The calls are read from the installed release (``coverage/pcluster_calls.py``), mapped to IAM
+The calls are read from each served release as its image venv installs it (``coverage/pcluster_calls.py``), mapped to IAM
 authorizations with their resources and condition keys (``coverage/iam_actions.py``) and evaluated
 against the function role's managed policies as synthesized (``coverage/iam_policy.py``). A denied
 authorization fails the test unless ``coverage/withheld.py`` withholds it on purpose, or it is a
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from tests.conftest import ACCOUNT, CONFIGURATIONS, cdk_json_context, render, synthesize
 from tests.constructs_lib.parallelcluster_api.coverage import check, pcluster_calls
 from tests.constructs_lib.parallelcluster_api.coverage.representatives import representative_variants
@@ -28,6 +29,7 @@ _ALL = frozenset(CHECKED)
 # Authorizations today's policies deny, by action and the configurations they are denied in. Remove
 # an entry when the policies are fixed: the test fails while a fixed gap is still listed.
 KNOWN_GAPS: dict[str, frozenset[str]] = {}
+VERSIONS = SUPPORTED_PARALLELCLUSTER_VERSIONS
 
 
 def context(configuration: str) -> dict[str, Any]:
@@ -35,9 +37,9 @@ def context(configuration: str) -> dict[str, Any]:
 
 
 @functools.cache
-def function_policies(configuration: str) -> dict[str, dict[str, Any]]:
-    """The managed policies attached to the function's role, intrinsics evaluated."""
-    synthesized = synthesize(configuration)
+def function_policies(configuration: str, version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> dict[str, dict[str, Any]]:
+    """The managed policies attached to the function's role for a served version, intrinsics evaluated."""
+    synthesized = synthesize(configuration, version=version)
     role = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
     return {
         logical_id: render(policy["Properties"]["PolicyDocument"])
@@ -46,37 +48,44 @@ def function_policies(configuration: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def evaluate(configuration: str, policies: dict[str, dict[str, Any]]) -> list[check.Outcome]:
+def evaluate(configuration: str, version: str, policies: dict[str, dict[str, Any]]) -> list[check.Outcome]:
     settings = context(configuration)
     region = settings.get("Region", "*")
     return check.evaluate_release(
-        policies, kinds=configuration_kinds(settings), region=None if region == "*" else region, account=ACCOUNT
+        policies,
+        kinds=configuration_kinds(settings),
+        region=None if region == "*" else region,
+        account=ACCOUNT,
+        extraction=pcluster_calls.extract(pcluster_calls.image_site_packages(version)),
     )
 
 
 @functools.cache
-def outcomes(configuration: str) -> list[check.Outcome]:
-    return evaluate(configuration, function_policies(configuration))
+def outcomes(configuration: str, version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> list[check.Outcome]:
+    return evaluate(configuration, version, function_policies(configuration, version))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("configuration", CHECKED)
-def test_every_reachable_call_of_the_release_is_allowed(configuration):
-    found = check.gaps(outcomes(configuration))
+def test_every_reachable_call_of_the_release_is_allowed(configuration, version):
+    found = check.gaps(outcomes(configuration, version))
     known = {action for action, configurations in KNOWN_GAPS.items() if configuration in configurations}
-    new = [gap.describe(configuration) for gap in found if gap.action not in known]
+    new = [gap.describe(configuration, version) for gap in found if gap.action not in known]
     fixed = known - {gap.action for gap in found}
     assert not new, "\n".join(["Denied calls of the release:", *new])
     assert not fixed, f"Fixed in {configuration!r}, remove from KNOWN_GAPS: {sorted(fixed)}"
 
 
-def test_the_check_reports_an_action_removed_from_a_policy():
-    policies = copy.deepcopy(function_policies("default"))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_check_reports_an_action_removed_from_a_policy(version):
+    policies = copy.deepcopy(function_policies("default", version))
     (statement,) = [s for document in policies.values() for s in document["Statement"] if s.get("Sid") == "DynamoDB"]
     statement["Action"].remove("dynamodb:GetItem")
-    reported = [gap for gap in check.gaps(evaluate("default", policies)) if gap.action == "dynamodb:GetItem"]
+    reported = [gap for gap in check.gaps(evaluate("default", version, policies)) if gap.action == "dynamodb:GetItem"]
     assert reported, "removing dynamodb:GetItem went unnoticed"
-    message = reported[0].describe("default")
-    for expected in ("dynamodb:GetItem", "'default'", "DynamoResource.get_item", "pcluster/aws/dynamo.py:", "table/parallelcluster-mycluster"):
+    message = reported[0].describe("default", version)
+    for expected in ("dynamodb:GetItem", "'default'", f"ParallelCluster {version}", "DynamoResource.get_item",
+                     "pcluster/aws/dynamo.py:", "table/parallelcluster-mycluster"):
         assert expected in message, message
 
 
@@ -85,7 +94,7 @@ def test_a_cluster_stack_is_updated_by_its_own_tag_even_without_request_tags():
     updates = [o for o in outcomes("default") if o.call.wrapper == "CfnClient.update_stack_from_url"]
     assert {o.variant.split(" (")[0] for o in updates} == {"update-cluster", "delete-cluster keeping logs"}
     for outcome in updates:
-        assert outcome.decision.allowed and outcome.decision.statement.endswith("/CloudFormationUpdate"), outcome.describe("default")
+        assert outcome.decision.allowed and outcome.decision.statement.endswith("/CloudFormationUpdate"), outcome.describe("default", DEFAULT_PARALLELCLUSTER_VERSION)
 
 
 def test_the_check_evaluates_resources_and_conditions():
@@ -98,10 +107,11 @@ def test_the_check_evaluates_resources_and_conditions():
     assert created.decision.allowed and created.decision.statement.endswith("/CloudFormationCreate")
 
 
-def test_representatives_name_reachable_wrappers():
-    extraction = pcluster_calls.extract()
+@pytest.mark.parametrize("version", VERSIONS)
+def test_representatives_name_reachable_wrappers(version):
+    extraction = pcluster_calls.extract(pcluster_calls.image_site_packages(version))
     wrappers = {call.wrapper for call in extraction.reachable_calls()}
     table = representative_variants(
-        pcluster_calls.release_constants(extraction.site_packages), partition="aws", region="us-east-1", account=ACCOUNT
+        pcluster_calls.release_constants(extraction.site_packages), version=version, partition="aws", region="us-east-1", account=ACCOUNT
     )
     assert set(table) <= wrappers, sorted(set(table) - wrappers)

@@ -30,6 +30,7 @@ def settings(configuration: str) -> dict[str, Any]:
 
 def evaluate(
     configuration: str,
+    version: str,
     recorded: dict[str, list[dict[str, Any]]],
     templates: dict[str, dict[str, Any]],
     policies: dict[str, dict[str, Any]] | None = None,
@@ -37,7 +38,7 @@ def evaluate(
     context = settings(configuration)
     region = context.get("Region", "*")
     region = operations.SCENARIO_REGION if region == "*" else region
-    policies = policies if policies is not None else function_policies(configuration)
+    policies = policies if policies is not None else function_policies(configuration, version)
     boundary = context.get("PermissionsBoundaryPolicy")
     return operations.call_operations(recorded, policies, region=region, account=ACCOUNT) + operations.cloudformation_operations(
         templates, policies, region=region, account=ACCOUNT, boundary=boundary
@@ -54,14 +55,18 @@ def gaps(configuration: str, found: list[operations.Operation]) -> list[operatio
 
 
 @pytest.fixture(scope="session")
-def evaluated(recorded_calls, pcluster_templates) -> dict[str, list[operations.Operation]]:
-    return {configuration: evaluate(configuration, recorded_calls, pcluster_templates) for configuration in CHECKED}
+def evaluated(served_version, recorded_calls, pcluster_templates) -> dict[str, list[operations.Operation]]:
+    """{configuration: the operations of the served version's scenarios, evaluated against its policies}."""
+    return {
+        configuration: evaluate(configuration, served_version, recorded_calls, pcluster_templates) for configuration in CHECKED
+    }
 
 
 @pytest.mark.parametrize("configuration", CHECKED)
-def test_every_operation_of_the_release_is_allowed(configuration, evaluated):
+def test_every_operation_of_the_release_is_allowed(configuration, served_version, evaluated):
     found = gaps(configuration, evaluated[configuration])
-    assert not found, "\n".join(["Denied operations of the release:", *sorted({gap.describe(configuration) for gap in found})])
+    described = sorted({gap.describe(configuration, served_version) for gap in found})
+    assert not found, "\n".join(["Denied operations of the release:", *described])
 
 
 def test_the_templates_and_calls_were_evaluated(evaluated, pcluster_templates):
@@ -74,21 +79,22 @@ def test_the_templates_and_calls_were_evaluated(evaluated, pcluster_templates):
     assert alarms and all(o.decision.allowed for o in alarms)
 
 
-def test_a_removed_action_is_reported_with_its_resource(recorded_calls, pcluster_templates):
+def test_a_removed_action_is_reported_with_its_resource(served_version, recorded_calls, pcluster_templates):
     """aws-parallelcluster issue 7331: without cloudwatch:TagResource, create-cluster rolls back."""
-    policies = copy.deepcopy(function_policies("default"))
+    policies = copy.deepcopy(function_policies("default", served_version))
     for document in policies.values():
         for statement in document["Statement"]:
             if "cloudwatch:TagResource" in statement["Action"]:
                 statement["Action"].remove("cloudwatch:TagResource")
-    found = gaps("default", evaluate("default", recorded_calls, pcluster_templates, policies))
-    messages = [gap.describe("default") for gap in found if gap.action == "cloudwatch:TagResource"]
+    found = gaps("default", evaluate("default", served_version, recorded_calls, pcluster_templates, policies))
+    messages = [gap.describe("default", served_version) for gap in found if gap.action == "cloudwatch:TagResource"]
     assert messages, "removing cloudwatch:TagResource went unnoticed"
+    assert all(f"of ParallelCluster {served_version}" in message for message in messages)
     assert any("AWS::CloudWatch::CompositeAlarm" in message for message in messages)
     assert any("tagging: CloudFormation propagates the stack's tags" in message for message in messages)
 
 
-def test_encrypted_storage_may_use_the_key_only_through_its_service(evaluated):
+def test_encrypted_storage_may_use_the_key_only_through_its_service(served_version, evaluated):
     creates = [
         o for o in evaluated["default"]
         if o.action == "kms:CreateGrant" and o.resource_type == "AWS::EC2::Volume"
@@ -97,10 +103,10 @@ def test_encrypted_storage_may_use_the_key_only_through_its_service(evaluated):
     direct = copy.deepcopy(creates[0].request.context)
     direct.pop("kms:ViaService")
     request = operations.Request("kms:CreateGrant", creates[0].request.resource, direct)
-    assert not operations.iam_policy.evaluate(function_policies("default"), request).allowed
+    assert not operations.iam_policy.evaluate(function_policies("default", served_version), request).allowed
 
 
-def test_every_withheld_entry_withholds_something(evaluated):
+def test_every_withheld_entry_withholds_something(served_version, evaluated):
     used = set()
     for configuration in CHECKED:
         kinds = configuration_kinds(settings(configuration))
@@ -109,7 +115,7 @@ def test_every_withheld_entry_withholds_something(evaluated):
                 entry for entry in WITHHELD
                 if entry.covers(operation.action, kinds, operation=operation.operation, resource_type=operation.resource_type)
             }
-        for outcome in outcomes(configuration):
+        for outcome in outcomes(configuration, served_version):
             if outcome.withheld:
                 used |= {entry for entry in WITHHELD if entry.covers(outcome.action, kinds, wrapper=outcome.call.wrapper)}
     assert set(WITHHELD) <= used, [entry.action for entry in WITHHELD if entry not in used]
@@ -120,3 +126,22 @@ def test_boundary_mode_evaluates_roles_with_the_boundary(evaluated):
     role_creates = [o for o in evaluated["boundary"] if o.action == "iam:CreateRole" and o.source == "cloudformation"]
     assert role_creates and all(o.request.context.get("iam:PermissionsBoundary") == BOUNDARY_ARN for o in role_creates)
     assert all(o.decision.allowed for o in role_creates)
+
+
+def test_the_batch_grants_serve_the_releases_with_batch_and_only_them(served_release, evaluated):
+    """Nothing granted for a version that does not call it: each statement of the Batch policy allows
+    something the release's Batch cluster does, and a release without Batch has no such policy."""
+    policies = function_policies("iam-admin", served_release.version)
+    batch_policies = [name for name, document in policies.items() if any(s.get("Sid") == "Batch" for s in document["Statement"])]
+    if not served_release.awsbatch:
+        assert batch_policies == []
+        return
+    [batch_policy] = batch_policies
+    granted = {f"{batch_policy}/{statement['Sid']}" for statement in policies[batch_policy]["Statement"]}
+    used = {
+        operation.decision.statement
+        for configuration in ("default", "iam-admin")
+        for operation in evaluated[configuration]
+        if operation.decision.allowed
+    } | {outcome.decision.statement for outcome in outcomes("iam-admin", served_release.version) if outcome.decision.allowed}
+    assert granted <= used, sorted(granted - used)

@@ -87,6 +87,15 @@ CONDITIONAL: dict[str, tuple[Conditional, ...]] = {
         Conditional(("autoscaling:PutLifecycleHook", "autoscaling:DeleteLifecycleHook"),
                     ("LifecycleHookSpecificationList",), "lifecycle hooks"),
     ),
+    "AWS::Batch::ComputeEnvironment": (
+        Conditional(("Eks:AssociateAccessPolicy", "Eks:CreateAccessEntry", "Eks:DeleteAccessEntry", "Eks:DescribeAccessEntry",
+                     "Eks:DescribeCluster", "Eks:ListAssociatedAccessPolicies"),
+                    ("EksConfiguration",), "a compute environment on an Amazon EKS cluster"),
+    ),
+    "AWS::ECR::Repository": (
+        Conditional(("kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant"), ("EncryptionConfiguration.KmsKey",),
+                    "encryption with a KMS key rather than ECR's own AES-256"),
+    ),
     "AWS::DynamoDB::Table": (
         Conditional(("kinesis:*", "dynamodb:EnableKinesisStreamingDestination", "dynamodb:DisableKinesisStreamingDestination",
                      "dynamodb:UpdateKinesisStreamingDestination"),
@@ -243,6 +252,16 @@ LEGACY: dict[str, dict[str, tuple[Conditional, ...]]] = {
                                "updating the file system"),),
         "delete": (Conditional(("fsx:DeleteFileSystem", "fsx:DescribeFileSystems"), (), "deleting the file system"),),
     },
+    # AWS CodeBuild API (CreateProject, UpdateProject, DeleteProject) and its permissions reference:
+    # CloudFormation reads the project back with BatchGetProjects, and passes it its service role.
+    # Tags given on creation are part of CreateProject (CodeBuild has no TagResource action).
+    "AWS::CodeBuild::Project": {
+        "create": (Conditional(("codebuild:CreateProject", "codebuild:BatchGetProjects", "iam:PassRole"), (),
+                               "creating the project, with its service role"),),
+        "update": (Conditional(("codebuild:UpdateProject", "codebuild:BatchGetProjects", "iam:PassRole"), (),
+                               "updating the project"),),
+        "delete": (Conditional(("codebuild:DeleteProject", "codebuild:BatchGetProjects"), (), "deleting the project"),),
+    },
 }
 # Resource types that take tags without a registry schema (FSx file systems have a Tags property).
 LEGACY_TAGGABLE = {"AWS::FSx::FileSystem"}
@@ -395,7 +414,7 @@ def action_arn(action: str, resource: dict[str, Any], own_arn: str | None, templ
     return own_arn if own_arn and action.split(":")[0] == own_arn.split(":")[2] else None
 
 
-ROLE_PROPERTIES = ("Role", "Roles", "ExecutionRole", "ServiceLinkedRoleARN")
+ROLE_PROPERTIES = ("Role", "Roles", "ExecutionRole", "ServiceLinkedRoleARN", "ServiceRole")
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -492,7 +511,7 @@ def stack_requirements(created: dict[str, Any], *, template_name: str, partition
 
 
 if __name__ == "__main__":
-    # python -m tests.constructs_lib.parallelcluster_api.coverage.cfn_permissions OUT.json:
+    # python -m tests.constructs_lib.parallelcluster_api.coverage.cfn_permissions OUT.json [VERSION]:
     # the required actions of the templates of tests/lambda_image/pcluster_configs/, as JSON records.
     import dataclasses
     import sys
@@ -500,10 +519,11 @@ if __name__ == "__main__":
     from tests.lambda_image import batches, venv
     from tests.lambda_image.events import ACCOUNT, REGION
 
-    results, _ = batches.moto_batch(venv.ensure_venvs())
+    version = sys.argv[2] if len(sys.argv) > 2 else venv.DEFAULT_PARALLELCLUSTER_VERSION
+    results, _ = batches.moto_batch(venv.ensure_venvs(version))
     records = [
         dataclasses.asdict(requirement)
-        for name, created in batches.templates(results).items()
+        for name, created in batches.templates(results, version).items()
         for requirement in stack_requirements(created, template_name=name, partition="aws", region=REGION, account=ACCOUNT)
     ]
     Path(sys.argv[1]).write_text(json.dumps(records, indent=1))

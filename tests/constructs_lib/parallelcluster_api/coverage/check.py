@@ -28,10 +28,10 @@ class Outcome:
     def action(self) -> str:
         return self.authorization.request.action
 
-    def describe(self, configuration: str) -> str:
+    def describe(self, configuration: str, version: str) -> str:
         request = self.authorization.request
         return (
-            f"{self.action} denied in configuration {configuration!r}: called by {self.call.wrapper} at "
+            f"{self.action} denied in configuration {configuration!r} of ParallelCluster {version}: called by {self.call.wrapper} at "
             f"{self.call.site} ({self.call.service}.{self.call.operation}, {self.variant}; {self.authorization.why}); "
             f"resource {request.resource or '(not known)'}; {self.decision.reason}"
         )
@@ -58,9 +58,14 @@ def evaluate_release(
     extraction = extraction or pcluster_calls.extract()
     call_region = region or DEFAULT_CALL_REGION
     variants = representative_variants(
-        pcluster_calls.release_constants(extraction.site_packages), partition=partition, region=call_region, account=account
+        pcluster_calls.release_constants(extraction.site_packages),
+        version=extraction.version,
+        partition=partition,
+        region=call_region,
+        account=account,
     )
     outcomes = []
+    parsed = iam_policy.parse(policies)
     for call in extraction.reachable_calls():
         for variant in variants.get(call.wrapper) or [Variant("parameters as the code passes them")]:
             params = _merge(call.params, variant.params)
@@ -75,7 +80,7 @@ def evaluate_release(
                 resource=variant.resource,
                 resource_tags=variant.resource_tags,
             ):
-                decision = iam_policy.evaluate(policies, authorization.request)
+                decision = iam_policy.evaluate(parsed, authorization.request)
                 outcomes.append(
                     Outcome(
                         call,

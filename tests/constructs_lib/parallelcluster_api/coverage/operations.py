@@ -25,6 +25,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from tests.conftest import render
 from tests.constructs_lib.parallelcluster_api.coverage import cfn_permissions, iam_actions, iam_policy
 from tests.constructs_lib.parallelcluster_api.coverage.iam_policy import Request
 
@@ -39,10 +40,18 @@ PASSED_TO = {
     "AWS::AutoScaling::AutoScalingGroup": "ec2.amazonaws.com",
     "AWS::ImageBuilder::InfrastructureConfiguration": "ec2.amazonaws.com",
     "AWS::IAM::InstanceProfile": "ec2.amazonaws.com",
+    # The AWS Batch scheduler's resources (3.15 and older), each passed the role of the service that
+    # assumes it (its trust policy): the project's service role, the job role, the ECS instance role.
+    # The official policies allow Batch itself as well (BatchPassRole), which covers either reading.
+    "AWS::CodeBuild::Project": "codebuild.amazonaws.com",
+    "AWS::Batch::JobDefinition": "ecs-tasks.amazonaws.com",
+    "AWS::Batch::ComputeEnvironment": "ec2.amazonaws.com",
 }
 # Service-linked roles CloudFormation's handlers create for a resource type (iam:AWSServiceName).
 SERVICE_LINKED_ROLES = {
     "AWS::AutoScaling::AutoScalingGroup": "autoscaling.amazonaws.com",
+    # Without a ServiceRole, a compute environment uses (and creates) AWSServiceRoleForBatch (Batch User Guide).
+    "AWS::Batch::ComputeEnvironment": "batch.amazonaws.com",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "elasticloadbalancing.amazonaws.com",
     "AWS::FSx::FileSystem": "fsx.amazonaws.com",
     "AWS::EFS::FileSystem": "elasticfilesystem.amazonaws.com",
@@ -76,9 +85,9 @@ class Operation:
     def action(self) -> str:
         return self.request.action
 
-    def describe(self, configuration: str) -> str:
+    def describe(self, configuration: str, version: str) -> str:
         return (
-            f"{self.action} denied in configuration {configuration!r}: {self.where} ({self.why}); "
+            f"{self.action} denied in configuration {configuration!r} of ParallelCluster {version}: {self.where} ({self.why}); "
             f"resource {self.request.resource or '(not known)'}; {self.decision.reason}"
         )
 
@@ -103,6 +112,7 @@ def call_operations(
 ) -> list[Operation]:
     """The recorded calls, as if made in ``region`` (the calls do not depend on which Region)."""
     operations = []
+    parsed = iam_policy.parse(policies)
     # IAM evaluates a role's ARN with its path; calls after CreateRole name the role alone.
     role_paths = {
         call["params"]["RoleName"]: call["params"].get("Path", "/")
@@ -130,7 +140,7 @@ def call_operations(
                         f"{event}: {call['service']}.{call['operation']}",
                         authorization.why,
                         authorization.request,
-                        iam_policy.evaluate(policies, authorization.request),
+                        iam_policy.evaluate(parsed, authorization.request),
                         operation=f"{call['service']}.{call['operation']}",
                     )
                 )
@@ -155,6 +165,7 @@ def cloudformation_operations(
     ``iam:PermissionsBoundary`` of those role writes.
     """
     operations = []
+    parsed = iam_policy.parse(policies)
     for name, created in templates.items():
         created = in_region(created, region)
         requirements = cfn_permissions.stack_requirements(
@@ -176,7 +187,7 @@ def cloudformation_operations(
                         f"{name} {requirement.stack}/{requirement.logical_id} ({requirement.resource_type}, {requirement.handler})",
                         requirement.why,
                         request,
-                        iam_policy.evaluate(policies, request),
+                        iam_policy.evaluate(parsed, request),
                         resource_type=requirement.resource_type,
                     )
                 )
@@ -222,6 +233,7 @@ def _requests(
         yield Request(action, requirement.resource_arn, context)
 
 
+@functools.cache
 def _requested_region(prefix: str, region: str, partition: str) -> str:
     """The Region a call of this IAM prefix names: a global service's endpoint Region, else ``region``."""
     try:
@@ -239,9 +251,8 @@ def _tags(tags: Any) -> dict[str, str]:
 
 
 def _rendered(value: Any, region: str, partition: str) -> str:
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        return str(value["Fn::Sub"]).replace("${AWS::Partition}", partition).replace("${AWS::Region}", region)
-    return str(value)
+    """A policy ARN as CloudFormation resolves it (the release writes Fn::Sub and Fn::Join forms)."""
+    return str(render(value, {"AWS::Region": region, "AWS::Partition": partition}))
 
 
 def in_region(value: Any, region: str) -> Any:

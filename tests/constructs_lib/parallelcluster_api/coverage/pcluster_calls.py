@@ -123,6 +123,12 @@ class Extraction:
     unclassified: tuple[str, ...]
     no_request_uses: tuple[str, ...]
 
+    @property
+    def version(self) -> str:
+        """The release's version, from its installed metadata."""
+        (dist_info,) = self.site_packages.glob("aws_parallelcluster-*.dist-info")
+        return dist_info.name.removeprefix("aws_parallelcluster-").removesuffix(".dist-info")
+
     def reachable_calls(self) -> list[StaticCall]:
         return [call for call in self.calls if self.reachability[call.wrapper].reachable]
 
@@ -133,11 +139,12 @@ class Extraction:
 # --- The release -------------------------------------------------------------------------------
 
 
-def image_site_packages() -> Path:
-    """site-packages of the image venv (built by ``make test`` before the suite, cached in .cache/)."""
+def image_site_packages(version: str | None = None) -> Path:
+    """site-packages of a served version's image venv (by default the default version's; built by
+    ``make test`` before the suite, cached in .cache/)."""
     from tests.lambda_image import venv
 
-    root = venv.ensure_venvs().root
+    root = venv.ensure_venvs(version or venv.DEFAULT_PARALLELCLUSTER_VERSION).root
     candidates = [p for p in (root / "image" / "lib").glob("python*/site-packages") if (p / "pcluster").is_dir()]
     if len(candidates) != 1:
         raise RuntimeError(f"expected one site-packages with pcluster under {root / 'image'}, found {candidates}")

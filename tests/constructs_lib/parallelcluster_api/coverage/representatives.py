@@ -40,10 +40,11 @@ class Variant:
     resource_tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def representative_variants(constants: Mapping[str, Any], *, partition: str, region: str, account: str) -> dict[str, list[Variant]]:
-    """Wrapper qualified name -> its variants."""
+def representative_variants(
+    constants: Mapping[str, Any], *, version: str, partition: str, region: str, account: str
+) -> dict[str, list[Variant]]:
+    """Wrapper qualified name -> its variants, for the release ``version`` (its S3 keys and tags name it)."""
     c = constants
-    version = "3.16.1"
     artifacts = c["PCLUSTER_S3_ARTIFACTS_DICT"]
     bucket = "-".join(["parallelcluster", BUCKET_HASH, c["PCLUSTER_S3_BUCKET_VERSION"], "do", "not", "delete"])
     cluster_dir = "/".join(
