@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from constructs_lib import InvalidSettingError, audit
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from stacks.portable_template import parameters
 from stacks.settings import Settings
 from tests.cloudformation import Deployment, Refused
@@ -33,10 +34,11 @@ TEMPLATE_PARAMETERS = {parameter.name for parameter in parameters(TEST_REGION, "
 
 
 @functools.cache
-def portable(region: str = TEST_REGION) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The template ``make template REGION=<region>`` writes, read back from its YAML; and the audit report."""
+def portable(region: str = TEST_REGION, version: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template ``make template REGION=<region> [VERSION=<version>]`` writes, read back from its YAML;
+    and the audit report."""
     outdir = Path(tempfile.mkdtemp(prefix="portable-test-"))
-    template = portable_template.synthesize(region, outdir=outdir)
+    template = portable_template.synthesize(region, version, outdir=outdir)
     written = yaml.safe_load(portable_template.to_yaml(template))
     assert written == template, "the YAML file holds the synthesized template"
     return written, json.loads((outdir / "validation-report.json").read_text())
@@ -179,6 +181,20 @@ def test_every_cdk_nag_pack_and_cdk_template_validation_pass():
     _, report = portable()
     conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
     assert conclusions == {**{pack: "success" for pack in audit.PACKS}, "CloudFormation Validate": "success"}
+
+
+@pytest.mark.parametrize("version", [v for v in SUPPORTED_PARALLELCLUSTER_VERSIONS if v != DEFAULT_PARALLELCLUSTER_VERSION])
+def test_the_template_of_every_other_served_version(version):
+    """``make template VERSION=...``: lint and audit clean, and what the app makes of that version."""
+    template, report = portable(TEST_REGION, version)
+    assert template["Description"].startswith(f"AWS ParallelCluster API {version}")
+    matches = cfnlint.api.lint(json.dumps(template), regions=[TEST_REGION])
+    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+    conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
+    assert set(conclusions.values()) == {"success"} and len(conclusions) == len(audit.PACKS) + 1
+    for name in ("layer", "iam-admin-boundary"):
+        expected = comparable(Deployment(synthesize(name, version=version).template, {}, PSEUDO_PARAMETERS))
+        assert comparable(deployed(template, PARAMETER_SETS[name])) == expected, name
 
 
 def test_every_role_takes_the_boundary_when_one_is_given():

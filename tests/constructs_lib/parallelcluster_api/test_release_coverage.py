@@ -17,7 +17,7 @@ import pytest
 
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from tests.conftest import ACCOUNT, CONFIGURATIONS, cdk_json_context, render, synthesize
-from tests.constructs_lib.parallelcluster_api.coverage import check, pcluster_calls
+from tests.constructs_lib.parallelcluster_api.coverage import check, iam_policy, pcluster_calls
 from tests.constructs_lib.parallelcluster_api.coverage.representatives import representative_variants
 from tests.constructs_lib.parallelcluster_api.coverage.withheld import configuration_kinds
 
@@ -115,3 +115,21 @@ def test_representatives_name_reachable_wrappers(version):
         pcluster_calls.release_constants(extraction.site_packages), version=version, partition="aws", region="us-east-1", account=ACCOUNT
     )
     assert set(table) <= wrappers, sorted(set(table) - wrappers)
+
+
+@pytest.mark.parametrize("suffix", ["v1", "v2"])
+def test_the_shared_cleanup_role_of_3_14_is_managed_under_both_of_its_names(suffix):
+    """3.14.0 named the build-image cleanup role ...-v1, 3.14.1 and later ...-v2 (PCLUSTER_BUILD_IMAGE_CLEANUP_ROLE_REVISION):
+    the API manages both, under the role path the release gives it."""
+    constants = pcluster_calls.release_constants(pcluster_calls.image_site_packages("3.14.2"))
+    role = f"arn:aws:iam::{ACCOUNT}:role{constants['IAM_ROLE_PATH']}{constants['PCLUSTER_BUILD_IMAGE_CLEANUP_ROLE_PREFIX']}-1a2b3c4d-{suffix}"
+    policies = function_policies("iam-admin", "3.14.2")
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:GetRole"):
+        decision = iam_policy.evaluate(policies, iam_policy.Request(action, role, {"aws:RequestedRegion": "us-east-1"}))
+        assert decision.allowed, decision.reason
+    attach = iam_policy.Request(
+        "iam:AttachRolePolicy",
+        role,
+        {"aws:RequestedRegion": "us-east-1", "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+    )
+    assert iam_policy.evaluate(policies, attach).allowed
