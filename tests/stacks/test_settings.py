@@ -144,10 +144,16 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("ParallelClusterVersion", "3.16", "a ParallelCluster version whose permissions and image this project checked: 3.16.1"),
-        ("ParallelClusterVersion", "latest", "a ParallelCluster version whose permissions"),
-        # Checked against 3.16.1 only: 3.15 still had the AWS Batch scheduler, with other permissions.
-        ("ParallelClusterVersion", "3.15.0", "a ParallelCluster version whose permissions"),
+        ("ParallelClusterVersion", "3.16", "a ParallelCluster version this project serves (its permissions and image checked): 3.14.2, 3.15.1, 3.16.1; got"),
+        ("ParallelClusterVersion", "latest", "a ParallelCluster version this project serves"),
+        # Each minor's latest patch is served: 3.15.0 was not checked.
+        ("ParallelClusterVersion", "3.15.0", "a ParallelCluster version this project serves (its permissions and image checked): 3.14.2, 3.15.1, 3.16.1; got"),
+        # Older minors: the line says why they are not served.
+        ("ParallelClusterVersion", "3.13.2", "a ParallelCluster version this project serves (its permissions and image checked): "
+         "3.14.2, 3.15.1, 3.16.1; 3.13 and older are not served: their cluster and image stacks create python3.9 Lambda functions"),
+        ("ParallelClusterVersion", "2.11.9", "a ParallelCluster version this project serves (its permissions and image checked): "
+         "3.14.2, 3.15.1, 3.16.1; 3.13 and older are not served"),
+        ("ParallelClusterVersion", "3.17.0", "a ParallelCluster version this project serves (its permissions and image checked): 3.14.2, 3.15.1, 3.16.1; got"),
         ("ParallelClusterFunctionAdditionalPolicies", "arn:aws:iam::123456789012:role/x", "comma-separated IAM managed policy ARNs"),
         ("ParallelClusterFunctionAdditionalPolicies", "ReadOnlyAccess", "comma-separated IAM managed policy ARNs"),
         ("StackName", "1stack", "a CloudFormation stack name"),
@@ -186,7 +192,7 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("ReservedConcurrency", "ten", "a positive whole number"),
         ("ReservedConcurrency", "\u00b2", "a positive whole number"),
         ("ReservedConcurrency", True, "a positive whole number"),
-        ("ParallelClusterVersion", "\uff13.16.1", "a ParallelCluster version whose permissions"),
+        ("ParallelClusterVersion", "\uff13.16.1", "a ParallelCluster version this project serves"),
         ("IAMRoleAndPolicyPrefix", "hpc\u00e9", "at most 10 characters among letters"),
         ("FsxS3Buckets", "arn:aws:s3:::**", "an S3 bucket ARN"),
         ("FsxS3Buckets", "arn:aws:s3:::*", "an S3 bucket ARN"),
