@@ -18,7 +18,12 @@ import pytest
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 from constructs_lib.helper_function import inline_source  # noqa: E402
-from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS, Release, release  # noqa: E402
+from constructs_lib.versions import (  # noqa: E402
+    DEFAULT_PARALLELCLUSTER_VERSION,
+    SUPPORTED_PARALLELCLUSTER_VERSIONS,
+    Release,
+    release,
+)
 from stacks import ParallelClusterApiStack  # noqa: E402
 from tests.cloudformation import Deployment  # noqa: E402
 from tests.lambda_image import batches, venv  # noqa: E402

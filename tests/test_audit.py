@@ -103,6 +103,7 @@ DEPLOYER_CHOICES = {
     # The official layer is built for python3.12.
     "layer": {"AwsSolutions-L1"},
     "parallelcluster-ui": {"AwsSolutions-L1"},
+    **{name: {"AwsSolutions-L1"} for name, settings in CONFIGURATIONS.items() if settings.get("LambdaImageSource") == "layer"},
 }
 
 

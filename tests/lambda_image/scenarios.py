@@ -7,7 +7,6 @@ What moto cannot answer as AWS would is answered by a stub, each with the reason
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

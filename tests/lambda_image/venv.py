@@ -154,7 +154,7 @@ def ensure_venvs(version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> LambdaVenvs:
 def ensure_all_venvs() -> dict[str, LambdaVenvs]:
     """The venvs of every served version (built side by side), and no stale ones (about 430 MB each)."""
     with ThreadPoolExecutor(len(SUPPORTED_PARALLELCLUSTER_VERSIONS)) as pool:
-        built = dict(zip(SUPPORTED_PARALLELCLUSTER_VERSIONS, pool.map(ensure_venvs, SUPPORTED_PARALLELCLUSTER_VERSIONS)))
+        built = dict(zip(SUPPORTED_PARALLELCLUSTER_VERSIONS, pool.map(ensure_venvs, SUPPORTED_PARALLELCLUSTER_VERSIONS), strict=True))
     current = {venvs.root for venvs in built.values()}
     for stale in CACHE_DIR.glob("lambda-image-venv-*"):
         if stale.is_dir() and stale not in current:

@@ -388,7 +388,7 @@ def test_construct_attributes_are_the_underlying_resources(default):
     ("build", "message"),
     [
         (lambda: {"parallelcluster_version": "3"}, "parallelcluster_version: expected a ParallelCluster version"),
-        (lambda: {"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version whose permissions"),
+        (lambda: {"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version this project serves"),
         (lambda: {"region": "moon-1"}, "region: expected '*' or a Region name"),
         (lambda: {"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
         (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive number"),

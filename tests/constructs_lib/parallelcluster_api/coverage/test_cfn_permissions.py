@@ -29,8 +29,9 @@ def context(stack_name: str = "full") -> cfn.Context:
     return cfn.Context("aws", REGION, ACCOUNT, stack_name)
 
 
-def test_every_configuration_made_a_stack(pcluster_templates):
-    assert set(pcluster_templates) == {"full-cluster", "default-cluster", "build-image"}
+def test_every_configuration_made_a_stack(pcluster_templates, served_release):
+    batch = {"awsbatch-cluster"} if served_release.awsbatch else set()
+    assert set(pcluster_templates) == {"full-cluster", "default-cluster", "build-image", *batch}
     for created in pcluster_templates.values():
         # No service role: CloudFormation acts with the function's credentials.
         assert created["service_role"] is False
