@@ -6,7 +6,9 @@ Not a conftest.py: test modules of several directories import what they use.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -105,6 +107,16 @@ class FakeContext:
         return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
 
 
+class RealClockContext:
+    """A Lambda context whose remaining time runs with the real clock."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
 class ResponseRecorder:
     """What the local stand-in for the pre-signed S3 URL received."""
 
@@ -137,6 +149,7 @@ def response_url() -> Iterator[ResponseRecorder]:
                     "path": self.path,
                     "headers": dict(self.headers.items()),
                     "body": self.rfile.read(length).decode(),
+                    "at": time.monotonic(),
                 }
             )
             self.send_response(recorder.status)
@@ -162,3 +175,58 @@ def response_url() -> Iterator[ResponseRecorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class SilentEndpoint:
+    """A local endpoint that accepts every connection and never answers: a hung AWS endpoint."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.02)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)  # held open, never read from nor written to
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in [*self.connections, self._server]:
+            connection.close()
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[SilentEndpoint]:
+    endpoint = SilentEndpoint()
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+# Time budgets scaled down for tests that really wait on a silent endpoint: each attempt of a call
+# gives up after the read timeout, as it would after ten seconds in AWS.
+FAST_CALLS = {"CONNECT_TIMEOUT_S": 0.2, "READ_TIMEOUT_S": 0.2, "RETRY_WAIT_S": 0.1}
+
+
+def hang(module: ModuleType, monkeypatch: pytest.MonkeyPatch, endpoint: SilentEndpoint, **clients: str) -> None:
+    """Point the helper's clients (attribute name: service) at ``endpoint``, with ``FAST_CALLS`` timeouts."""
+    import boto3
+
+    for name, value in FAST_CALLS.items():
+        monkeypatch.setattr(module, name, value)
+    for attribute, service in clients.items():
+        client = boto3.client(
+            service, region_name=REGION, endpoint_url=endpoint.url, config=module.client_config(),
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )
+        monkeypatch.setattr(module, attribute, client)
