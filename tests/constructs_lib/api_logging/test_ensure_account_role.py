@@ -28,6 +28,7 @@ from moto.apigateway.models import Account
 from tests.constructs_lib.helper_function.runtime_support import (
     ACCOUNT,
     REGION,
+    ClockContext,
     FakeContext,
     RealClockContext,
     ResponseRecorder,
@@ -112,21 +113,6 @@ def last_body(response_url: ResponseRecorder) -> dict[str, Any]:
 
 def name_of(role: str) -> str:
     return role.rsplit("/", 1)[1]
-
-
-class ClockContext:
-    """A Lambda context on a simulated clock that only ``sleep`` advances (API calls take no time)."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-        self.sleeps: list[float] = []
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.remaining_ms -= int(seconds * 1000)
 
 
 class Hooked:

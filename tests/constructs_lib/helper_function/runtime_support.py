@@ -107,6 +107,21 @@ class FakeContext:
         return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
 
 
+class ClockContext:
+    """A Lambda context on a simulated clock that only ``sleep`` advances (API calls take no time)."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+        self.sleeps: list[float] = []
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.remaining_ms -= int(seconds * 1000)
+
+
 class RealClockContext:
     """A Lambda context whose remaining time runs with the real clock."""
 
