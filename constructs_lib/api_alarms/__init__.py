@@ -81,33 +81,17 @@ class ApiAlarms(Construct):
             )
         timeout = api_function.timeout
         assert timeout is not None  # the API construct gives its function a timeout
-        self._alarm(
-            "FunctionErrors",
-            api_function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-            threshold=1,
-            description=(
-                "The ParallelCluster API function crashed or timed out (API Gateway answered 502 or 504). See the "
-                "ParallelClusterLambdaLogGroup output's log group (README: Operations, alarms)."
-            ),
-        )
-        self._alarm(
-            "FunctionThrottles",
-            api_function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-            threshold=1,
-            description=(
-                "Lambda throttled the ParallelCluster API function: its reserved or the account's concurrency is used "
-                "up (README: Operations, alarms)."
-            ),
-        )
-        self._alarm(
-            "FunctionDuration",
-            api_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
-            threshold=int(timeout.to_milliseconds() * DURATION_SHARE),
-            description=(
-                f"A ParallelCluster API call ran for {DURATION_SHARE:.0%} of the function's "
-                f"{timeout.to_seconds():.0f} s timeout or more (README: Operations, alarms)."
-            ),
-        )
+        share = f"{DURATION_SHARE:.0%} of the function's {timeout.to_seconds():.0f} s timeout"
+        for alarm_id, metric, threshold, description in (
+            ("FunctionErrors", api_function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
+             "The ParallelCluster API function crashed or timed out (API Gateway answered 502 or 504). See the "
+             "ParallelClusterLambdaLogGroup output's log group"),
+            ("FunctionThrottles", api_function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
+             "Lambda throttled the ParallelCluster API function: its reserved or the account's concurrency is used up"),
+            ("FunctionDuration", api_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
+             int(timeout.to_milliseconds() * DURATION_SHARE), f"A ParallelCluster API call ran for {share} or more"),
+        ):
+            self._alarm(alarm_id, metric, threshold=threshold, description=f"{description} (README: Operations, alarms).")
 
     def _alarm(
         self,

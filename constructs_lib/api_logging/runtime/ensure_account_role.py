@@ -319,7 +319,7 @@ def _hand_over(from_role: str, own_role: str, context: Any) -> HandOver:
         try:
             written = _write(operation, candidate, lambda current: current == from_role, RETRIED_ON_HANDOVER, context)
         except ClientError as error:
-            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
+            if not _refused_by_api_gateway(error):
                 raise
             LOGGER.warning("API Gateway does not accept %s: %s", candidate, error)
             refused.append(f"{candidate} ({_message(error)})")
@@ -435,7 +435,7 @@ def _reset(role_arn: str, context: Any) -> tuple[Written, str]:
         try:
             written = _write(operation, None, lambda current: current == role_arn, RETRIED_ON_HANDOVER, context)
         except ClientError as error:
-            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
+            if not _refused_by_api_gateway(error):
                 raise
             LOGGER.warning("Reset (%s) rejected: %s", how, error)
             errors.append(f"{how}: {_code(error)}: {_message(error)}")
@@ -570,6 +570,11 @@ def _region() -> str:
 def _data(role_arn: str | None, set_by_this_stack: bool) -> dict[str, str]:
     # Strings: Fn::GetAtt of a custom resource returns strings anyway ("" for no role).
     return {"RoleArn": role_arn or "", "SetByThisStack": "true" if set_by_this_stack else "false"}
+
+
+def _refused_by_api_gateway(error: ClientError) -> bool:
+    """UpdateAccount's BadRequestException: API Gateway does not take that value (a role, or an empty one)."""
+    return bool(error.operation_name == "UpdateAccount" and _code(error) == "BadRequestException")
 
 
 def _code(error: ClientError) -> str:

@@ -24,6 +24,7 @@ from tests.constructs_lib.helper_function.runtime_support import (
     custom_resource_request,
     custom_resource_response,
     load_runtime,
+    page,
     response_url,  # noqa: F401 - the fixture
 )
 
@@ -103,12 +104,8 @@ def imagebuilder() -> Iterator[Stubber]:
 
 
 def expect_list(stub: Stubber, summaries: list[dict[str, Any]], token: str = "", next_token: str = "") -> None:
-    params: dict[str, Any] = {"imagePipelineArn": PIPELINE_ARN, "maxResults": 100}
-    if token:
-        params["nextToken"] = token
-    response: dict[str, Any] = {"requestId": "r", "imageSummaryList": summaries}
-    if next_token:
-        response["nextToken"] = next_token
+    params, response = page({"imagePipelineArn": PIPELINE_ARN, "maxResults": 100},
+                            {"requestId": "r", "imageSummaryList": summaries}, token, next_token)
     stub.add_response("list_image_pipeline_images", response, params)
 
 

@@ -26,6 +26,7 @@ from tests.constructs_lib.helper_function.runtime_support import (
     ClockContext,
     FakeContext,
     load_runtime,
+    page,
 )
 
 module = load_runtime("api_image", "update_function_image")
@@ -176,12 +177,8 @@ class Services:
         """ListImageBuildVersions of the recipe version answers these (build number, status)."""
         summaries = [{"arn": f"{IMAGE_VERSION_ARN}/{build}", "name": RECIPE_NAME, "type": "DOCKER",
                       "version": f"3.16.1/{build}", "state": {"status": status}} for build, status in builds]
-        params: dict[str, Any] = {"imageVersionArn": IMAGE_VERSION_ARN, "maxResults": 100}
-        if token:
-            params["nextToken"] = token
-        response: dict[str, Any] = {"requestId": "r", "imageSummaryList": summaries}
-        if next_token:
-            response["nextToken"] = next_token
+        params, response = page({"imageVersionArn": IMAGE_VERSION_ARN, "maxResults": 100},
+                                {"requestId": "r", "imageSummaryList": summaries}, token, next_token)
         self.imagebuilder.add_response("list_image_build_versions", response, params)
 
     def manifest(self, digest: str = DIGEST) -> None:

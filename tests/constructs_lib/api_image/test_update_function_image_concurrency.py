@@ -236,10 +236,9 @@ def assert_newer_build_runs_and_is_kept(account: Account) -> None:
     assert account.tagged_running() == NEWER, "the lifecycle policy keeps another image than the one the function runs"
 
 
-def test_the_newer_build_runs_its_invocation_while_the_older_one_is_about_to_retag(account: Account) -> None:
-    """The issue's case: the older build's invocation has found nothing newer, then the newer build's runs
-    to the end (its update still in progress); the older one retags itself and hits ResourceConflictException,
-    and Lambda's retry would then see its image as the running one."""
+def the_newer_build_finishes_during(account: Account, operation: str) -> dict[str, list[str]]:
+    """Deliver the older build's notification; right before its first ``operation`` call, the newer build
+    becomes available and its own invocation runs to the end. The errors each raised."""
     older, newer = account.updater("older"), account.updater("newer")
     errors: dict[str, list[str]] = {}
 
@@ -247,11 +246,18 @@ def test_the_newer_build_runs_its_invocation_while_the_older_one_is_about_to_ret
         account.finish(NEWER)
         errors["newer"] = account.deliver(newer, NEWER)
 
-    account.steps[("older", "BatchGetImage", 1)] = newer_finishes
-
+    account.steps[("older", operation, 1)] = newer_finishes
     errors["older"] = account.deliver(older, OLDER)
-
     assert "newer" in errors, "the interleaving happened"
+    return errors
+
+
+def test_the_newer_build_runs_its_invocation_while_the_older_one_is_about_to_retag(account: Account) -> None:
+    """The issue's case: the older build's invocation has found nothing newer, then the newer build's runs
+    to the end (its update still in progress); the older one retags itself and hits ResourceConflictException,
+    and Lambda's retry would then see its image as the running one."""
+    errors = the_newer_build_finishes_during(account, "BatchGetImage")
+
     assert_newer_build_runs_and_is_kept(account)
     assert errors == {"older": [], "newer": []}
 
@@ -272,18 +278,8 @@ def test_the_newer_build_waits_for_the_older_builds_update_in_progress(account: 
 def test_the_newer_build_updates_the_function_just_before_the_older_one_does(account: Account) -> None:
     """The older build's invocation checked just before the newer one was available, and calls
     UpdateFunctionCode right after the newer one's: a conflict, then the older one must give way."""
-    older, newer = account.updater("older"), account.updater("newer")
-    errors: dict[str, list[str]] = {}
+    errors = the_newer_build_finishes_during(account, "UpdateFunctionCode")
 
-    def newer_finishes() -> None:
-        account.finish(NEWER)
-        errors["newer"] = account.deliver(newer, NEWER)
-
-    account.steps[("older", "UpdateFunctionCode", 1)] = newer_finishes
-
-    errors["older"] = account.deliver(older, OLDER)
-
-    assert "newer" in errors, "the interleaving happened"
     assert_newer_build_runs_and_is_kept(account)
     assert account.conflicts >= 1
     assert errors == {"older": [], "newer": []}

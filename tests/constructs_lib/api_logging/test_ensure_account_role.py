@@ -911,21 +911,31 @@ def a_third_stack_sets_its_role(aws: SimpleNamespace, response_url: ResponseReco
     assert last_body(response_url)["Data"] == ours(third)
 
 
+def delete_during_another_delete(
+    aws: SimpleNamespace, response_url: ResponseRecorder, role: str, other_role: str, client: str, operation: str
+) -> None:
+    """Delete the stack that offered ``role``, running the other stack's whole Delete right after its
+    first ``operation`` call on its ``client`` (``apigateway`` or ``iam``); then check the account."""
+    other_stack = setter_of_another_stack(aws)
+    paused = After(getattr(aws, client), operation,
+                   lambda: other_stack.handler(request("Delete", response_url.url, other_role), FakeContext()))
+    stack = setter_of_another_stack(aws, **{client: paused})
+
+    stack.handler(request("Delete", response_url.url, role), FakeContext())
+
+    assert paused.ran, "the interleaving happened"
+    assert not exists(aws, role) and not exists(aws, other_role)
+    assert_account_role_exists_or_none(aws)
+
+
 def test_b_reads_the_setting_then_a_hands_it_over_to_b_and_both_delete_their_roles(
     aws: SimpleNamespace, response_url: ResponseRecorder
 ) -> None:
     """B sees A's role and leaves it; A hands the setting over to B's role; B then deletes its role."""
     first, second = two_stacks(aws, response_url)
-    stack_a = setter_of_another_stack(aws)
-    paused = After(aws.apigateway, "get_account", lambda: stack_a.handler(request("Delete", response_url.url, first),
-                                                                          FakeContext()))
-    stack_b = setter_of_another_stack(aws, apigateway=paused)
 
-    stack_b.handler(request("Delete", response_url.url, second), FakeContext())
+    delete_during_another_delete(aws, response_url, second, first, "apigateway", "get_account")
 
-    assert paused.ran
-    assert not exists(aws, first) and not exists(aws, second)
-    assert_account_role_exists_or_none(aws)
     assert role_of(aws) is None
     assert last_body(response_url)["Reason"].endswith(
         f"Then the account named this stack's deleted role {second} (another stack's Delete handed it over "
@@ -937,16 +947,9 @@ def test_b_reads_the_setting_then_a_hands_it_over_to_b_and_both_delete_their_rol
 def test_a_lists_b_then_b_deletes_its_role_before_a_hands_over(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
     """The reverse: A finds B's role among the offered ones; B's whole Delete runs; A would hand over to a deleted role."""
     first, second = two_stacks(aws, response_url)
-    stack_b = setter_of_another_stack(aws)
-    paused = After(aws.iam, "list_roles", lambda: stack_b.handler(request("Delete", response_url.url, second),
-                                                                  FakeContext()))
-    stack_a = setter_of_another_stack(aws, iam=paused)
 
-    stack_a.handler(request("Delete", response_url.url, first), FakeContext())
+    delete_during_another_delete(aws, response_url, first, second, "iam", "list_roles")
 
-    assert paused.ran
-    assert not exists(aws, first) and not exists(aws, second)
-    assert_account_role_exists_or_none(aws)
     assert role_of(aws) is None
     assert last_body(response_url)["Reason"] == (
         f"Reset the account's role, which was this stack's {first} (replace without a value) (the roles other "
@@ -960,15 +963,9 @@ def test_b_deletes_its_role_between_the_check_and_the_hand_over(
 ) -> None:
     """A checks that B's role exists; B's whole Delete runs before A's write: A finds out once its own role is gone."""
     first, second = two_stacks(aws, response_url)
-    stack_b = setter_of_another_stack(aws)
-    paused = After(aws.iam, "get_role", lambda: stack_b.handler(request("Delete", response_url.url, second),
-                                                                FakeContext()))
-    stack_a = setter_of_another_stack(aws, iam=paused)
 
-    stack_a.handler(request("Delete", response_url.url, first), FakeContext())
+    delete_during_another_delete(aws, response_url, first, second, "iam", "get_role")
 
-    assert paused.ran
-    assert_account_role_exists_or_none(aws)
     assert role_of(aws) is None
     assert last_body(response_url)["Reason"] == (
         f"Handed the account's role over from this stack's {first} to {second}, which another stack of this "
@@ -984,15 +981,10 @@ def test_a_delete_hands_a_dangling_setting_over_to_a_role_that_exists(
     """A third stack still offers a role (older than B's, so A hands over to B): the setting goes to it, not to nothing."""
     third = offer(aws, THIRD_STACK_ROLE)
     first, second = two_stacks(aws, response_url)
-    stack_a = setter_of_another_stack(aws)
-    paused = After(aws.apigateway, "get_account", lambda: stack_a.handler(request("Delete", response_url.url, first),
-                                                                          FakeContext()))
-    stack_b = setter_of_another_stack(aws, apigateway=paused)
 
-    stack_b.handler(request("Delete", response_url.url, second), FakeContext())
+    delete_during_another_delete(aws, response_url, second, first, "apigateway", "get_account")
 
-    assert paused.ran
-    assert role_of(aws) == third and exists(aws, third)
+    assert role_of(aws) == third
     assert last_body(response_url)["Reason"].endswith(
         f"Then the account named this stack's deleted role {second} (another stack's Delete handed it over "
         f"meanwhile): handed it over to {third}, which another stack of this project offered"

@@ -92,6 +92,15 @@ def custom_resource_response(
     }
 
 
+def page(
+    request: dict[str, Any], response: dict[str, Any], token: str = "", next_token: str = ""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request and response of one page of a list operation whose token is ``nextToken`` (for the Stubber)."""
+    return ({**request, "nextToken": token} if token else request), (
+        {**response, "nextToken": next_token} if next_token else response
+    )
+
+
 class FakeContext:
     """A Lambda context whose remaining time follows ``remaining_ms``, one value a call (the last repeats)."""
 
