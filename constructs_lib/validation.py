@@ -135,6 +135,11 @@ WEB_ACL_ARN = Rule(
     rf"arn:{_PARTITION}:wafv2:[a-z0-9-]+:{_ACCOUNT}:regional/webacl/[\w-]+/[0-9a-f-]+",
     "a regional AWS WAF web ACL ARN, arn:<partition>:wafv2:<region>:<account id>:regional/webacl/<name>/<id>",
 )
+# Topic names: letters, digits, hyphens and underscores, up to 256 (a FIFO topic's ends in .fifo).
+SNS_TOPIC_ARN = Rule(
+    rf"arn:{_PARTITION}:sns:[a-z0-9-]+:{_ACCOUNT}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?",
+    "an SNS topic ARN, arn:<partition>:sns:<region>:<account id>:<topic name>",
+)
 KMS_KEY_ARN = Rule(
     rf"arn:{_PARTITION}:kms:[a-z0-9-]+:{_ACCOUNT}:key/[0-9a-f-]+",
     "a KMS key ARN, arn:<partition>:kms:<region>:<account id>:key/<key id>",

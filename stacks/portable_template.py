@@ -35,12 +35,14 @@ from aws_cdk import (
 )
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from constructs_lib import validation as rules
@@ -221,6 +223,12 @@ def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
             constraint=rules.KMS_KEY_ARN.expected,
         ),
         Parameter(
+            "AlarmTopicArn",
+            "ARN of an SNS topic, in the Region you deploy to, that the stack's CloudWatch alarms notify (README: Operations). Default: the alarms notify nobody.",
+            pattern=_optional(rules.SNS_TOPIC_ARN),
+            constraint=rules.SNS_TOPIC_ARN.expected,
+        ),
+        Parameter(
             "ReservedConcurrency",
             "Concurrent executions reserved for (and capping) the API function. Default: none, the account's unreserved pool.",
             pattern=r"^$|^[1-9][0-9]*$",
@@ -260,7 +268,7 @@ PARAMETER_GROUPS = {
     "Function code": [
         "LambdaImageSource", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
     ],
-    "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "ReservedConcurrency"],
+    "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "AlarmTopicArn", "ReservedConcurrency"],
 }
 
 
@@ -426,6 +434,7 @@ class PortableTemplateStack(Stack):
             ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "F3033"),
             ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "E1154"),
             ([build.recipe], "ParentImage", "PublicEcrImageUri", "F3033"),
+            ([r for r in resources if isinstance(r, cloudwatch.CfnAlarm)], "AlarmActions (and OKActions)", "AlarmTopicArn", "F3033"),
         ]
         for targets, property_name, parameter, rule in properties:
             for resource in targets:
@@ -514,6 +523,8 @@ class PortableTemplateStack(Stack):
             boundary_arn=value("PermissionsBoundaryPolicy"),
             reserves_concurrency=self._set("ReserveConcurrency", "ReservedConcurrency"),
             reserved_concurrent_executions=Token.as_number(self.parameters["ReservedConcurrency"].value),
+            has_alarm_topic=self._set("HasAlarmTopic", "AlarmTopicArn"),
+            alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", value("AlarmTopicArn")),
         )
 
 

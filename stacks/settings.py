@@ -23,6 +23,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import audit
@@ -142,6 +143,7 @@ class Settings:
     web_acl_arn: str | None = _setting("WebAclArn", _text)
     logs_kms_key_arn: str | None = _setting("LogsKmsKeyArn", _text)
     reserved_concurrency: int | None = _setting("ReservedConcurrency", _positive_integer)
+    alarm_topic_arn: str | None = _setting("AlarmTopicArn", _text)
     nag_packs: tuple[str, ...] | None = _setting("NagPacks", _list, app_only=True)
 
     @classmethod
@@ -222,6 +224,9 @@ class Settings:
         if self.permissions_boundary_policy is not None:
             arn = rules.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
             props["permissions_boundary"] = iam.ManagedPolicy.from_managed_policy_arn(scope, "PermissionsBoundaryPolicy", arn)
+        if self.alarm_topic_arn is not None:
+            arn = rules.SNS_TOPIC_ARN.check("AlarmTopicArn", self.alarm_topic_arn)
+            props["alarm_topic"] = sns.Topic.from_topic_arn(scope, "AlarmTopic", arn)
         if self.logs_kms_key_arn is not None:
             arn = rules.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
             props["logs_key"] = kms.Key.from_key_arn(scope, "LogsKmsKey", arn)
@@ -419,5 +424,6 @@ PROP_KEYS = {
     "allowed_principals": "AllowedPrincipalArns",
     "web_acl_arn": "WebAclArn",
     "reserved_concurrent_executions": "ReservedConcurrency",
+    "alarm_topic": "AlarmTopicArn",
     "additional_policies": "ParallelClusterFunctionAdditionalPolicies",
 }

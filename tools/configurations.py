@@ -15,6 +15,7 @@ ACCOUNT = "123456789012"
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/pcluster-boundary"
 CERTIFICATE_ARN = f"arn:aws:acm:{TEST_REGION}:{ACCOUNT}:certificate/0f4e7c52-1a2b-4c3d-9e8f-123456789abc"
 VPC_ENDPOINT_ID = "vpce-0123456789abcdef0"
+ALARM_TOPIC_ARN = f"arn:aws:sns:{TEST_REGION}:{ACCOUNT}:pcluster-api-alarms"
 
 # Configurations users run, by name: the context keys they set on top of cdk.json.
 CONFIGURATIONS: dict[str, dict[str, str]] = {
@@ -63,12 +64,14 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
         "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
         "ReservedConcurrency": "20",
+        "AlarmTopicArn": ALARM_TOPIC_ARN,
         "AllowedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/ci-deployer,arn:aws:iam::{ACCOUNT}:role/portal",
     },
     "logging-and-limits": {
         "WebAclArn": f"arn:aws:wafv2:{TEST_REGION}:{ACCOUNT}:regional/webacl/pcluster-api/0f4e7c52-1a2b-4c3d-9e8f-123456789abc",
         "LogsKmsKeyArn": f"arn:aws:kms:{TEST_REGION}:{ACCOUNT}:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
         "ReservedConcurrency": "20",
+        "AlarmTopicArn": ALARM_TOPIC_ARN,
     },
     # What the ParallelCluster UI passes to the API template it nests, with the official layer.
     "parallelcluster-ui": {

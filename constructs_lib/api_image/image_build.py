@@ -293,6 +293,8 @@ class ApiImageBuild(Construct):
         )
         #: URI of the image built during stack creation (``<repository uri>:<version>-<build>``).
         self.image_uri: str = self.image.attr_image_uri
+        #: The function that keeps the API function current, once :meth:`keep_function_current` made it.
+        self.updater: lambda_.Function | None = None
         self._delete_pipeline_images_with_the_stack()
 
     def keep_function_current(self, function: lambda_.IFunction) -> lambda_.IFunction:
@@ -301,7 +303,8 @@ class ApiImageBuild(Construct):
         The updater trusts nothing in a notification but the image ARN: it reads the image from
         Image Builder, accepts it only if this stack's recipe and infrastructure built it into
         this stack's repository, tags it ``RUNNING_TAG`` and, for a pipeline's image, points the
-        function at its digest (see ``runtime/update_function_image.py``).
+        function at its digest, unless a newer build of the recipe is available; its updates of the
+        function name the revision they checked (see ``runtime/update_function_image.py``).
         """
         repository = self._repository
         updater = self._helper_function(
@@ -317,10 +320,15 @@ class ApiImageBuild(Construct):
                 "REPOSITORY_URI": repository.repository_uri,
                 "RUNNING_TAG": RUNNING_TAG,
             },
-            timeout=Duration.seconds(60),
+            # Room to wait for an update of the function in progress (ResourceConflictException).
+            timeout=Duration.minutes(5),
         )
+        # GetImage on a build, ListImageBuildVersions on its recipe version (image/<name>/<version>/*):
+        # both within the images of this stack's recipe.
         read_images = iam.PolicyStatement(
-            sid="ReadRecipeImages", actions=["imagebuilder:GetImage"], resources=[self._recipe_images_arn]
+            sid="ReadRecipeImages",
+            actions=["imagebuilder:GetImage", "imagebuilder:ListImageBuildVersions"],
+            resources=[self._recipe_images_arn],
         )
         statements = [
             read_images,
@@ -330,7 +338,9 @@ class ApiImageBuild(Construct):
                 resources=[repository.repository_arn],
             ),
             iam.PolicyStatement(
-                sid="UpdateFunction", actions=["lambda:UpdateFunctionCode"], resources=[function.function_arn]
+                sid="UpdateFunction",
+                actions=["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"],
+                resources=[function.function_arn],
             ),
         ]
         for statement in statements:
@@ -346,6 +356,7 @@ class ApiImageBuild(Construct):
         self.topic.add_subscription(
             subscriptions.LambdaSubscription(updater.function, dead_letter_queue=updater.dead_letter_queue)
         )
+        self.updater = updater.function
         return updater.function
 
     def _retain_images(self, repository: ecr.Repository) -> None:

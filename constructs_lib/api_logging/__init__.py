@@ -41,7 +41,9 @@ class ApiGatewayAccountRole(Construct):
     only in the rollback of the operation that created it), its permissions are part of it, and the
     custom resource decides at deletion: hand the setting over to a role another stack of this
     project offered, reset it when no other API logs, or leave both and say why. The role it
-    deletes is only its own. See ``runtime/ensure_account_role.py``.
+    deletes is only its own, and once it is gone it reads the setting again: stacks deleted at the
+    same time never leave the account naming a role that no longer exists. See
+    ``runtime/ensure_account_role.py``.
 
     Attributes: ``role`` (the role offered to the account, on the path ``role_path``),
     ``resource`` (the custom resource), ``account_role_arn`` (the role the account uses after
@@ -136,6 +138,13 @@ class ApiGatewayAccountRole(Construct):
             iam.PolicyStatement(sid="FindOfferedRoles", actions=["iam:ListRoles"], resources=["*"]),
             # UpdateAccount passes the role to API Gateway: this stack's, or another stack's on hand-over.
             iam.PolicyStatement(sid="PassOfferedRoles", actions=["iam:PassRole"], resources=[offered_roles]),
+            # Whether the role the setting names still exists (a deleted one counts as no role), and
+            # whether an offered role does before the setting is handed over to it.
+            iam.PolicyStatement(
+                sid="CheckRoleExists",
+                actions=["iam:GetRole"],
+                resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"],
+            ),
             iam.PolicyStatement(
                 sid="DeleteOwnRole",
                 actions=["iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole"],
@@ -158,6 +167,9 @@ class ApiGatewayAccountRole(Construct):
                 "PassOfferedRoles": "On deletion the setter may hand the account's setting over to "
                 "a role another stack of this project offered in this Region, named only at run "
                 "time; it may pass only the roles of that dedicated path.",
+                "CheckRoleExists": "The account's setting may name any role of the account, known "
+                "only at run time; the setter only reads whether that role still exists, so that a "
+                "setting naming a deleted role is replaced rather than kept.",
             },
         )
         self.resource = CustomResource(

@@ -11,14 +11,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import validation as rules
+from constructs_lib.api_alarms import ApiAlarms
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge, nag_text
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
+from constructs_lib.helper_function import HelperFunction
 from constructs_lib.l1 import l1
 from constructs_lib.parallelcluster_api.function import API_HANDLER, FUNCTION_LOGICAL_ID, ApiFunction
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
@@ -58,7 +61,7 @@ class ParallelClusterApi(Construct):
     Attributes: ``function``, ``function_role``, ``log_group``, ``rest_api``, ``invoke_url``,
     ``invoke_arn``, ``api_user_role``, ``execution_role``, ``access_log_group``, ``domain``,
     ``domain_target``, ``repository``, ``image_build``, ``layer``, ``account_role``,
-    ``conventions``.
+    ``alarms``, ``conventions``.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class ParallelClusterApi(Construct):
         web_acl_arn: str | None = None,
         logs_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         """Create the API.
 
@@ -114,6 +118,8 @@ class ParallelClusterApi(Construct):
             must let CloudWatch Logs use it. Default: CloudWatch Logs' own encryption.
         :param reserved_concurrent_executions: Concurrency reserved for (and capping) the API
             function. Default: none, the account's unreserved pool.
+        :param alarm_topic: SNS topic (in the stack's Region) that the API's CloudWatch alarms
+            notify, when they fire and when they are back to OK. Default: the alarms notify nobody.
         """
         super().__init__(scope, construct_id)
         rules.check_version("parallelcluster_version", parallelcluster_version)
@@ -125,6 +131,8 @@ class ParallelClusterApi(Construct):
             )
         if web_acl_arn is not None:
             rules.WEB_ACL_ARN.check("web_acl_arn", web_acl_arn)
+        if alarm_topic is not None:
+            rules.SNS_TOPIC_ARN.check("alarm_topic", alarm_topic.topic_arn)
         principal_arns = [role.role_arn for role in allowed_principals]
         if not allow_cross_account_principals:
             self._refuse_other_accounts(principal_arns)
@@ -184,6 +192,8 @@ class ParallelClusterApi(Construct):
                 boundary_arn=permissions_boundary.managed_policy_arn if permissions_boundary else "",
                 reserves_concurrency=Flag(reserved_concurrent_executions is not None),
                 reserved_concurrent_executions=reserved_concurrent_executions or 0,
+                has_alarm_topic=Flag(alarm_topic is not None),
+                alarm_topic=alarm_topic,
             )
         )
 
@@ -228,6 +238,16 @@ class ParallelClusterApi(Construct):
                 "template; narrower grants are the account administrator's choice (README).",
             )
             plan.front_end.user_role.guard(self.api_user_role)
+        #: The CloudWatch alarms on the API function, the image updater and every dead-letter queue.
+        self.alarms = ApiAlarms(
+            self,
+            "Alarms",
+            api_function=self.function,
+            helpers=[construct for construct in self.node.find_all() if isinstance(construct, HelperFunction)],
+            updater=self.image_build.updater if self.image_build is not None else None,
+            topic=plan.alarm_topic,
+            has_topic=plan.has_alarm_topic,
+        )
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
 
     def grant_invoke(self, grantee: iam.IGrantable, *, admit: bool = True) -> iam.Grant:

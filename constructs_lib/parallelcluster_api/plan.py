@@ -16,6 +16,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sns as sns
 
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import NO, YES, Flag
@@ -115,3 +116,6 @@ class Plan:
     reserves_concurrency: Flag = NO
     #: A number of executions; in the template the parameter's value.
     reserved_concurrent_executions: int | str = 0
+    #: The SNS topic the alarms notify (``constructs_lib.api_alarms``), when there is one.
+    has_alarm_topic: Flag = NO
+    alarm_topic: sns.ITopic | None = None

@@ -59,6 +59,7 @@ def test_every_official_parameter_is_a_setting():
         "ApiGatewayAccountRole",
         "WebAclArn",
         "LogsKmsKeyArn",
+        "AlarmTopicArn",
         "ReservedConcurrency",
         "NagPacks",
     }
@@ -109,7 +110,9 @@ def test_settings_become_the_constructs_typed_props():
         CustomDomainName="api.example.com",
         CustomDomainCertificate=CERTIFICATE_ARN,
         ApiGatewayAccountRole="existing",
+        AlarmTopicArn="arn:aws:sns:eu-west-1:123456789012:pcluster-alarms",
     ).api_props(stack)
+    assert props["alarm_topic"].topic_arn == "arn:aws:sns:eu-west-1:123456789012:pcluster-alarms"
     assert props["function_role"].enable_iam_admin_access is True
     assert props["function_role"].fsx_s3_access == FsxS3Access.all_buckets()
     assert props["function_code"] == FunctionCode.build_in_account(
@@ -188,6 +191,8 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("ApiGatewayAccountRole", "create", "ensure (keep the account's role, else set one)"),
         ("WebAclArn", "arn:aws:waf::123456789012:webacl/x", "a regional AWS WAF web ACL ARN"),
         ("LogsKmsKeyArn", "alias/aws/logs", "a KMS key ARN"),
+        ("AlarmTopicArn", "pcluster-alarms", "an SNS topic ARN"),
+        ("AlarmTopicArn", "arn:aws:sqs:eu-west-1:123456789012:pcluster-alarms", "an SNS topic ARN"),
         ("ReservedConcurrency", "0", "a positive whole number"),
         ("ReservedConcurrency", "ten", "a positive whole number"),
         ("ReservedConcurrency", "\u00b2", "a positive whole number"),

@@ -24,8 +24,9 @@ This resource runs before the build and checks what is cheap to check and docume
   ECS-optimized AMI (CloudFormation reference, ContainerRecipe ``InstanceConfiguration``), whose
   provider is ``amazon``.
 
-A check whose API is denied or unavailable is skipped and named in ``Reason``: this resource only
-refuses what it knows cannot work. Properties: ``VpcId`` and ``SubnetId`` (both or neither),
+A check whose API is denied or unavailable, or that the time left cannot fit (each EC2 call is made
+only while the longest it can take still leaves the time to reply: ``time_budget``), is skipped and
+named in ``Reason``: this resource only refuses what it knows cannot work. Properties: ``VpcId`` and ``SubnetId`` (both or neither),
 ``RecipeArn`` (only so that each new recipe, hence each new first build, is checked again).
 
 * Create / Update: the checks; FAILED with the reason and the setting to change.
@@ -42,17 +43,15 @@ import os
 from typing import Any, NamedTuple
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from cfn_response import FAILED, SUCCESS, send_response
+from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from time_budget import OutOfTime, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-EC2 = boto3.client(
-    "ec2",
-    config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}),
-)
+# Created once per execution environment; tests stub it.
+EC2 = boto3.client("ec2", config=client_config())
 
 PHYSICAL_ID = "image-build-preflight"
 SETTINGS = (
@@ -92,7 +91,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             if (vpc_id is None) != (subnet_id is None):
                 raise ValueError(f"VpcId and SubnetId go together, got {vpc_id!r} and {subnet_id!r}")
             physical_id = PHYSICAL_ID
-            reason = "The image build can start: " + "; ".join(_preflight(vpc_id, subnet_id))
+            reason = "The image build can start: " + "; ".join(_preflight(vpc_id, subnet_id, context))
             status = SUCCESS
         else:
             raise ValueError(f"Unknown RequestType {request_type!r}")
@@ -108,14 +107,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return body
 
 
-def _preflight(vpc_id: str | None, subnet_id: str | None) -> list[str]:
+def _preflight(vpc_id: str | None, subnet_id: str | None, context: Any) -> list[str]:
     """Raise BuildWouldFail on the first certain problem; return what was found (or skipped)."""
     region = os.environ["AWS_REGION"]
     notes: list[str] = []
     try:
-        subnets = _build_subnets(vpc_id, subnet_id, region)
+        subnets = _build_subnets(vpc_id, subnet_id, region, context)
         try:
-            paths = [_internet_path(subnet) for subnet in subnets]
+            paths = [_internet_path(subnet, context) for subnet in subnets]
         except BuildWouldFail as problem:
             if subnet_id is not None:
                 raise
@@ -125,32 +124,38 @@ def _preflight(vpc_id: str | None, subnet_id: str | None) -> list[str]:
                 f"{default_vpc}, and {problem}"
             ) from problem
         notes += [f"{path.subnet_id} reaches the internet via {path.text}" for path in paths]
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OutOfTime) as error:
         notes.append(f"network not checked ({_describe_error(error)})")
         paths = []
-    notes.append(_check_block_public_access(paths, region))
-    notes.append(_check_allowed_amis(region))
+    notes.append(_check_block_public_access(paths, region, context))
+    notes.append(_check_allowed_amis(region, context))
     return notes
 
 
-def _build_subnets(vpc_id: str | None, subnet_id: str | None, region: str) -> list[dict[str, Any]]:
+def _ec2(context: Any) -> Any:
+    """The EC2 client, once the time left allows one more call and the reply."""
+    check_time(context, REPLY_MS)
+    return EC2
+
+
+def _build_subnets(vpc_id: str | None, subnet_id: str | None, region: str, context: Any) -> list[dict[str, Any]]:
     """The subnets the build instance may be launched in."""
     if subnet_id is None:
-        vpcs = EC2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        vpcs = _ec2(context).describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
         if not vpcs:
             raise BuildWouldFail(
                 f"{region} has no default VPC, which Image Builder uses when no subnet is given. Set {SETTINGS} "
                 "to a VPC and a subnet with internet access, or create a default VPC (aws ec2 create-default-vpc)."
             )
         vpc_id = vpcs[0]["VpcId"]
-        subnets = EC2.describe_subnets(
+        subnets = _ec2(context).describe_subnets(
             Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}]
         )["Subnets"]
         if not subnets:
             raise BuildWouldFail(f"the default VPC {vpc_id} of {region} has no default subnet. Set {SETTINGS}.")
         return sorted(subnets, key=lambda subnet: subnet["SubnetId"])
     try:
-        (subnet,) = EC2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+        (subnet,) = _ec2(context).describe_subnets(SubnetIds=[subnet_id])["Subnets"]
     except ClientError as error:
         if _code(error) in ("InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"):
             raise BuildWouldFail(f"ImageBuilderSubnetId {subnet_id} does not exist in {region}.") from error
@@ -163,12 +168,12 @@ def _build_subnets(vpc_id: str | None, subnet_id: str | None, region: str) -> li
     return [subnet]
 
 
-def _internet_path(subnet: dict[str, Any]) -> InternetPath:
+def _internet_path(subnet: dict[str, Any], context: Any) -> InternetPath:
     """How ``subnet`` reaches the internet, or BuildWouldFail."""
     subnet_id, vpc_id = subnet["SubnetId"], subnet["VpcId"]
-    tables = EC2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["RouteTables"]
+    tables = _ec2(context).describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])["RouteTables"]
     if not tables:  # no explicit association: the VPC's main route table
-        tables = EC2.describe_route_tables(
+        tables = _ec2(context).describe_route_tables(
             Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
         )["RouteTables"]
     table_id = tables[0]["RouteTableId"] if tables else "(none)"
@@ -198,7 +203,7 @@ def _internet_path(subnet: dict[str, Any]) -> InternetPath:
             )
         return InternetPath(subnet_id, vpc_id, "internet-gateway", f"internet gateway {gateway}", subnet_id)
     if route.get("NatGatewayId"):
-        (nat,) = EC2.describe_nat_gateways(NatGatewayIds=[route["NatGatewayId"]])["NatGateways"]
+        (nat,) = _ec2(context).describe_nat_gateways(NatGatewayIds=[route["NatGatewayId"]])["NatGateways"]
         if nat.get("State") != "available":
             raise BuildWouldFail(
                 f"subnet {subnet_id} routes to the internet through NAT gateway {nat['NatGatewayId']}, which is "
@@ -213,17 +218,17 @@ def _internet_path(subnet: dict[str, Any]) -> InternetPath:
     return InternetPath(subnet_id, vpc_id, "other", f"{target} (not checked further)", subnet_id)
 
 
-def _check_block_public_access(paths: list[InternetPath], region: str) -> str:
+def _check_block_public_access(paths: list[InternetPath], region: str, context: Any) -> str:
     try:
-        options = EC2.describe_vpc_block_public_access_options()["VpcBlockPublicAccessOptions"]
-    except (ClientError, BotoCoreError) as error:
+        options = _ec2(context).describe_vpc_block_public_access_options()["VpcBlockPublicAccessOptions"]
+    except (ClientError, BotoCoreError, OutOfTime) as error:
         return f"VPC Block Public Access not checked ({_describe_error(error)})"
     mode = options.get("InternetGatewayBlockMode", "off")
     if mode == "off":
         return "VPC Block Public Access is off"
     try:
-        exclusions = _exclusions()
-    except (ClientError, BotoCoreError) as error:
+        exclusions = _exclusions(context)
+    except (ClientError, BotoCoreError, OutOfTime) as error:
         return f"VPC Block Public Access is {mode}; exclusions not checked ({_describe_error(error)})"
     lifting = {"allow-bidirectional"} | ({"allow-egress"} if mode == "block-bidirectional" else set())
     covered = {resource for resource, exclusion_mode in exclusions.items() if exclusion_mode in lifting}
@@ -244,12 +249,12 @@ def _check_block_public_access(paths: list[InternetPath], region: str) -> str:
     return f"VPC Block Public Access is {mode}; the build's way out is excluded or not blocked"
 
 
-def _exclusions() -> dict[str, str]:
+def _exclusions(context: Any) -> dict[str, str]:
     """Effective exclusions: ``vpc/<id>`` or ``subnet/<id>`` to their mode."""
     found: dict[str, str] = {}
     request: dict[str, Any] = {"MaxResults": 1000}
     while True:
-        page = EC2.describe_vpc_block_public_access_exclusions(**request)
+        page = _ec2(context).describe_vpc_block_public_access_exclusions(**request)
         for exclusion in page.get("VpcBlockPublicAccessExclusions", []):
             if exclusion.get("State") in EFFECTIVE_EXCLUSION:
                 resource = exclusion.get("ResourceArn", "").rsplit(":", 1)[-1]
@@ -259,10 +264,10 @@ def _exclusions() -> dict[str, str]:
         request["NextToken"] = page["NextToken"]
 
 
-def _check_allowed_amis(region: str) -> str:
+def _check_allowed_amis(region: str, context: Any) -> str:
     try:
-        settings = EC2.get_allowed_images_settings()
-    except (ClientError, BotoCoreError) as error:
+        settings = _ec2(context).get_allowed_images_settings()
+    except (ClientError, BotoCoreError, OutOfTime) as error:
         return f"Allowed AMIs not checked ({_describe_error(error)})"
     state = settings.get("State", "disabled")
     if state != "enabled":

@@ -11,10 +11,18 @@ Properties: ``ImagePipelineArn``.
   a replacement and, in the cleanup phase, sends Delete for the *old* physical id: the images of
   the replaced pipeline are deleted, never those of the new one. Delete reads the pipeline ARN
   from the physical id itself, not from the properties, so it cannot target another pipeline.
-* Delete: delete every image of the pipeline, within the function's time (a margin is kept to
-  respond), tolerating what is already gone. (DeleteImage removes the Image Builder resource
-  only, not the container image in ECR.) Delete always responds SUCCESS, even on errors:
-  a leftover image must not block the stack deletion. ``Reason`` tells what was left behind.
+* Delete: delete every image of the pipeline, tolerating what is already gone. (DeleteImage
+  removes the Image Builder resource only, not the container image in ECR, which the stack's
+  repository holds and CloudFormation empties.) A running build is cancelled first; a deletion that
+  is throttled, or refused while a cancelled build winds down, is tried again, with exponential
+  backoff, while the function has time for another call and its reply (``time_budget``).
+  Delete always responds SUCCESS, with ``Reason`` naming what is left, if anything, and how to
+  delete it; the README says the same ("Deleting"). Chosen over failing the Delete until nothing
+  is left: an image left behind costs nothing and blocks nothing (its container image goes with the
+  repository, and a recipe refuses deletion only while shared or named by a pipeline:
+  DeleteContainerRecipe API reference), whereas a FAILED Delete stops the whole stack deletion in
+  DELETE_FAILED, and retrying it repeats the calls that were throttled. The retries make leftovers
+  rare (five minutes of them), the reply makes them visible.
 
 No environment variables. The response is sent in all cases (``finally``); if the PUT itself
 fails the handler raises, so Lambda's asynchronous retries (the handler is idempotent) send it.
@@ -23,31 +31,34 @@ fails the handler raises, so Lambda's asynchronous retries (the handler is idemp
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from cfn_response import FAILED, SUCCESS, send_response
+from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from time_budget import OutOfTime, can_wait, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-# Created once per execution environment; tests stub it. Timeouts keep a call (retry included)
-# well under MARGIN_MS, so checking the remaining time before each call is enough.
-IMAGEBUILDER = boto3.client(
-    "imagebuilder",
-    config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}),
-)
+# Created once per execution environment; tests stub it.
+IMAGEBUILDER = boto3.client("imagebuilder", config=client_config())
 
 # Keep this format: a deployed resource whose Update returned another physical id would get a Delete
 # for its current one, deleting the images of the pipeline still in use.
 PHYSICAL_ID_SUFFIX = "/images-cleanup"
-# Stop calling Image Builder when less time than this is left, to still respond.
-MARGIN_MS = 30_000
 # ImageStatus values of a build still running: DeleteImage fails with ResourceDependencyException
 # until the build ends; CancelImageCreation ends it (asynchronously).
 IN_PROGRESS = {"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING"}
+# Errors of DeleteImage a later attempt may not get: Image Builder's throttling (HTTP 429), the
+# throttling and unavailability codes botocore's own attempts already retried.
+RETRIED = {"CallRateLimitExceededException", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException"}
+# Waits between rounds of retries: 1, 2, 4, 8, 16, 20, 20... seconds. Tests replace SLEEP.
+INITIAL_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 20.0
+SLEEP: Callable[[float], None] = time.sleep
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -99,35 +110,60 @@ def _delete_images(pipeline_arn: str | None, context: Any) -> str:
         return f"Image pipeline {pipeline_arn} not found: nothing to delete"
 
     deleted, gone, left = 0, 0, []
-    not_attempted = 0
-    for index, summary in enumerate(summaries):
-        if _out_of_time(context):
-            not_attempted = len(summaries) - index
-            break
+    # Images to try (again), with the reason they are not deleted yet; cancelled builds are deleted
+    # once their cancellation is over.
+    pending = {summary["arn"]: "not attempted" for summary in summaries}
+    cancelled: set[str] = set()
+    for summary in summaries:
         arn, state = summary["arn"], (summary.get("state") or {}).get("status")
         if state == "DELETED":
             gone += 1
+            del pending[arn]
         elif state in IN_PROGRESS:
-            left.append(f"{arn} ({state}, {_cancel(arn)})")
-        else:
+            outcome = _cancel(arn, context)
+            if outcome != "build cancelled":
+                left.append(f"{arn} ({state}, {outcome})")
+                del pending[arn]
+            else:
+                cancelled.add(arn)
+    rounds, backoff_s = 0, INITIAL_BACKOFF_S
+    while pending:
+        rounds += 1
+        for arn in list(pending):
             try:
+                check_time(context, REPLY_MS)
                 IMAGEBUILDER.delete_image(imageBuildVersionArn=arn)
                 deleted += 1
+                del pending[arn]
+            except OutOfTime:
+                break
             except ClientError as error:
-                if _code(error) == "ResourceNotFoundException":
+                code = _code(error)
+                if code == "ResourceNotFoundException":
                     gone += 1
-                else:  # ResourceDependencyException: shared, in use or still building; or any other
-                    left.append(f"{arn} ({_code(error)})")
-            except BotoCoreError as error:  # timeouts, connection errors
-                left.append(f"{arn} ({type(error).__name__})")
+                    del pending[arn]
+                elif code in RETRIED or (code == "ResourceDependencyException" and arn in cancelled):
+                    pending[arn] = code
+                else:  # ResourceDependencyException: shared or in use; or any other
+                    left.append(f"{arn} ({code})")
+                    del pending[arn]
+            except BotoCoreError as error:  # timeouts, connection errors: worth another attempt
+                pending[arn] = type(error).__name__
+        if not pending or not can_wait(context, backoff_s, REPLY_MS):
+            break
+        LOGGER.info("%d image(s) not deleted yet; trying again in %.0f s", len(pending), backoff_s)
+        SLEEP(backoff_s)
+        backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
 
     reason = f"Deleted {deleted} image(s) of {pipeline_arn}"
     if gone:
         reason += f", {gone} already gone"
-    if not_attempted or not listed_all:
-        details = [f"{not_attempted} image(s) not attempted"] if not_attempted else []
-        details += [] if listed_all else ["more not listed"]
-        reason += f"; stopped early, less than {MARGIN_MS // 1000} s left: " + ", ".join(details)
+    if pending or not listed_all:
+        LOGGER.error("Out of time with %d image(s) of %s not deleted: %s", len(pending), pipeline_arn, pending)
+        named = [f"{arn} ({why})" for arn, why in pending.items()] + ([] if listed_all else ["and more not listed"])
+        reason += (f"; NOT FINISHED, out of time after {max(rounds, 1)} round{'s' if rounds > 1 else ''}: "
+                   f"{len(pending)} image(s) left: {', '.join(named)}. Delete them with: aws imagebuilder "
+                   "delete-image --image-build-version-arn <ARN> (README: Deleting)")
     if left:
         reason += f"; left behind {len(left)}: " + ", ".join(left)
     return reason
@@ -138,7 +174,9 @@ def _list_images(pipeline_arn: str, context: Any) -> tuple[list[dict[str, Any]],
     summaries: list[dict[str, Any]] = []
     request: dict[str, Any] = {"imagePipelineArn": pipeline_arn, "maxResults": 100}
     while True:
-        if _out_of_time(context):
+        try:
+            check_time(context, REPLY_MS)
+        except OutOfTime:
             return summaries, False
         page = IMAGEBUILDER.list_image_pipeline_images(**request)
         summaries.extend(page.get("imageSummaryList") or [])
@@ -147,19 +185,16 @@ def _list_images(pipeline_arn: str, context: Any) -> tuple[list[dict[str, Any]],
         request["nextToken"] = page["nextToken"]
 
 
-def _cancel(arn: str) -> str:
-    """Cancel a running build so it stops creating resources; the image itself stays behind."""
+def _cancel(arn: str, context: Any) -> str:
+    """Cancel a running build so that it ends (its image can be deleted after); how it went."""
     try:
+        check_time(context, REPLY_MS)
         IMAGEBUILDER.cancel_image_creation(imageBuildVersionArn=arn)  # clientToken: filled by botocore
         return "build cancelled"
     except ClientError as error:
         return f"cancel failed: {_code(error)}"
-    except BotoCoreError as error:
+    except (BotoCoreError, OutOfTime) as error:
         return f"cancel failed: {type(error).__name__}"
-
-
-def _out_of_time(context: Any) -> bool:
-    return bool(context.get_remaining_time_in_millis() < MARGIN_MS)
 
 
 def _code(error: ClientError) -> str:

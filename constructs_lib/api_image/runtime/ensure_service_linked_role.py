@@ -33,23 +33,20 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from cfn_response import FAILED, SUCCESS, send_response
+from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from time_budget import check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-# Created once per execution environment; tests stub it.
-IAM = boto3.client(
-    "iam",
-    config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}),
-)
-# How long a new role is given to become visible to KMS. Tests replace SLEEP.
+# Created once per execution environment; tests stub it. Each call is made only while the longest
+# it can take still leaves the time to reply (time_budget).
+IAM = boto3.client("iam", config=client_config())
+# How long a new role is given to become visible to KMS; never into the time kept to reply. Tests
+# replace SLEEP.
 SETTLE_SECONDS = 20.0
 SLEEP: Callable[[float], None] = time.sleep
-# Never sleep into the time needed to respond.
-MARGIN_MS = 15_000
 
 
 class RoleUnavailable(Exception):
@@ -98,14 +95,15 @@ def _checked(properties: dict[str, Any]) -> tuple[str, str]:
 
 def _ensure(service_name: str, role_name: str, context: Any) -> tuple[str, str]:
     """The reason to report and the role's ARN, creating the role if IAM has none."""
-    arn = _existing_arn(role_name)
+    arn = _existing_arn(role_name, context)
     if arn is not None:
         return f"{role_name} already exists", arn
     try:
+        check_time(context, REPLY_MS)
         arn = IAM.create_service_linked_role(AWSServiceName=service_name)["Role"]["Arn"]
     except ClientError as error:
         # InvalidInput "...has been taken in this account": created meanwhile by someone else.
-        arn = _existing_arn(role_name) if _code(error) == "InvalidInput" else None
+        arn = _existing_arn(role_name, context) if _code(error) == "InvalidInput" else None
         if arn is None:
             raise RoleUnavailable(
                 f"{role_name} does not exist and could not be created ({_code(error)}: {_message(error)}). "
@@ -113,13 +111,14 @@ def _ensure(service_name: str, role_name: str, context: Any) -> tuple[str, str]:
                 f"--aws-service-name {service_name}"
             ) from error
         return f"{role_name} already exists (created meanwhile by another request)", arn
-    wait_s = min(SETTLE_SECONDS, max(0.0, (context.get_remaining_time_in_millis() - MARGIN_MS) / 1000))
+    wait_s = min(SETTLE_SECONDS, max(0.0, (context.get_remaining_time_in_millis() - REPLY_MS) / 1000))
     LOGGER.info("Created %s; waiting %.0f s for it to become visible to KMS", arn, wait_s)
     SLEEP(wait_s)
     return f"Created {role_name} for {service_name}", arn
 
 
-def _existing_arn(role_name: str) -> str | None:
+def _existing_arn(role_name: str, context: Any) -> str | None:
+    check_time(context, REPLY_MS)
     try:
         return str(IAM.get_role(RoleName=role_name)["Role"]["Arn"])
     except ClientError as error:

@@ -14,30 +14,37 @@ and CloudFormation retains it when the stack goes (``DeletionPolicy: RetainExcep
 set, it serves every API of the account and Region, so this resource decides on Delete whether it
 may go.
 
-* Create / Update: the account's role may be replaced only when it is empty or this resource's
-  previous ``RoleArn`` (Update, ``OldResourceProperties``): the stack created that role for this
-  resource alone. The setting is read before EVERY write attempt, so a role somebody sets while
+* Create / Update: the account's role may be replaced only when it is empty, names a role of this
+  account that no longer exists (nothing can log through it: IAM's ``GetRole`` says
+  ``NoSuchEntity``), or is this resource's previous ``RoleArn`` (Update, ``OldResourceProperties``):
+  the stack created that role for this resource alone. The setting is read before EVERY write attempt, so a role somebody sets while
   this resource retries is never overwritten: as soon as the account names a role that is neither
   ``RoleArn`` nor replaceable, the resource stops and reports it (SUCCESS, setting unchanged).
   API Gateway has no conditional write; what remains is the round trip between a read and the
   write that follows it. ``UpdateAccount`` just after the role was created fails for a while with
   ``BadRequestException`` ("The role ARN does not have required permissions set to API Gateway":
   IAM is eventually consistent), so attempts go on with exponential backoff while the function
-  has time left (``MARGIN_MS`` is kept to respond). ``Data``: ``RoleArn`` (the role the account
+  has time left (the time to respond is kept). ``Data``: ``RoleArn`` (the role the account
   now uses) and ``SetByThisStack`` (``"true"`` / ``"false"``). Create / Update respond FAILED
   when the role cannot be set: the stage would fail later anyway, with a less clear message.
 * Delete (the stack's stage, which depends on this resource, is gone by then):
   - the account uses another role, or none: the setting is left; this stack's role is deleted
     (it is unused);
   - the account uses this stack's role and another stack of this project offered a role (a role
-    on the same path): the setting is handed over to the newest such role that API Gateway
-    accepts, read again before each write, and this stack's role is deleted;
+    on the same path) that still exists: the setting is handed over to the newest such role that
+    API Gateway accepts, read again before each write, and this stack's role is deleted;
   - no such role, and no other REST or WebSocket API of the Region logs through the account role
     (a stage with CloudWatch access logs, or execution logging or data tracing on any method or
     route): the setting is reset and this stack's role deleted;
   - otherwise the setting and the role are left, and ``Reason`` names the APIs that use them and
     how to clean up later. HTTP APIs (which log through CloudWatch Logs' own delivery) and access
     logs to Firehose (API Gateway's service-linked role) do not use the account role.
+  Once this stack's role is deleted, the setting is read again: another stack's Delete, running at
+  the same time, may have handed it over to this stack's role, or this stack to a role that other
+  stack deleted after it was checked. While the setting names a role that no longer exists, it is
+  handed over to an offered role that exists, or reset. Every Delete of this project ends with that
+  check, after its last change, so when concurrent Deletes are done the account names a role that
+  exists, or none, and the next stack's Create can set its own.
   Delete always responds SUCCESS within the function's time; ``Reason`` tells what happened.
   Deleting a role deletes its inline policies first; a role already gone is fine.
 
@@ -46,8 +53,10 @@ id CloudFormation sends. It never changes: a new id on Update would make CloudFo
 Update as a replacement and send Delete for the old id in the cleanup phase, which would reset the
 account's role just set (or hand it over).
 
-The response is sent in all cases (``finally``); if the PUT itself fails the handler raises, so
-Lambda's asynchronous retries (the handler is idempotent) send it. No environment variables.
+Every AWS call is made only while the longest it can take still leaves the time to reply
+(``time_budget``). The response is sent in all cases (``finally``); if the PUT itself fails the
+handler raises, so Lambda's asynchronous retries (the handler is idempotent) send it. No
+environment variables.
 """
 
 from __future__ import annotations
@@ -58,27 +67,22 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NetworkError
-from cfn_response import FAILED, SUCCESS, send_response
+from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from time_budget import OutOfTime, can_wait, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
-# Created once per execution environment; tests stub them. Timeouts keep a call (its retry
-# included: at most 2 x (3 + 10) s plus botocore's backoff) well under MARGIN_MS, so checking the
-# remaining time before each call is enough.
-_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
-APIGATEWAY = boto3.client("apigateway", config=_CLIENT_CONFIG)
-APIGATEWAY_V2 = boto3.client("apigatewayv2", config=_CLIENT_CONFIG)
-IAM = boto3.client("iam", config=_CLIENT_CONFIG)
+# Created once per execution environment; tests stub them.
+APIGATEWAY = boto3.client("apigateway", config=client_config())
+APIGATEWAY_V2 = boto3.client("apigatewayv2", config=client_config())
+IAM = boto3.client("iam", config=client_config())
 
 # Keep it: see the module docstring.
 PHYSICAL_ID = "apigateway-account-cloudwatch-role"
 ROLE_PATH = "/cloudwatchRoleArn"
-# Stop calling AWS (or sleeping) when less time than this is left, to still respond.
-MARGIN_MS = 30_000
 # Backoff between UpdateAccount attempts: 2, 4, 8, 16, 20, 20... seconds. Tests replace SLEEP.
 INITIAL_BACKOFF_S = 2.0
 MAX_BACKOFF_S = 20.0
@@ -96,10 +100,9 @@ RETRIED_ON_HANDOVER = {"TooManyRequestsException", "ConflictException"}
 # At most this many logging APIs are named in Reason (the first one found already decides).
 MAX_REPORTED_APIS = 5
 LOGGING_OFF = "OFF"
-
-
-class OutOfTime(Exception):
-    """Stopped calling AWS to keep MARGIN_MS to respond."""
+# Rounds of the check that follows a Delete's last change; each round that changes the setting
+# is checked by the next one (concurrent Deletes settle in one or two).
+MAX_SETTLE_ROUNDS = 3
 
 
 class RoleNotSet(Exception):
@@ -116,6 +119,14 @@ class Written(NamedTuple):
     current: str | None  # the role the account names now (the target after a write)
     replaced: str | None  # the role a successful write replaced
     attempts: int  # UpdateAccount calls made
+
+
+class HandOver(NamedTuple):
+    """The end of a hand-over to the roles other stacks offered."""
+
+    written: Written | None  # None: no offered role took the setting
+    candidate: str  # the last role tried
+    passed_over: str  # why other offered roles did not take it, as Reason says it ("" for none)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -166,10 +177,14 @@ def _role_arn(properties: dict[str, Any] | None) -> str | None:
 
 
 def _ensure(role_arn: str, old_role_arn: str | None, context: Any) -> tuple[str, dict[str, str]]:
-    """Create / Update: point the account at ``role_arn`` while it names no role or ``old_role_arn``."""
+    """Create / Update: point the account at ``role_arn`` while it names no role (or one that is gone) or ``old_role_arn``."""
     operation = {"op": "replace", "path": ROLE_PATH, "value": role_arn}
+
+    def replaceable(current: str | None) -> bool:
+        return current in (None, old_role_arn) or _gone(str(current), role_arn, context)
+
     try:
-        written = _write(operation, role_arn, {None, old_role_arn}, RETRIED_ON_SET, context)
+        written = _write(operation, role_arn, replaceable, RETRIED_ON_SET, context)
     except (ClientError, NetworkError, HTTPClientError, OutOfTime) as error:
         if isinstance(error, ClientError) and error.operation_name == "GetAccount":
             raise
@@ -186,7 +201,12 @@ def _ensure(role_arn: str, old_role_arn: str | None, context: Any) -> tuple[str,
         )
     if not written.attempts:
         return f"The account already uses {role_arn}", _data(role_arn, True)
-    before = "no role" if written.replaced is None else f"this stack's previous role {written.replaced}"
+    if written.replaced is None:
+        before = "no role"
+    elif written.replaced == old_role_arn:
+        before = f"this stack's previous role {written.replaced}"
+    else:
+        before = f"{written.replaced}, a role that no longer exists"
     return f"Set the account's role to {role_arn} (was {before}; attempts: {written.attempts})", _data(role_arn, True)
 
 
@@ -199,26 +219,19 @@ def _delete(role_arn: str | None, context: Any) -> str:
         return "No role was recorded for this resource: nothing to do"
     current = _read_account(context)
     if current != role_arn:
-        return f"The account uses {current or 'no role'}, not this stack's {role_arn}: left unchanged. " + _delete_role(
-            role_arn, context
+        return _then_delete_own_role(
+            f"The account uses {current or 'no role'}, not this stack's {role_arn}: left unchanged. ", role_arn, context
         )
 
-    rejected = []
-    for candidate in _offered_roles(role_arn, context):
-        operation = {"op": "replace", "path": ROLE_PATH, "value": candidate}
-        try:
-            written = _write(operation, candidate, {role_arn}, RETRIED_ON_HANDOVER, context)
-        except ClientError as error:
-            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
-                raise
-            LOGGER.warning("API Gateway does not accept %s: %s", candidate, error)
-            rejected.append(f"{candidate} ({_message(error)})")
-            continue
-        if written.current == candidate:
-            return (f"Handed the account's role over from this stack's {role_arn} to {candidate}, which another stack "
-                    "of this project offered. " + _delete_role(role_arn, context))
-        return _changed_meanwhile(written.current) + _delete_role(role_arn, context)
-    tried = f" (API Gateway refused the roles other stacks offered: {'; '.join(rejected)})" if rejected else ""
+    handed = _hand_over(role_arn, role_arn, context)
+    if handed.written is not None:
+        if handed.written.current == handed.candidate:
+            outcome = (f"Handed the account's role over from this stack's {role_arn} to {handed.candidate}, which "
+                       "another stack of this project offered. ")
+        else:
+            outcome = _changed_meanwhile(handed.written.current)
+        return _then_delete_own_role(outcome, role_arn, context)
+    tried = handed.passed_over
 
     try:
         logging_apis = _apis_logging_through_the_account_role(context)
@@ -232,16 +245,109 @@ def _delete(role_arn: str | None, context: Any) -> str:
 
     written, how = _reset(role_arn, context)
     if written.current is not None:
-        return _changed_meanwhile(written.current) + _delete_role(role_arn, context)
-    if not written.attempts:
-        return "Somebody reset the account's role meanwhile. " + _delete_role(role_arn, context)
-    return f"Reset the account's role, which was this stack's {role_arn} ({how}){tried}. " + _delete_role(
-        role_arn, context
-    )
+        outcome = _changed_meanwhile(written.current)
+    elif not written.attempts:
+        outcome = "Somebody reset the account's role meanwhile. "
+    else:
+        outcome = f"Reset the account's role, which was this stack's {role_arn} ({how}){tried}. "
+    return _then_delete_own_role(outcome, role_arn, context)
+
+
+def _then_delete_own_role(outcome: str, role_arn: str, context: Any) -> str:
+    """``outcome``, then this stack's role deleted and, once it is gone, the setting checked again."""
+    sentence, deleted = _delete_role(role_arn, context)
+    if not deleted:
+        return outcome + sentence
+    return outcome + sentence + _settle(role_arn, context)
+
+
+def _settle(own_role: str, context: Any) -> str:
+    """What was fixed (Reason's last sentences) while the account named a role that no longer exists.
+
+    Called once this stack's role ``own_role`` is deleted: the setting names it only if another
+    stack's Delete handed it over meanwhile, and may name another stack's role that was deleted
+    after this stack checked it. Such a setting is handed over to an offered role that exists, or
+    reset (nothing can log through a deleted role, so no API check is needed). Never raises: the
+    deletion must go on, and Reason says what to do when the check could not be made.
+    """
+    fixed = ""
+    try:
+        for _ in range(MAX_SETTLE_ROUNDS):
+            current = _read_account(context)
+            if current is None or (current != own_role and not _gone(current, own_role, context)):
+                return fixed
+            if current == own_role:
+                named = f"this stack's deleted role {own_role} (another stack's Delete handed it over meanwhile)"
+            else:
+                named = f"{current}, which no longer exists"
+            handed = _hand_over(current, own_role, context)
+            if handed.written is not None and handed.written.current == handed.candidate:
+                fix = f"handed it over to {handed.candidate}, which another stack of this project offered"
+            elif handed.written is None:
+                written, how = _reset(current, context)
+                fix = f"reset it ({how})" if written.attempts and written.current is None else "it changed meanwhile"
+            else:
+                fix = "it changed meanwhile"
+            fixed += f". Then the account named {named}: {fix}"
+        return fixed
+    except (ClientError, NetworkError, HTTPClientError, OutOfTime, RoleNotReset) as error:
+        LOGGER.warning("Could not check the account's role after deleting %s: %s", own_role, error)
+        return (f"{fixed}. Then the account's role could not be checked ({type(error).__name__}: {error}): if "
+                "aws apigateway get-account names a role that no longer exists, point it at one that does "
+                "(aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role ARN>)")
 
 
 def _changed_meanwhile(current: str | None) -> str:
     return f"The account now uses {current or 'no role'}, set meanwhile by someone else: left unchanged. "
+
+
+def _hand_over(from_role: str, own_role: str, context: Any) -> HandOver:
+    """While the account names ``from_role``, hand it over to the newest role another stack offered.
+
+    Only to a role that exists (a concurrent Delete may have removed it since it was listed) and
+    that API Gateway accepts (BadRequestException: the next one is tried); ``written`` is None when
+    none took the setting.
+    """
+    refused, gone, candidate = [], [], ""
+    for candidate in _offered_roles(own_role, context):
+        if candidate == from_role:
+            continue
+        if _gone(candidate, own_role, context):
+            gone.append(candidate)
+            continue
+        operation = {"op": "replace", "path": ROLE_PATH, "value": candidate}
+        try:
+            written = _write(operation, candidate, lambda current: current == from_role, RETRIED_ON_HANDOVER, context)
+        except ClientError as error:
+            if not _refused_by_api_gateway(error):
+                raise
+            LOGGER.warning("API Gateway does not accept %s: %s", candidate, error)
+            refused.append(f"{candidate} ({_message(error)})")
+            continue
+        return HandOver(written, candidate, "")
+    reasons = [f"API Gateway refused the roles other stacks offered: {'; '.join(refused)}"] if refused else []
+    reasons += [f"the roles other stacks offered are gone: {', '.join(gone)}"] if gone else []
+    return HandOver(None, candidate, f" ({'; '.join(reasons)})" if reasons else "")
+
+
+def _gone(role_arn: str, own_role: str, context: Any) -> bool:
+    """Whether IAM says ``role_arn`` no longer exists; a role it cannot look up counts as existing.
+
+    IAM answers for the roles of this account (the account of ``own_role``) only; any error but
+    NoSuchEntity leaves the role as if it existed, so that a setting is never taken for empty
+    without IAM's word for it.
+    """
+    if _account_of(role_arn) != _account_of(own_role):
+        return False
+    _, name = _path_and_name(role_arn)
+    check_time(context, REPLY_MS)
+    try:
+        IAM.get_role(RoleName=name)
+    except ClientError as error:
+        if _code(error) == "NoSuchEntity":
+            return True
+        LOGGER.warning("Could not look %s up (%s): taken as existing", role_arn, _code(error))
+    return False
 
 
 def _offered_roles(role_arn: str, context: Any) -> list[str]:
@@ -265,7 +371,7 @@ def _apis_logging_through_the_account_role(context: Any) -> list[str]:
     found: list[str] = []
     for page in _pages(APIGATEWAY.get_rest_apis, "position", context, limit=500):
         for api in page.get("items", []):
-            _check_time(context)
+            check_time(context, REPLY_MS)
             stages = APIGATEWAY.get_stages(restApiId=api["id"]).get("item", [])
             logging_stages = [stage["stageName"] for stage in stages if _rest_stage_logs(stage)]
             if logging_stages:
@@ -327,9 +433,9 @@ def _reset(role_arn: str, context: Any) -> tuple[Written, str]:
         ("replace with an empty value", {"op": "replace", "path": ROLE_PATH, "value": ""}),
     ):
         try:
-            written = _write(operation, None, {role_arn}, RETRIED_ON_HANDOVER, context)
+            written = _write(operation, None, lambda current: current == role_arn, RETRIED_ON_HANDOVER, context)
         except ClientError as error:
-            if error.operation_name != "UpdateAccount" or _code(error) != "BadRequestException":
+            if not _refused_by_api_gateway(error):
                 raise
             LOGGER.warning("Reset (%s) rejected: %s", how, error)
             errors.append(f"{how}: {_code(error)}: {_message(error)}")
@@ -344,23 +450,24 @@ def _reset(role_arn: str, context: Any) -> tuple[Written, str]:
     raise RoleNotReset(f"API Gateway did not reset the account's role {role_arn}: {'; '.join(errors)}")
 
 
-def _delete_role(role_arn: str, context: Any) -> str:
-    """Delete this stack's role (its inline policies first); a sentence saying how it went, never raises AWS errors."""
+def _delete_role(role_arn: str, context: Any) -> tuple[str, bool]:
+    """Delete this stack's role (its inline policies first): a sentence saying how it went, and whether
+    the role is gone. Never raises AWS errors."""
     _, name = _path_and_name(role_arn)
     try:
         for page in _pages(IAM.list_role_policies, "Marker", context, RoleName=name):
             for policy_name in page.get("PolicyNames", []):
-                _check_time(context)
+                check_time(context, REPLY_MS)
                 _unless_gone(IAM.delete_role_policy, RoleName=name, PolicyName=policy_name)
-        _check_time(context)
+        check_time(context, REPLY_MS)
         _unless_gone(IAM.delete_role, RoleName=name)
     except (ClientError, NetworkError, HTTPClientError, OutOfTime) as error:
         if isinstance(error, ClientError) and _code(error) == "NoSuchEntity":  # from ListRolePolicies
-            return f"This stack's role {name} was already deleted"
+            return f"This stack's role {name} was already deleted", True
         LOGGER.warning("Could not delete %s: %s", role_arn, error)
         return (f"Could not delete this stack's role {name}, which CloudFormation retains ({type(error).__name__}: "
-                f"{error}): detach or delete its policies, then delete the role")
-    return f"Deleted this stack's role {name}"
+                f"{error}): detach or delete its policies, then delete the role"), False
+    return f"Deleted this stack's role {name}", True
 
 
 def _unless_gone(call: Callable[..., Any], **params: Any) -> None:
@@ -381,22 +488,26 @@ def _cleanup_hint(role_arn: str) -> str:
 
 
 def _write(
-    operation: dict[str, str], target: str | None, replaceable: set[str | None], retried: set[str], context: Any
+    operation: dict[str, str],
+    target: str | None,
+    replaceable: Callable[[str | None], bool],
+    retried: set[str],
+    context: Any,
 ) -> Written:
     """UpdateAccount with ``operation`` (which sets ``target``), retried with backoff on ``retried`` errors.
 
     The account's setting is read before each attempt: when it already names ``target`` the work
-    is done, and when it names a role outside ``replaceable`` somebody else set it: no attempt is
-    made. Raises the last error when it is not retryable, or OutOfTime when the next attempt would
-    not leave MARGIN_MS to respond.
+    is done, and when it is not ``replaceable`` somebody else set it: no attempt is made. Raises
+    the last error when it is not retryable, or OutOfTime when the next attempt would not leave
+    the time to respond.
     """
     backoff_s, attempts, started, last = INITIAL_BACKOFF_S, 0, time.monotonic(), ""
     while True:
         try:
             current = _read_account(context)
-            if current == target or current not in replaceable:
+            if current == target or not replaceable(current):
                 return Written(current, None, attempts)
-            _check_time(context)
+            check_time(context, REPLY_MS)
         except OutOfTime:
             if not attempts:
                 raise
@@ -413,7 +524,7 @@ def _write(
         except (NetworkError, HTTPClientError) as error:  # connection errors, timeouts
             last = f"{type(error).__name__}: {error}"
         LOGGER.info("UpdateAccount attempt %d failed (%s); retrying in %.1f s", attempts, last, backoff_s)
-        if context.get_remaining_time_in_millis() - backoff_s * 1000 < MARGIN_MS:
+        if not can_wait(context, backoff_s, REPLY_MS):
             raise _still_failing(attempts, started, last)
         SLEEP(backoff_s)
         backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
@@ -422,19 +533,19 @@ def _write(
 def _still_failing(attempts: int, started: float, last: str) -> OutOfTime:
     return OutOfTime(
         f"UpdateAccount still failing after {attempts} attempt(s) in {time.monotonic() - started:.0f} s, "
-        f"stopped to keep {MARGIN_MS // 1000} s to respond; last error: {last}"
+        f"stopped to keep the time to respond; last error: {last}"
     )
 
 
 def _read_account(context: Any) -> str | None:
-    _check_time(context)
+    check_time(context, REPLY_MS)
     return APIGATEWAY.get_account().get("cloudwatchRoleArn") or None
 
 
 def _pages(call: Callable[..., dict[str, Any]], token: str, context: Any, **params: Any) -> Iterator[dict[str, Any]]:
     """The pages of a list operation whose next-page token is ``token`` in both request and response."""
     while True:
-        _check_time(context)
+        check_time(context, REPLY_MS)
         page = call(**params)
         yield page
         if not page.get(token):
@@ -442,15 +553,14 @@ def _pages(call: Callable[..., dict[str, Any]], token: str, context: Any, **para
         params[token] = page[token]
 
 
-def _check_time(context: Any) -> None:
-    if context.get_remaining_time_in_millis() < MARGIN_MS:
-        raise OutOfTime(f"Less than {MARGIN_MS // 1000} s left, not calling AWS")
-
-
 def _path_and_name(role_arn: str) -> tuple[str, str]:
     """``arn:aws:iam::1:role/a/b/Name`` -> (``/a/b/``, ``Name``)."""
     path, _, name = role_arn.split(":role", 1)[1].rpartition("/")
     return f"{path}/", name
+
+
+def _account_of(arn: str) -> str:
+    return arn.split(":")[4] if arn.count(":") >= 5 else ""
 
 
 def _region() -> str:
@@ -460,6 +570,11 @@ def _region() -> str:
 def _data(role_arn: str | None, set_by_this_stack: bool) -> dict[str, str]:
     # Strings: Fn::GetAtt of a custom resource returns strings anyway ("" for no role).
     return {"RoleArn": role_arn or "", "SetByThisStack": "true" if set_by_this_stack else "false"}
+
+
+def _refused_by_api_gateway(error: ClientError) -> bool:
+    """UpdateAccount's BadRequestException: API Gateway does not take that value (a role, or an empty one)."""
+    return bool(error.operation_name == "UpdateAccount" and _code(error) == "BadRequestException")
 
 
 def _code(error: ClientError) -> str:

@@ -1,4 +1,9 @@
-"""delete_pipeline_images: the custom resource that deletes a pipeline's images with the stack."""
+"""delete_pipeline_images: the custom resource that deletes a pipeline's images with the stack.
+
+Image Builder is played by botocore's Stubber: every call is expected, in order. The Lambda
+context runs on a simulated clock that only the handler's waits advance, so the tests see exactly
+when it retries and when it stops.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,13 @@ from botocore.stub import Stubber
 from tests.constructs_lib.helper_function.runtime_support import (
     ACCOUNT,
     REGION,
+    ClockContext,
     FakeContext,
     ResponseRecorder,
     custom_resource_request,
     custom_resource_response,
     load_runtime,
+    page,
     response_url,  # noqa: F401 - the fixture
 )
 
@@ -74,6 +81,20 @@ def expected_body(status: str, reason: str, physical_id: str = PHYSICAL_ID) -> d
     )
 
 
+# Time a check needs: one more call and the reply.
+NEEDED_MS = module.longest_call_ms() + module.REPLY_MS
+THROTTLED = "CallRateLimitExceededException"  # Image Builder's throttling error (HTTP 429)
+HOW_TO_DELETE = ". Delete them with: aws imagebuilder delete-image --image-build-version-arn <ARN> (README: Deleting)"
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> ClockContext:
+    """The Lambda context of a Delete with the function's five minutes; the handler's waits advance it."""
+    context = ClockContext(300_000)
+    monkeypatch.setattr(module, "SLEEP", context.sleep)
+    return context
+
+
 @pytest.fixture
 def imagebuilder() -> Iterator[Stubber]:
     """Every Image Builder call must be expected; an unexpected one raises."""
@@ -83,19 +104,15 @@ def imagebuilder() -> Iterator[Stubber]:
 
 
 def expect_list(stub: Stubber, summaries: list[dict[str, Any]], token: str = "", next_token: str = "") -> None:
-    params: dict[str, Any] = {"imagePipelineArn": PIPELINE_ARN, "maxResults": 100}
-    if token:
-        params["nextToken"] = token
-    response: dict[str, Any] = {"requestId": "r", "imageSummaryList": summaries}
-    if next_token:
-        response["nextToken"] = next_token
+    params, response = page({"imagePipelineArn": PIPELINE_ARN, "maxResults": 100},
+                            {"requestId": "r", "imageSummaryList": summaries}, token, next_token)
     stub.add_response("list_image_pipeline_images", response, params)
 
 
 def expect_delete(stub: Stubber, build: int, error: str = "") -> None:
     params = {"imageBuildVersionArn": image_arn(build)}
     if error:
-        status = 404 if error == "ResourceNotFoundException" else 400
+        status = {"ResourceNotFoundException": 404, THROTTLED: 429}.get(error, 400)
         message = f"{error} for {image_arn(build)}"
         stub.add_client_error("delete_image", error, message, status, expected_params=params)
     else:
@@ -236,36 +253,90 @@ def test_delete_deletes_every_image_of_every_page(imagebuilder: Stubber, respons
     assert response_url.body() == body == expected_body("SUCCESS", f"Deleted 4 image(s) of {PIPELINE_ARN}")
 
 
+def expect_cancel(stub: Stubber, build: int) -> None:
+    # botocore adds the idempotency token after the Stubber checked the parameters.
+    stub.add_response(
+        "cancel_image_creation",
+        {"requestId": "r", "clientToken": "t", "imageBuildVersionArn": image_arn(build)},
+        {"imageBuildVersionArn": image_arn(build)},
+    )
+
+
 def test_delete_tolerates_gone_and_reports_what_is_left(
-    imagebuilder: Stubber, response_url: ResponseRecorder
+    imagebuilder: Stubber, response_url: ResponseRecorder, clock: ClockContext
 ) -> None:
     expect_list(imagebuilder, [summary(1), summary(2), summary(3), summary(4, "BUILDING"), summary(5, "DELETED")])
+    # A running build cannot be deleted: it is cancelled first, and deleted once the cancellation is done.
+    expect_cancel(imagebuilder, 4)
     expect_delete(imagebuilder, 1)
     expect_delete(imagebuilder, 2, "ResourceNotFoundException")
     expect_delete(imagebuilder, 3, "ResourceDependencyException")  # e.g. shared with another account
-    # A running build can't be deleted: it is cancelled (botocore adds the idempotency token after
-    # the Stubber checked the parameters).
-    imagebuilder.add_response(
-        "cancel_image_creation",
-        {"requestId": "r", "clientToken": "t", "imageBuildVersionArn": image_arn(4)},
-        {"imageBuildVersionArn": image_arn(4)},
-    )
+    expect_delete(imagebuilder, 4, "ResourceDependencyException")  # still cancelling
+    expect_delete(imagebuilder, 4)
 
-    module.handler(request("Delete", response_url.url), FakeContext())
+    module.handler(request("Delete", response_url.url), clock)
 
+    assert clock.sleeps == [1.0]
     assert response_url.body() == expected_body(
         "SUCCESS",
-        f"Deleted 1 image(s) of {PIPELINE_ARN}, 2 already gone; left behind 2: "
-        f"{image_arn(3)} (ResourceDependencyException), {image_arn(4)} (BUILDING, build cancelled)",
+        f"Deleted 2 image(s) of {PIPELINE_ARN}, 2 already gone; left behind 1: "
+        f"{image_arn(3)} (ResourceDependencyException)",
     )
 
 
-def test_delete_reports_a_failed_cancellation(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
+def test_throttled_deletions_are_retried_until_every_image_is_gone(
+    imagebuilder: Stubber, response_url: ResponseRecorder, clock: ClockContext
+) -> None:
+    """The issue's case: DeleteImage throttled; the cleanup gave up after 5.5 s, 4 of 10 images left, and said SUCCESS."""
+    expect_list(imagebuilder, [summary(build) for build in range(1, 11)])
+    for build in range(1, 7):
+        expect_delete(imagebuilder, build)
+    for build in range(7, 11):
+        expect_delete(imagebuilder, build, THROTTLED)
+    for build in range(7, 11):  # after 1 s: still throttled from the ninth
+        expect_delete(imagebuilder, build, "" if build < 9 else THROTTLED)
+    for build in (9, 10):  # after 2 s more
+        expect_delete(imagebuilder, build)
+
+    module.handler(request("Delete", response_url.url), clock)
+
+    assert clock.sleeps == [1.0, 2.0]
+    assert response_url.body() == expected_body("SUCCESS", f"Deleted 10 image(s) of {PIPELINE_ARN}")
+
+
+def test_images_still_throttled_when_time_runs_out_are_named_with_how_to_delete_them(
+    imagebuilder: Stubber, response_url: ResponseRecorder, clock: ClockContext
+) -> None:
+    """The stack still deletes (the leftovers cost nothing and block nothing); the reply says what is left."""
+    expect_list(imagebuilder, [summary(1), summary(2), summary(3)])
+    expect_delete(imagebuilder, 1)
+    # Waits of 1, 2, 4, 8, 16, 20, 20, 20... while one more call and the reply still fit in what is left.
+    waits = []
+    left_ms = clock.remaining_ms
+    while left_ms - (wait_ms := min(1_000 * 2 ** len(waits), 20_000)) >= NEEDED_MS:
+        waits.append(wait_ms / 1000)
+        left_ms -= wait_ms
+    for _ in range(len(waits) + 1):
+        expect_delete(imagebuilder, 2, THROTTLED)
+        expect_delete(imagebuilder, 3, THROTTLED)
+
+    module.handler(request("Delete", response_url.url), clock)
+
+    assert clock.sleeps == waits and sum(waits) > 200  # most of the five minutes
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Deleted 1 image(s) of {PIPELINE_ARN}; NOT FINISHED, out of time after {len(waits) + 1} rounds: 2 image(s) "
+        f"left: {image_arn(2)} ({THROTTLED}), {image_arn(3)} ({THROTTLED}){HOW_TO_DELETE}",
+    )
+
+
+def test_delete_reports_a_failed_cancellation(imagebuilder: Stubber, response_url: ResponseRecorder, clock: ClockContext) -> None:
     expect_list(imagebuilder, [summary(1, "TESTING")])
     imagebuilder.add_client_error("cancel_image_creation", "ResourceInUseException", "busy", 400)
 
-    module.handler(request("Delete", response_url.url), FakeContext())
+    module.handler(request("Delete", response_url.url), clock)
 
+    assert clock.sleeps == []  # the build goes on: nothing to wait for
     assert response_url.body()["Reason"] == (
         f"Deleted 0 image(s) of {PIPELINE_ARN}; left behind 1: "
         f"{image_arn(1)} (TESTING, cancel failed: ResourceInUseException)"
@@ -293,14 +364,15 @@ def test_delete_with_no_images(imagebuilder: Stubber, response_url: ResponseReco
 def test_delete_stops_in_time_and_still_responds(imagebuilder: Stubber, response_url: ResponseRecorder) -> None:
     expect_list(imagebuilder, [summary(1), summary(2), summary(3)])
     expect_delete(imagebuilder, 1)
-    # Checked before listing, then before each image: 29 s left before the second one.
-    context = FakeContext(120_000, 60_000, 29_000)
+    # Checked before listing, then before each image: too little left before the second one.
+    context = FakeContext(120_000, 60_000, NEEDED_MS - 1_000)
 
     module.handler(request("Delete", response_url.url), context)
 
     assert response_url.body() == expected_body(
         "SUCCESS",
-        f"Deleted 1 image(s) of {PIPELINE_ARN}; stopped early, less than 30 s left: 2 image(s) not attempted",
+        f"Deleted 1 image(s) of {PIPELINE_ARN}; NOT FINISHED, out of time after 1 round: 2 image(s) left: "
+        f"{image_arn(2)} (not attempted), {image_arn(3)} (not attempted){HOW_TO_DELETE}",
     )
 
 
@@ -310,8 +382,8 @@ def test_delete_stops_listing_in_time(imagebuilder: Stubber, response_url: Respo
     module.handler(request("Delete", response_url.url), FakeContext(60_000, 10_000))
 
     assert response_url.body()["Reason"] == (
-        f"Deleted 0 image(s) of {PIPELINE_ARN}; stopped early, less than 30 s left: "
-        "2 image(s) not attempted, more not listed"
+        f"Deleted 0 image(s) of {PIPELINE_ARN}; NOT FINISHED, out of time after 1 round: 2 image(s) left: "
+        f"{image_arn(1)} (not attempted), {image_arn(2)} (not attempted), and more not listed{HOW_TO_DELETE}"
     )
 
 
@@ -349,8 +421,8 @@ def test_long_reason_is_truncated(imagebuilder: Stubber, response_url: ResponseR
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    sent = response_url.only["body"]
+    sent = response_url.only["body"].encode()
     reason = json.loads(sent)["Reason"]
-    assert len(reason) == module.MAX_REASON and reason.endswith("... (truncated)")
+    assert reason.endswith("... (truncated)")
     assert reason.startswith(f"Deleted 0 image(s) of {PIPELINE_ARN}; left behind 40: {image_arn(1)}")
-    assert len(sent.encode()) < 4096
+    assert len(sent) <= 4096

@@ -108,7 +108,8 @@ def test_the_wait_never_eats_the_time_to_respond(iam: Stubber, response_url: Res
     role_missing(iam)
     iam.add_response("create_service_linked_role", {"Role": ROLE}, {"AWSServiceName": SERVICE})
 
-    module.handler(request("Create", response_url.url), FakeContext(module.MARGIN_MS + 4_000))
+    # Time for GetRole and CreateServiceLinkedRole, then 4 s more than the reply needs.
+    module.handler(request("Create", response_url.url), FakeContext(120_000, 120_000, module.REPLY_MS + 4_000))
 
     assert sleeps == [4.0]
 

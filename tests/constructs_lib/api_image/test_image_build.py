@@ -192,14 +192,15 @@ def test_updater_may_read_this_recipes_images_tag_this_repository_and_update_the
     statements = {s.get("Sid"): s for s in policy_statements(default, function)}
     # The images of this stack's recipe: image/<the recipe's name, as in the recipe's ARN>/*.
     recipe_name = {"Fn::Select": [1, {"Fn::Split": ["/", {"Fn::GetAtt": [recipe_id, "Arn"]}]}]}
-    assert statements["ReadRecipeImages"]["Action"] == "imagebuilder:GetImage"
+    assert statements["ReadRecipeImages"]["Action"] == ["imagebuilder:GetImage", "imagebuilder:ListImageBuildVersions"]
     assert statements["ReadRecipeImages"]["Resource"] == {"Fn::Join": ["", [
         "arn:", {"Ref": "AWS::Partition"}, ":imagebuilder:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
         ":image/", recipe_name, "/*"]]}
     statements = {sid: render(statement) for sid, statement in statements.items() if sid != "ReadRecipeImages"}
     assert sorted(statements["TagRunningImage"]["Action"]) == ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"]
     assert statements["TagRunningImage"]["Resource"] == f"<{repository_id}.Arn>"
-    assert statements["UpdateFunction"]["Action"] == "lambda:UpdateFunctionCode"
+    # It reads the function's revision and updates only the revision it checked.
+    assert statements["UpdateFunction"]["Action"] == ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"]
     assert statements["UpdateFunction"]["Resource"] == "<ParallelClusterFunction.Arn>"
 
 

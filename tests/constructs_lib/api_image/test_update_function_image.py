@@ -20,7 +20,14 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
-from tests.constructs_lib.helper_function.runtime_support import ACCOUNT, REGION, load_runtime
+from tests.constructs_lib.helper_function.runtime_support import (
+    ACCOUNT,
+    REGION,
+    ClockContext,
+    FakeContext,
+    load_runtime,
+    page,
+)
 
 module = load_runtime("api_image", "update_function_image")
 
@@ -28,7 +35,9 @@ FUNCTION_NAME = "ParallelClusterFunction-8131d980-7fb5-11ee-9589-0a6424944f95"
 RECIPE_NAME = "parallelclusterapi-3-16-1-1a2b3c4d-8131d980"
 RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:container-recipe/{RECIPE_NAME}/3.16.1"
 INFRASTRUCTURE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:infrastructure-configuration/parallelclusterapi-3-16-1-8131d980"
-IMAGE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{RECIPE_NAME}/3.16.1/4"
+IMAGE_VERSION_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{RECIPE_NAME}/3.16.1"
+IMAGE_ARN = f"{IMAGE_VERSION_ARN}/4"
+REVISION = "4ba5f1d6-3c2e-4f7a-9b1d-0e8c7a6f5d42"
 PIPELINE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-pipeline/parallelclusterapi-3-16-1-8131d980"
 REPOSITORY_NAME = "parallelclusterapi-apirepositoryaadf3f12-kd82jf7ahw1m"
 REPOSITORY_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY_NAME}"
@@ -164,13 +173,23 @@ class Services:
             expected_params={"repositoryName": REPOSITORY_NAME, "imageIds": [{"imageTag": tag}]},
         )
 
-    def retag(self, digest: str = DIGEST, already: bool = False) -> None:
+    def builds(self, *builds: tuple[int, str], token: str = "", next_token: str = "") -> None:
+        """ListImageBuildVersions of the recipe version answers these (build number, status)."""
+        summaries = [{"arn": f"{IMAGE_VERSION_ARN}/{build}", "name": RECIPE_NAME, "type": "DOCKER",
+                      "version": f"3.16.1/{build}", "state": {"status": status}} for build, status in builds]
+        params, response = page({"imageVersionArn": IMAGE_VERSION_ARN, "maxResults": 100},
+                                {"requestId": "r", "imageSummaryList": summaries}, token, next_token)
+        self.imagebuilder.add_response("list_image_build_versions", response, params)
+
+    def manifest(self, digest: str = DIGEST) -> None:
         self.ecr.add_response(
             "batch_get_image",
             {"images": [{"registryId": ACCOUNT, "repositoryName": REPOSITORY_NAME, "imageId": {"imageDigest": digest},
                          "imageManifest": MANIFEST, "imageManifestMediaType": MANIFEST_TYPE}], "failures": []},
             {"repositoryName": REPOSITORY_NAME, "imageIds": [{"imageDigest": digest}], "acceptedMediaTypes": module.MANIFEST_TYPES},
         )
+
+    def put(self, digest: str = DIGEST, already: bool = False) -> None:
         put = {"repositoryName": REPOSITORY_NAME, "imageManifest": MANIFEST, "imageManifestMediaType": MANIFEST_TYPE,
                "imageTag": RUNNING_TAG, "imageDigest": digest}
         if already:
@@ -180,23 +199,56 @@ class Services:
             self.ecr.add_response("put_image", {"image": {"repositoryName": REPOSITORY_NAME, "imageId": {
                 "imageDigest": digest, "imageTag": RUNNING_TAG}}}, put)
 
-    def update(self, digest: str = DIGEST) -> None:
+    def configuration(self, revision: str = REVISION) -> None:
         self.lambda_.add_response(
-            "update_function_code",
-            {"FunctionName": FUNCTION_NAME, "PackageType": "Image", "LastUpdateStatus": "InProgress"},
-            {"FunctionName": FUNCTION_NAME, "ImageUri": f"{REPOSITORY_URI}@{digest}", "Publish": False},
+            "get_function_configuration",
+            {"FunctionName": FUNCTION_NAME, "PackageType": "Image", "RevisionId": revision, "LastUpdateStatus": "Successful"},
+            {"FunctionName": FUNCTION_NAME},
         )
 
-    def genuine(self, described: dict[str, Any] = IMAGE) -> None:
-        """The calls for an AVAILABLE image of this stack, first promotion."""
+    def update(self, digest: str = DIGEST, revision: str = REVISION, error: str = "") -> None:
+        params = {"FunctionName": FUNCTION_NAME, "ImageUri": f"{REPOSITORY_URI}@{digest}", "Publish": False,
+                  "RevisionId": revision}
+        if error:
+            status = {"ResourceConflictException": 409, "PreconditionFailedException": 412}.get(error, 400)
+            self.lambda_.add_client_error("update_function_code", service_error_code=error, http_status_code=status,
+                                          service_message=f"{error} for {FUNCTION_NAME}", expected_params=params)
+        else:
+            self.lambda_.add_response(
+                "update_function_code",
+                {"FunctionName": FUNCTION_NAME, "PackageType": "Image", "LastUpdateStatus": "InProgress"},
+                params,
+            )
+
+    def up_to_the_update(self, described: dict[str, Any] = IMAGE) -> None:
+        """The calls for an AVAILABLE image of this stack, nothing newer, until the function is read."""
         self.get_image(described)
         self.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
-        self.tag_missing(RUNNING_TAG)
-        self.retag()
+        self.manifest()
+        self.builds((3, "AVAILABLE"), (4, "AVAILABLE"))  # checked right before the retag
+        self.put()
+        self.configuration()
+        self.builds((3, "AVAILABLE"), (4, "AVAILABLE"))  # and right before the update
+
+    def genuine(self, described: dict[str, Any] = IMAGE) -> None:
+        """The calls for an AVAILABLE image of this stack, nothing newer: tagged, then the function updated."""
+        self.up_to_the_update(described)
         self.update()
 
 
 PUSHED = datetime.datetime(2025, 6, 2, 9, 40, tzinfo=datetime.UTC)
+
+
+# A Lambda context with the updater's five minutes, whose clock does not run.
+CONTEXT = FakeContext(300_000)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ClockContext:
+    """The updater's five minutes on a clock that only its waits advance."""
+    context = ClockContext(300_000)
+    monkeypatch.setattr(module, "SLEEP", context.sleep)
+    return context
 
 
 @pytest.fixture
@@ -233,7 +285,7 @@ def test_sample_image_is_valid() -> None:
 def test_available_image_is_tagged_and_run_by_digest(aws: Services) -> None:
     aws.genuine()
 
-    assert module.handler(event(image()), None) == outcome(updated=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(updated=1)
 
 
 def test_only_the_arn_of_the_message_is_read(aws: Services) -> None:
@@ -241,41 +293,65 @@ def test_only_the_arn_of_the_message_is_read(aws: Services) -> None:
     forged = image(outputResources={"containers": [{"region": REGION, "imageUris": ["evil.example.com/x:1"]}]})
     aws.genuine()
 
-    assert module.handler(event(forged), None) == outcome(updated=1)
+    assert module.handler(event(forged), CONTEXT) == outcome(updated=1)
 
 
-def test_newer_image_replaces_the_running_one(aws: Services) -> None:
+def test_older_and_unfinished_builds_do_not_stop_the_promotion(aws: Services) -> None:
+    """Only an AVAILABLE build with a higher number is newer: not the running one, a build still going, a failed one."""
     aws.get_image(IMAGE)
     aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
-    aws.describe({"imageTag": RUNNING_TAG}, RUNNING_DIGEST, PUSHED - datetime.timedelta(days=7), ["3.16.1-3", RUNNING_TAG])
-    aws.describe({"imageDigest": DIGEST}, DIGEST, PUSHED, [TAG])
-    aws.retag()
+    aws.manifest()
+    aws.builds((1, "AVAILABLE"), (3, "AVAILABLE"), (4, "AVAILABLE"), next_token="page-2")
+    aws.builds((5, "BUILDING"), (6, "FAILED"), (7, "CANCELLED"), token="page-2")
+    aws.put()
+    aws.configuration()
+    aws.builds((3, "AVAILABLE"), (4, "AVAILABLE"), (5, "DISTRIBUTING"))
     aws.update()
 
-    assert module.handler(event(image()), None) == outcome(updated=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(updated=1)
 
 
 def test_older_image_does_not_roll_the_function_back(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
-    """A replayed notification of an older build of this recipe: genuine, but not promoted."""
+    """A replayed or delayed notification of an older build of this recipe: genuine, but neither tagged nor run."""
     aws.get_image(IMAGE)
     aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
-    aws.describe({"imageTag": RUNNING_TAG}, RUNNING_DIGEST, PUSHED + datetime.timedelta(days=7), ["3.16.1-5", RUNNING_TAG])
-    aws.describe({"imageDigest": DIGEST}, DIGEST, PUSHED, [TAG])
+    aws.manifest()
+    aws.builds((4, "AVAILABLE"), next_token="page-2")
+    aws.builds((5, "AVAILABLE"), token="page-2")
 
-    assert module.handler(event(image()), None) == outcome(ignored=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(ignored=1)
     (log,) = record_logs(caplog)
-    assert "pushed before the image the function runs" in log.getMessage()
+    assert log.getMessage() == f"Image {IMAGE_ARN} ({DIGEST}) is not promoted: the newer build {IMAGE_VERSION_ARN}/5 is available"
+
+
+def test_a_newer_build_available_before_the_update_stops_it(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
+    """Checked again right before the update: the newer build's own invocation points the function at it."""
+    aws.get_image(IMAGE)
+    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
+    aws.manifest()
+    aws.builds((4, "AVAILABLE"), (5, "DISTRIBUTING"))
+    aws.put()
+    aws.configuration()
+    aws.builds((4, "AVAILABLE"), (5, "AVAILABLE"))
+
+    assert module.handler(event(image()), CONTEXT) == outcome(ignored=1)
+    assert record_logs(caplog)[-1].getMessage() == (
+        f"Image {IMAGE_ARN} is not promoted: the newer build {IMAGE_VERSION_ARN}/5 is available"
+    )
 
 
 def test_retry_of_the_running_image_updates_the_function_again(aws: Services) -> None:
     """Idempotent: a retry after the Lambda update failed finds the tag already in place."""
     aws.get_image(IMAGE)
     aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG, RUNNING_TAG])
-    aws.describe({"imageTag": RUNNING_TAG}, DIGEST, PUSHED, [TAG, RUNNING_TAG])
-    aws.retag(already=True)
+    aws.manifest()
+    aws.builds((4, "AVAILABLE"))
+    aws.put(already=True)
+    aws.configuration()
+    aws.builds((4, "AVAILABLE"))
     aws.update()
 
-    assert module.handler(event(image()), None) == outcome(updated=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(updated=1)
 
 
 def test_image_the_stack_built_is_tagged_but_left_to_cloudformation(aws: Services) -> None:
@@ -287,10 +363,53 @@ def test_image_the_stack_built_is_tagged_but_left_to_cloudformation(aws: Service
     del built_by_the_stack["sourcePipelineArn"], built_by_the_stack["sourcePipelineName"]
     aws.get_image(built_by_the_stack)
     aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
-    aws.tag_missing(RUNNING_TAG)
-    aws.retag()
+    aws.manifest()
+    aws.builds((4, "AVAILABLE"))
+    aws.put()
 
-    assert module.handler(event(image()), None) == outcome(tagged=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(tagged=1)
+
+
+def test_an_update_in_progress_is_waited_for(aws: Services, clock: ClockContext) -> None:
+    """ResourceConflictException: another update (another build's, CloudFormation's) is in progress."""
+    aws.up_to_the_update()
+    aws.update(error="ResourceConflictException")
+    aws.configuration()
+    aws.builds((4, "AVAILABLE"))
+    aws.update(error="ResourceConflictException")
+    aws.configuration()
+    aws.builds((4, "AVAILABLE"))
+    aws.update()
+
+    assert module.handler(event(image()), clock) == outcome(updated=1)
+    assert clock.sleeps == [2.0, 4.0]
+
+
+def test_a_function_changed_since_it_was_read_is_read_and_checked_again(aws: Services, clock: ClockContext) -> None:
+    """PreconditionFailedException: an update came between the read and this one (the RevisionId moved on)."""
+    aws.up_to_the_update()
+    aws.update(error="PreconditionFailedException")
+    aws.configuration("b0c1d2e3-0000-4000-8000-000000000001")
+    aws.builds((4, "AVAILABLE"))
+    aws.update(revision="b0c1d2e3-0000-4000-8000-000000000001")
+
+    assert module.handler(event(image()), clock) == outcome(updated=1)
+    assert clock.sleeps == []
+
+
+def test_an_update_in_progress_until_time_runs_out_is_raised_for_a_retry(aws: Services, clock: ClockContext) -> None:
+    """Each wait must leave time for the read, the check and the update, then KEEP_MS: else Lambda retries later."""
+    # Room for one 2 s wait and a round after it, not for the 4 s wait after that.
+    clock.remaining_ms = 3 * module.longest_call_ms() + module.KEEP_MS + 3_000
+    aws.up_to_the_update()
+    aws.update(error="ResourceConflictException")
+    aws.configuration()
+    aws.builds((4, "AVAILABLE"))
+    aws.update(error="ResourceConflictException")
+
+    with pytest.raises(ClientError, match="ResourceConflictException"):
+        module.handler(event(image()), clock)
+    assert clock.sleeps == [2.0]
 
 
 # ---------------------------------------------------------------- forged messages
@@ -304,7 +423,7 @@ def test_another_accounts_image_is_refused_by_iam(aws: Services, caplog: pytest.
         service_message="User is not authorized to perform: imagebuilder:GetImage", expected_params={"imageBuildVersionArn": other},
     )
 
-    assert module.handler(event(image(arn=other)), None) == outcome(refused=1)
+    assert module.handler(event(image(arn=other)), CONTEXT) == outcome(refused=1)
     (log,) = record_logs(caplog)
     assert log.levelno == logging.WARNING and other in log.getMessage() and "AccessDeniedException" in log.getMessage()
 
@@ -334,7 +453,7 @@ def test_images_not_built_by_this_stack_for_this_repository_are_refused(
     """E.g. someone reusing the stack's infrastructure configuration with a recipe of their own."""
     aws.get_image(described)
 
-    assert module.handler(event(image()), None) == outcome(refused=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(refused=1)
     (log,) = record_logs(caplog)
     assert problem in log.getMessage()
 
@@ -343,13 +462,13 @@ def test_tag_not_in_the_repository_is_refused(aws: Services) -> None:
     aws.get_image(IMAGE)
     aws.tag_missing(TAG)
 
-    assert module.handler(event(image()), None) == outcome(refused=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(refused=1)
 
 
 def test_message_claiming_available_for_a_failed_build_is_not_promoted(aws: Services) -> None:
     aws.get_image(image("FAILED", outputResources={}))
 
-    assert module.handler(event(image()), None) == outcome(failed=1)
+    assert module.handler(event(image()), CONTEXT) == outcome(failed=1)
 
 
 @pytest.mark.parametrize(
@@ -366,7 +485,7 @@ def test_message_claiming_available_for_a_failed_build_is_not_promoted(aws: Serv
 def test_malformed_messages_are_reported_not_raised(
     aws: Services, caplog: pytest.LogCaptureFixture, message: Any, problem: str
 ) -> None:
-    assert module.handler(event(message), None) == outcome(malformed=1)
+    assert module.handler(event(message), CONTEXT) == outcome(malformed=1)
     (log,) = record_logs(caplog)
     assert log.levelno == logging.ERROR and problem in log.getMessage()
 
@@ -375,7 +494,7 @@ def test_record_without_message_is_malformed(aws: Services) -> None:
     broken = record(image())
     del broken["Sns"]["Message"]
 
-    assert module.handler({"Records": [broken, "not a record"]}, None) == outcome(malformed=2)
+    assert module.handler({"Records": [broken, "not a record"]}, CONTEXT) == outcome(malformed=2)
 
 
 # ---------------------------------------------------------------- failed builds and other statuses
@@ -389,7 +508,7 @@ def test_failed_build_is_logged_with_its_reason_and_build_log(aws: Services, cap
     )
     aws.get_image(failed)
 
-    assert module.handler(event(image("FAILED")), None) == outcome(failed=1)
+    assert module.handler(event(image("FAILED")), CONTEXT) == outcome(failed=1)
     (log,) = record_logs(caplog)
     assert log.levelno == logging.WARNING
     message = log.getMessage()
@@ -400,7 +519,7 @@ def test_failed_build_is_logged_with_its_reason_and_build_log(aws: Services, cap
 def test_failed_build_names_the_images_own_log_group(aws: Services, caplog: pytest.LogCaptureFixture) -> None:
     aws.get_image(image("FAILED", loggingConfiguration={"logGroupName": "/aws/imagebuilder/custom"}))
 
-    module.handler(event(image("FAILED")), None)
+    module.handler(event(image("FAILED")), CONTEXT)
     (log,) = record_logs(caplog)
     assert "group /aws/imagebuilder/custom, stream" in log.getMessage()
 
@@ -408,27 +527,27 @@ def test_failed_build_names_the_images_own_log_group(aws: Services, caplog: pyte
 def test_failed_build_of_another_recipe_is_refused_not_reported(aws: Services) -> None:
     aws.get_image(image("FAILED", containerRecipe={**IMAGE["containerRecipe"], "arn": RECIPE_ARN + "0"}))
 
-    assert module.handler(event(image("FAILED")), None) == outcome(refused=1)
+    assert module.handler(event(image("FAILED")), CONTEXT) == outcome(refused=1)
 
 
 @pytest.mark.parametrize("status", ["BUILDING", "DISTRIBUTING", "CANCELLED", "DEPRECATED", "DELETED"])
 def test_other_statuses_are_ignored(aws: Services, status: str) -> None:
     aws.get_image(image(status))
 
-    assert module.handler(event(image(status)), None) == outcome(ignored=1)
+    assert module.handler(event(image(status)), CONTEXT) == outcome(ignored=1)
 
 
 def test_several_records_in_one_event(aws: Services) -> None:
     aws.genuine()
     aws.get_image(image("FAILED", outputResources={}))
 
-    summary = module.handler(event(image(), image("FAILED"), "{}"), None)
+    summary = module.handler(event(image(), image("FAILED"), "{}"), CONTEXT)
 
     assert summary == outcome(updated=1, failed=1, malformed=1)
 
 
 def test_no_records(aws: Services) -> None:
-    assert module.handler({"Records": []}, None) == outcome()
+    assert module.handler({"Records": []}, CONTEXT) == outcome()
 
 
 # ---------------------------------------------------------------- errors a retry may fix
@@ -438,19 +557,12 @@ def test_image_builder_error_is_raised_for_a_retry(aws: Services) -> None:
     aws.imagebuilder.add_client_error("get_image", service_error_code="ServiceUnavailableException", http_status_code=503)
 
     with pytest.raises(ClientError, match="ServiceUnavailableException"):
-        module.handler(event(image()), None)
+        module.handler(event(image()), CONTEXT)
 
 
 def test_lambda_error_is_raised_for_a_retry(aws: Services) -> None:
-    aws.get_image(IMAGE)
-    aws.describe({"imageTag": TAG}, DIGEST, PUSHED, [TAG])
-    aws.tag_missing(RUNNING_TAG)
-    aws.retag()
-    aws.lambda_.add_client_error(
-        "update_function_code", service_error_code="ResourceConflictException", http_status_code=409,
-        service_message="An update is in progress for resource: " + FUNCTION_NAME,
-        expected_params={"FunctionName": FUNCTION_NAME, "ImageUri": f"{REPOSITORY_URI}@{DIGEST}", "Publish": False},
-    )
+    aws.up_to_the_update()
+    aws.update(error="InvalidParameterValueException")
 
-    with pytest.raises(ClientError, match="ResourceConflictException"):
-        module.handler(event(image()), None)
+    with pytest.raises(ClientError, match="InvalidParameterValueException"):
+        module.handler(event(image()), CONTEXT)

@@ -66,9 +66,12 @@ def test_the_setter_may_touch_the_account_the_stages_and_the_offered_roles_only(
     assert statements["PassOfferedRoles"]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}*"
     assert statements["DeleteOwnRole"]["Action"] == ["iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListRolePolicies"]
     assert statements["DeleteOwnRole"]["Resource"] == f"<{ROLE_ID}.Arn>"
+    # Reading whether a role exists (the one the setting names may be anybody's), nothing more.
+    check = statements["CheckRoleExists"]
+    assert (check["Action"], check["Resource"]) == ("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/*")
     actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert {a for a in actions if a.startswith("iam:")} == {
-        "iam:ListRoles", "iam:PassRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListRolePolicies"
+        "iam:ListRoles", "iam:PassRole", "iam:GetRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListRolePolicies"
     }
     setting = default.template["Resources"][SETTING_ID]["Properties"]
     setter = default.template["Resources"][setting["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]

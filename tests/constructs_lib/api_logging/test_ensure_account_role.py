@@ -28,7 +28,9 @@ from moto.apigateway.models import Account
 from tests.constructs_lib.helper_function.runtime_support import (
     ACCOUNT,
     REGION,
+    ClockContext,
     FakeContext,
+    RealClockContext,
     ResponseRecorder,
     custom_resource_request,
     custom_resource_response,
@@ -113,31 +115,6 @@ def name_of(role: str) -> str:
     return role.rsplit("/", 1)[1]
 
 
-class ClockContext:
-    """A Lambda context on a simulated clock that only ``sleep`` advances (API calls take no time)."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-        self.sleeps: list[float] = []
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.remaining_ms -= int(seconds * 1000)
-
-
-class RealClockContext:
-    """A Lambda context whose remaining time runs with the real clock."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
 class Hooked:
     """A client whose ``operation`` runs ``hook(call number, params)`` first; the hook may raise."""
 
@@ -203,6 +180,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
         monkeypatch.setattr(module, "APIGATEWAY", clients.apigateway)
         monkeypatch.setattr(module, "APIGATEWAY_V2", clients.apigatewayv2)
         monkeypatch.setattr(module, "IAM", clients.iam)
+        offer(clients, OTHER_ROLE)  # somebody's role, on no path of this project
         yield clients
 
 
@@ -314,6 +292,34 @@ def expect_role_deleted(stubs: SimpleNamespace, role: str = ROLE) -> None:
     stubs.iam.add_response("delete_role", {}, {"RoleName": name})
 
 
+def expect_exists(stubs: SimpleNamespace, role: str) -> None:
+    stubs.iam.add_response("get_role", {"Role": {
+        "Path": role.split(":role", 1)[1].rsplit("/", 1)[0] + "/", "RoleName": name_of(role), "RoleId": "AROA0000000000000001",
+        "Arn": role, "CreateDate": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        "AssumeRolePolicyDocument": "{}"}}, {"RoleName": name_of(role)})
+
+
+def expect_gone(stubs: SimpleNamespace, role: str) -> None:
+    stubs.iam.add_client_error("get_role", "NoSuchEntity", f"The role with name {name_of(role)} cannot be found.", 404,
+                               expected_params={"RoleName": name_of(role)})
+
+
+def expect_settled(stubs: SimpleNamespace, role: str | None) -> None:
+    """The check after this stack's role is deleted: the account names ``role``, which exists (or none)."""
+    expect_get(stubs.apigateway, role)
+    if role is not None:
+        expect_exists(stubs, role)
+
+
+def out_of_time(left_s: int) -> str:
+    """The OutOfTime message of a check with ``left_s`` seconds left."""
+    needed = (module.longest_call_ms() + module.REPLY_MS) // 1000
+    return (f"{left_s} s left, less than the {needed} s another AWS call (up to {module.longest_call_ms() // 1000} s) "
+            "and what follows it need: stopped before calling AWS")
+
+
+# What a check needs: one more call and the reply.
+NEEDED_MS = module.longest_call_ms() + module.REPLY_MS
 DELETED = f"Deleted this stack's role {ROLE_NAME}"
 
 
@@ -380,14 +386,16 @@ def test_create_reads_the_account_before_every_attempt(
 
 
 def test_create_stops_when_a_role_appears_mid_retry(
-    apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
+    stubs: SimpleNamespace, response_url: ResponseRecorder, sleeps: list[float]
 ) -> None:
     """Somebody sets a role while the new role propagates: the next read sees it, no write follows."""
+    apigateway = stubs.apigateway
     expect_get(apigateway, None)
     expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
     expect_get(apigateway, None)
     expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
     expect_get(apigateway, OTHER_ROLE)
+    expect_exists(stubs, OTHER_ROLE)  # a role that exists is somebody's: never replaced
 
     module.handler(request("Create", response_url.url), FakeContext())
 
@@ -444,8 +452,9 @@ def test_create_retries_network_errors(monkeypatch: pytest.MonkeyPatch, response
 
 def test_create_gives_up_within_the_time_bound(apigateway: Stubber, response_url: ResponseRecorder,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """100 s left, 30 s kept to respond: attempts at 0, 2, 6, 14, 30, 50 and 70 s, then FAILED."""
-    context = ClockContext(100_000)
+    """130 s left, 52 s kept for one more call and the reply: attempts at 0, 2, 6, 14, 30, 50 and 70 s, then FAILED."""
+    assert NEEDED_MS == 52_000  # 2 attempts of 3 + 10 s, 6 s of botocore's backoff, 20 s to reply
+    context = ClockContext(130_000)
     monkeypatch.setattr(module, "SLEEP", context.sleep)
     for _ in range(7):
         expect_get(apigateway, None)
@@ -454,12 +463,13 @@ def test_create_gives_up_within_the_time_bound(apigateway: Stubber, response_url
     module.handler(request("Create", response_url.url), context)
 
     assert context.sleeps == [2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
-    assert context.remaining_ms == 30_000  # all the time left before the margin, not more
+    # All the time before the margin, not more: another 20 s wait would leave less than it.
+    assert NEEDED_MS <= context.remaining_ms < NEEDED_MS + 20_000
     assert response_url.body() == expected_body(
         "FAILED",
         f"Create failed: RoleNotSet: Could not set the account's API Gateway CloudWatch role to {ROLE} "
         "(API Gateway cannot write the stage's logs without one): UpdateAccount still failing after 7 "
-        "attempt(s) in 0 s, stopped to keep 30 s to respond; last error: BadRequestException: " + PROPAGATION,
+        "attempt(s) in 0 s, stopped to keep the time to respond; last error: BadRequestException: " + PROPAGATION,
     )
 
 
@@ -474,7 +484,7 @@ def test_create_gives_up_in_real_time(response_url: ResponseRecorder, monkeypatc
             expect_update(stub, SET, "BadRequestException", PROPAGATION)
         started = time.monotonic()
 
-        module.handler(request("Create", response_url.url), RealClockContext(module.MARGIN_MS + 400))
+        module.handler(request("Create", response_url.url), RealClockContext(NEEDED_MS + 400))
 
         elapsed = time.monotonic() - started
     body = response_url.body()
@@ -513,12 +523,12 @@ def test_create_fails_when_the_account_cannot_be_read(apigateway: Stubber, respo
 
 
 def test_create_without_time_left_fails_without_calling(apigateway: Stubber, response_url: ResponseRecorder) -> None:
-    module.handler(request("Create", response_url.url), FakeContext(20_000))
+    module.handler(request("Create", response_url.url), FakeContext(NEEDED_MS - 1_000))
 
     assert response_url.body() == expected_body(
         "FAILED",
         f"Create failed: RoleNotSet: Could not set the account's API Gateway CloudWatch role to {ROLE} (API "
-        "Gateway cannot write the stage's logs without one): Less than 30 s left, not calling AWS",
+        f"Gateway cannot write the stage's logs without one): {out_of_time(51)}",
     )
 
 
@@ -597,11 +607,13 @@ def test_update_leaves_another_role_alone(aws: SimpleNamespace, response_url: Re
 
 
 def test_update_leaves_a_role_set_during_the_move_alone(
-    apigateway: Stubber, response_url: ResponseRecorder, sleeps: list[float]
+    stubs: SimpleNamespace, response_url: ResponseRecorder, sleeps: list[float]
 ) -> None:
+    apigateway = stubs.apigateway
     expect_get(apigateway, LEGACY_ROLE)
     expect_update(apigateway, SET, "BadRequestException", PROPAGATION)
     expect_get(apigateway, OTHER_ROLE)
+    expect_exists(stubs, OTHER_ROLE)
 
     module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
 
@@ -625,12 +637,14 @@ def test_update_with_the_same_role_changes_nothing(aws: SimpleNamespace, respons
     assert response_url.body() == expected_body("SUCCESS", f"The account already uses {ROLE}", ours())
 
 
-def test_update_keeps_the_physical_id(apigateway: Stubber, response_url: ResponseRecorder) -> None:
+def test_update_keeps_the_physical_id(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
     """Another id would make CloudFormation send Delete for the old one, which would reset the role."""
-    expect_get(apigateway, OTHER_ROLE)
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_exists(stubs, OTHER_ROLE)
 
     module.handler(update(response_url.url, LEGACY_ROLE), FakeContext())
 
+    assert response_url.body()["Status"] == "SUCCESS"
     assert response_url.body()["PhysicalResourceId"] == PHYSICAL_ID
 
 
@@ -782,7 +796,7 @@ def test_delete_stops_checking_apis_in_time_and_leaves_both(
     context = ClockContext(300_000)
 
     def clock_runs_out(call: int, params: dict[str, Any]) -> None:
-        context.remaining_ms = 29_000
+        context.remaining_ms = NEEDED_MS - 1_000
 
     monkeypatch.setattr(module, "APIGATEWAY", Hooked(aws.apigateway, "get_stages", clock_runs_out))
 
@@ -792,7 +806,7 @@ def test_delete_stops_checking_apis_in_time_and_leaves_both(
     assert response_url.body() == expected_body(
         "SUCCESS",
         f"The account uses this stack's {ROLE}, and whether other APIs of {REGION} log through it could not be "
-        "checked (OutOfTime: Less than 30 s left, not calling AWS): left the setting and the role. CloudFormation "
+        f"checked (OutOfTime: {out_of_time(51)}): left the setting and the role. CloudFormation "
         "retains the role; once no other API logs through it, point the account's setting at another role (or "
         f"reset it), then delete the role {ROLE_NAME}, its inline policy first",
     )
@@ -835,6 +849,177 @@ def test_delete_leaves_another_role_alone(aws: SimpleNamespace, response_url: Re
     assert role_of(aws) == OTHER_ROLE and not exists(aws, ROLE)
 
 
+# --- Two stacks deleted at the same time, then a third created (moto) ----------------------------
+#
+# Each stack has its own setter function (another instance of the module, with its own clients on
+# the same account). The interleavings pause one stack's Delete right after one of its AWS calls and
+# run the other stack's whole Delete there. Whatever the order, the account must end on a role that
+# exists, or on none, so that the next stack's Create can set its own.
+
+
+class After:
+    """A client whose ``operation`` runs ``action`` once, right after its ``call``-th call returned."""
+
+    def __init__(self, client: Any, operation: str, action: Callable[[], None], call: int = 1) -> None:
+        self._client, self._operation, self._action, self._call = client, operation, action, call
+        self.calls = 0
+        self.ran = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self._operation:
+            return getattr(self._client, name)
+
+        def call(**params: Any) -> Any:
+            result = getattr(self._client, name)(**params)
+            self.calls += 1
+            if self.calls == self._call:
+                self._action()
+                self.ran = True
+            return result
+
+        return call
+
+
+def setter_of_another_stack(aws: SimpleNamespace, **clients: Any) -> Any:
+    """The setter function of another stack: the same code, its own clients (``clients`` overrides some)."""
+    setter = load_runtime("api_logging", "ensure_account_role")
+    setter.APIGATEWAY = clients.get("apigateway", aws.apigateway)
+    setter.APIGATEWAY_V2 = aws.apigatewayv2
+    setter.IAM = clients.get("iam", aws.iam)
+    setter.SLEEP = lambda seconds: None
+    return setter
+
+
+def two_stacks(aws: SimpleNamespace, response_url: ResponseRecorder) -> tuple[str, str]:
+    """Stack A set the account's role; stack B found it and left it. Both APIs are gone (their stages first)."""
+    first, second = offer(aws, ROLE), offer(aws, SECOND_STACK_ROLE)
+    module.handler(request("Create", response_url.url, first), FakeContext())
+    module.handler(request("Create", response_url.url, second), FakeContext())
+    assert role_of(aws) == first
+    return first, second
+
+
+def assert_account_role_exists_or_none(aws: SimpleNamespace) -> None:
+    current = role_of(aws)
+    assert current is None or exists(aws, current), f"the account names {current}, which no longer exists"
+
+
+def a_third_stack_sets_its_role(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    third = offer(aws, THIRD_STACK_ROLE)
+    module.handler(request("Create", response_url.url, third), FakeContext())
+    assert role_of(aws) == third
+    assert last_body(response_url)["Data"] == ours(third)
+
+
+def delete_during_another_delete(
+    aws: SimpleNamespace, response_url: ResponseRecorder, role: str, other_role: str, client: str, operation: str
+) -> None:
+    """Delete the stack that offered ``role``, running the other stack's whole Delete right after its
+    first ``operation`` call on its ``client`` (``apigateway`` or ``iam``); then check the account."""
+    other_stack = setter_of_another_stack(aws)
+    paused = After(getattr(aws, client), operation,
+                   lambda: other_stack.handler(request("Delete", response_url.url, other_role), FakeContext()))
+    stack = setter_of_another_stack(aws, **{client: paused})
+
+    stack.handler(request("Delete", response_url.url, role), FakeContext())
+
+    assert paused.ran, "the interleaving happened"
+    assert not exists(aws, role) and not exists(aws, other_role)
+    assert_account_role_exists_or_none(aws)
+
+
+def test_b_reads_the_setting_then_a_hands_it_over_to_b_and_both_delete_their_roles(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """B sees A's role and leaves it; A hands the setting over to B's role; B then deletes its role."""
+    first, second = two_stacks(aws, response_url)
+
+    delete_during_another_delete(aws, response_url, second, first, "apigateway", "get_account")
+
+    assert role_of(aws) is None
+    assert last_body(response_url)["Reason"].endswith(
+        f"Then the account named this stack's deleted role {second} (another stack's Delete handed it over "
+        "meanwhile): reset it (replace without a value)"
+    )
+    a_third_stack_sets_its_role(aws, response_url)
+
+
+def test_a_lists_b_then_b_deletes_its_role_before_a_hands_over(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """The reverse: A finds B's role among the offered ones; B's whole Delete runs; A would hand over to a deleted role."""
+    first, second = two_stacks(aws, response_url)
+
+    delete_during_another_delete(aws, response_url, first, second, "iam", "list_roles")
+
+    assert role_of(aws) is None
+    assert last_body(response_url)["Reason"] == (
+        f"Reset the account's role, which was this stack's {first} (replace without a value) (the roles other "
+        f"stacks offered are gone: {second}). Deleted this stack's role {name_of(first)}"
+    )
+    a_third_stack_sets_its_role(aws, response_url)
+
+
+def test_b_deletes_its_role_between_the_check_and_the_hand_over(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """A checks that B's role exists; B's whole Delete runs before A's write: A finds out once its own role is gone."""
+    first, second = two_stacks(aws, response_url)
+
+    delete_during_another_delete(aws, response_url, first, second, "iam", "get_role")
+
+    assert role_of(aws) is None
+    assert last_body(response_url)["Reason"] == (
+        f"Handed the account's role over from this stack's {first} to {second}, which another stack of this "
+        f"project offered. Deleted this stack's role {name_of(first)}. Then the account named {second}, which no "
+        "longer exists: reset it (replace without a value)"
+    )
+    a_third_stack_sets_its_role(aws, response_url)
+
+
+def test_a_delete_hands_a_dangling_setting_over_to_a_role_that_exists(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """A third stack still offers a role (older than B's, so A hands over to B): the setting goes to it, not to nothing."""
+    third = offer(aws, THIRD_STACK_ROLE)
+    first, second = two_stacks(aws, response_url)
+
+    delete_during_another_delete(aws, response_url, second, first, "apigateway", "get_account")
+
+    assert role_of(aws) == third
+    assert last_body(response_url)["Reason"].endswith(
+        f"Then the account named this stack's deleted role {second} (another stack's Delete handed it over "
+        f"meanwhile): handed it over to {third}, which another stack of this project offered"
+    )
+
+
+def test_create_takes_a_setting_that_names_a_deleted_role_for_no_role(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """What today's race left behind: the account names a role that is gone; logging is broken for every API."""
+    set_role(aws, SECOND_STACK_ROLE)  # never created, or deleted since
+    offer(aws, ROLE)
+
+    module.handler(request("Create", response_url.url), FakeContext())
+
+    assert role_of(aws) == ROLE
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"Set the account's role to {ROLE} (was {SECOND_STACK_ROLE}, a role that no longer exists; attempts: 1)",
+        ours(),
+    )
+
+
+def test_create_leaves_a_role_of_another_account_alone(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """IAM answers only for this account's roles: one it cannot look up is not taken for missing."""
+    elsewhere = "arn:aws:iam::210987654321:role/CentralApiGatewayLogs"
+    set_role(aws, elsewhere)
+    offer(aws, ROLE)
+
+    module.handler(request("Create", response_url.url), FakeContext())
+
+    assert role_of(aws) == elsewhere
+    assert response_url.body()["Data"] == theirs(elsewhere)
+
+
 # --- Delete: exact requests (Stubber) -------------------------------------------------------------
 
 
@@ -846,6 +1031,7 @@ def test_delete_resets_this_stacks_role(stubs: SimpleNamespace, response_url: Re
     expect_update(stubs.apigateway, RESET)
     expect_get(stubs.apigateway, None)  # the reset took effect
     expect_role_deleted(stubs)
+    expect_settled(stubs, None)  # read again once the role is gone
 
     body = module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -857,9 +1043,11 @@ def test_delete_resets_this_stacks_role(stubs: SimpleNamespace, response_url: Re
 def test_delete_hands_over_to_the_newest_offered_role(stubs: SimpleNamespace, response_url: ResponseRecorder) -> None:
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs, SECOND_STACK_ROLE, THIRD_STACK_ROLE)  # the third is the newest
+    expect_exists(stubs, THIRD_STACK_ROLE)  # handed over only to a role that exists
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(THIRD_STACK_ROLE))
     expect_role_deleted(stubs)
+    expect_settled(stubs, THIRD_STACK_ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -875,13 +1063,16 @@ def test_delete_tries_the_next_offered_role_when_api_gateway_refuses_one(
 ) -> None:
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs, SECOND_STACK_ROLE, THIRD_STACK_ROLE)
+    expect_exists(stubs, THIRD_STACK_ROLE)
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(THIRD_STACK_ROLE), "BadRequestException", PROPAGATION)
+    expect_exists(stubs, SECOND_STACK_ROLE)
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE), "TooManyRequestsException", "Too Many Requests")
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE))
     expect_role_deleted(stubs)
+    expect_settled(stubs, SECOND_STACK_ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -895,6 +1086,7 @@ def test_delete_resets_when_every_offered_role_is_refused(
 ) -> None:
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_exists(stubs, SECOND_STACK_ROLE)
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE), "BadRequestException", PROPAGATION)
     expect_no_logging_apis(stubs)
@@ -902,6 +1094,7 @@ def test_delete_resets_when_every_offered_role_is_refused(
     expect_update(stubs.apigateway, RESET)
     expect_get(stubs.apigateway, None)
     expect_role_deleted(stubs)
+    expect_settled(stubs, None)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -917,8 +1110,10 @@ def test_delete_does_not_hand_over_a_setting_changed_meanwhile(
     """Somebody set a role between the first read and the hand-over: no write; this stack's role is unused."""
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_exists(stubs, SECOND_STACK_ROLE)
     expect_get(stubs.apigateway, OTHER_ROLE)
     expect_role_deleted(stubs)
+    expect_settled(stubs, OTHER_ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -935,6 +1130,7 @@ def test_delete_does_not_reset_a_setting_changed_meanwhile(
     expect_no_logging_apis(stubs)
     expect_get(stubs.apigateway, OTHER_ROLE)
     expect_role_deleted(stubs)
+    expect_settled(stubs, OTHER_ROLE)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -953,6 +1149,7 @@ def test_delete_falls_back_to_an_empty_value(stubs: SimpleNamespace, response_ur
     expect_update(stubs.apigateway, RESET_EMPTY)
     expect_get(stubs.apigateway, None)
     expect_role_deleted(stubs)
+    expect_settled(stubs, None)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -1015,6 +1212,7 @@ def test_delete_of_a_role_outside_the_dedicated_path_lists_no_roles(
     expect_update(stubs.apigateway, RESET)
     expect_get(stubs.apigateway, None)
     expect_role_deleted(stubs, LEGACY_ROLE)
+    expect_settled(stubs, None)
 
     module.handler(request("Delete", response_url.url, LEGACY_ROLE), FakeContext())
 
@@ -1025,6 +1223,7 @@ def test_deleting_the_role_tolerates_it_being_gone(stubs: SimpleNamespace, respo
     expect_get(stubs.apigateway, None)
     stubs.iam.add_client_error("list_role_policies", "NoSuchEntity", f"The role with name {ROLE_NAME} cannot be "
                                "found.", 404, expected_params={"RoleName": ROLE_NAME})
+    expect_settled(stubs, None)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -1046,6 +1245,7 @@ def test_deleting_the_role_tolerates_its_policy_being_gone(
                            {"RoleName": ROLE_NAME, "Marker": "page-2"})
     stubs.iam.add_response("delete_role_policy", {}, {"RoleName": ROLE_NAME, "PolicyName": "Extra"})
     stubs.iam.add_response("delete_role", {}, {"RoleName": ROLE_NAME})
+    expect_settled(stubs, None)
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
@@ -1096,22 +1296,22 @@ def test_delete_succeeds_when_the_account_cannot_be_read(
 def test_delete_retries_throttling_then_gives_up_in_time(
     stubs: SimpleNamespace, response_url: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    context = ClockContext(40_000)
+    context = ClockContext(70_000)
     monkeypatch.setattr(module, "SLEEP", context.sleep)
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs)
     expect_no_logging_apis(stubs)
-    for _ in range(3):  # at 0, 2 and 6 s: 34 s left then, less than 30 s after another 8 s
+    for _ in range(4):  # at 0, 2, 6 and 14 s: 56 s left then, less than 52 s after another 16 s
         expect_get(stubs.apigateway, ROLE)
         expect_update(stubs.apigateway, RESET, "TooManyRequestsException", "Too Many Requests")
 
     module.handler(request("Delete", response_url.url), context)
 
-    assert context.sleeps == [2.0, 4.0]
+    assert context.sleeps == [2.0, 4.0, 8.0]
     assert response_url.body() == expected_body(
         "SUCCESS",
-        "Delete failed: OutOfTime: UpdateAccount still failing after 3 attempt(s) in 0 s, stopped to keep 30 s to "
-        "respond; last error: TooManyRequestsException: Too Many Requests; the account's API Gateway CloudWatch "
+        "Delete failed: OutOfTime: UpdateAccount still failing after 4 attempt(s) in 0 s, stopped to keep the time "
+        "to respond; last error: TooManyRequestsException: Too Many Requests; the account's API Gateway CloudWatch "
         "role setting and this stack's role were left as they were (see the function's log)",
     )
 
@@ -1121,7 +1321,7 @@ def test_delete_without_time_left_still_responds(stubs: SimpleNamespace, respons
 
     assert response_url.body() == expected_body(
         "SUCCESS",
-        "Delete failed: OutOfTime: Less than 30 s left, not calling AWS; the account's API Gateway CloudWatch role "
+        f"Delete failed: OutOfTime: {out_of_time(5)}; the account's API Gateway CloudWatch role "
         "setting and this stack's role were left as they were (see the function's log)",
     )
 
@@ -1133,6 +1333,7 @@ def test_deleting_the_role_stops_in_time(
     context = ClockContext(300_000)
     expect_get(stubs.apigateway, ROLE)
     expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_exists(stubs, SECOND_STACK_ROLE)
     expect_get(stubs.apigateway, ROLE)
     expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE))
     stubs.iam.add_response("list_role_policies", {"PolicyNames": ["PushApiLogs"], "IsTruncated": False},
@@ -1150,7 +1351,50 @@ def test_deleting_the_role_stops_in_time(
     assert response_url.body()["Reason"] == (
         f"Handed the account's role over from this stack's {ROLE} to {SECOND_STACK_ROLE}, which another stack of "
         f"this project offered. Could not delete this stack's role {ROLE_NAME}, which CloudFormation retains "
-        "(OutOfTime: Less than 30 s left, not calling AWS): detach or delete its policies, then delete the role"
+        f"(OutOfTime: {out_of_time(10)}): detach or delete its policies, then delete the role"
+    )
+
+
+def test_a_delete_hands_over_a_setting_that_names_somebodys_deleted_role(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """Nothing logs through a role that is gone: once its own role is deleted, the Delete repairs that too."""
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_role_deleted(stubs)
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_gone(stubs, OTHER_ROLE)
+    expect_offered_roles(stubs, SECOND_STACK_ROLE)
+    expect_exists(stubs, SECOND_STACK_ROLE)
+    expect_get(stubs.apigateway, OTHER_ROLE)
+    expect_update(stubs.apigateway, set_to(SECOND_STACK_ROLE))
+    expect_settled(stubs, SECOND_STACK_ROLE)  # checked again after the change
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses {OTHER_ROLE}, not this stack's {ROLE}: left unchanged. {DELETED}. Then the account named "
+        f"{OTHER_ROLE}, which no longer exists: handed it over to {SECOND_STACK_ROLE}, which another stack of this "
+        "project offered",
+    )
+
+
+def test_the_check_after_deleting_the_role_says_what_to_do_when_it_cannot_be_made(
+    stubs: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    expect_get(stubs.apigateway, None)
+    expect_role_deleted(stubs)
+    stubs.apigateway.add_client_error("get_account", "TooManyRequestsException", "Too Many Requests", 429)
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    assert response_url.body() == expected_body(
+        "SUCCESS",
+        f"The account uses no role, not this stack's {ROLE}: left unchanged. {DELETED}. Then the account's role "
+        "could not be checked (TooManyRequestsException: An error occurred (TooManyRequestsException) when calling the "
+        "GetAccount operation: Too Many Requests): if aws apigateway get-account names a role that no longer "
+        "exists, point it at one that does (aws apigateway update-account --patch-operations "
+        "op=replace,path=/cloudwatchRoleArn,value=<role ARN>)",
     )
 
 
@@ -1176,7 +1420,29 @@ def test_long_reason_is_truncated(stubs: SimpleNamespace, response_url: Response
 
     module.handler(request("Delete", response_url.url), FakeContext())
 
-    sent = response_url.only["body"]
+    sent = response_url.only["body"].encode()
     reason = json.loads(sent)["Reason"]
-    assert len(reason) == module.MAX_REASON and reason.endswith("... (truncated)")
-    assert len(sent.encode()) < 4096
+    assert reason.endswith("... (truncated)") and reason.startswith("Delete failed: ClientError: An error occurred")
+    assert len(sent) <= 4096
+
+
+def test_a_delete_naming_apis_with_japanese_names_fits_the_reply(
+    aws: SimpleNamespace, response_url: ResponseRecorder
+) -> None:
+    """The issue's case: five logging APIs with Japanese names made a 7,308-byte reply, which
+    CloudFormation refuses (the resource would stay DELETE_FAILED on every retry)."""
+    offer(aws, ROLE)
+    set_role(aws, ROLE)
+    for index in range(5):
+        rest_api(aws, f"並列計算クラスター管理API・研究開発部門・第{index}号・本番環境用" * 4, **{EXECUTION_LOGS: "ERROR"})
+
+    module.handler(request("Delete", response_url.url), FakeContext())
+
+    sent = response_url.only["body"].encode()
+    assert len(sent) <= 4096
+    body = json.loads(sent)
+    assert body["Status"] == "SUCCESS"
+    assert body["Reason"].startswith(f"The account uses this stack's {ROLE}, and other APIs of {REGION} log through it: "
+                                     "REST API 並列計算クラスター管理API")
+    assert body["Reason"].endswith("... (truncated)")
+    assert role_of(aws) == ROLE and exists(aws, ROLE)

@@ -6,7 +6,9 @@ Not a conftest.py: test modules of several directories import what they use.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,6 +92,15 @@ def custom_resource_response(
     }
 
 
+def page(
+    request: dict[str, Any], response: dict[str, Any], token: str = "", next_token: str = ""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request and response of one page of a list operation whose token is ``nextToken`` (for the Stubber)."""
+    return ({**request, "nextToken": token} if token else request), (
+        {**response, "nextToken": next_token} if next_token else response
+    )
+
+
 class FakeContext:
     """A Lambda context whose remaining time follows ``remaining_ms``, one value a call (the last repeats)."""
 
@@ -103,6 +114,31 @@ class FakeContext:
     def get_remaining_time_in_millis(self) -> int:
         self.calls += 1
         return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
+
+
+class ClockContext:
+    """A Lambda context on a simulated clock that only ``sleep`` advances (API calls take no time)."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+        self.sleeps: list[float] = []
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.remaining_ms -= int(seconds * 1000)
+
+
+class RealClockContext:
+    """A Lambda context whose remaining time runs with the real clock."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
 
 
 class ResponseRecorder:
@@ -137,6 +173,7 @@ def response_url() -> Iterator[ResponseRecorder]:
                     "path": self.path,
                     "headers": dict(self.headers.items()),
                     "body": self.rfile.read(length).decode(),
+                    "at": time.monotonic(),
                 }
             )
             self.send_response(recorder.status)
@@ -162,3 +199,58 @@ def response_url() -> Iterator[ResponseRecorder]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class SilentEndpoint:
+    """A local endpoint that accepts every connection and never answers: a hung AWS endpoint."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.02)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)  # held open, never read from nor written to
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in [*self.connections, self._server]:
+            connection.close()
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[SilentEndpoint]:
+    endpoint = SilentEndpoint()
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+# Time budgets scaled down for tests that really wait on a silent endpoint: each attempt of a call
+# gives up after the read timeout, as it would after ten seconds in AWS.
+FAST_CALLS = {"CONNECT_TIMEOUT_S": 0.2, "READ_TIMEOUT_S": 0.2, "RETRY_WAIT_S": 0.1}
+
+
+def hang(module: ModuleType, monkeypatch: pytest.MonkeyPatch, endpoint: SilentEndpoint, **clients: str) -> None:
+    """Point the helper's clients (attribute name: service) at ``endpoint``, with ``FAST_CALLS`` timeouts."""
+    import boto3
+
+    for name, value in FAST_CALLS.items():
+        monkeypatch.setattr(module, name, value)
+    for attribute, service in clients.items():
+        client = boto3.client(
+            service, region_name=REGION, endpoint_url=endpoint.url, config=module.client_config(),
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )
+        monkeypatch.setattr(module, attribute, client)

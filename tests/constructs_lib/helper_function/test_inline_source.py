@@ -55,8 +55,8 @@ def _handler(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_name_bound_in_both_files_is_refused(tmp_path: Path) -> None:
-    module = _handler(tmp_path, "from cfn_response import send_response\nMAX_REASON = 10\n\ndef handler(e, c):\n    pass\n")
-    with pytest.raises(ValueError, match="both define MAX_REASON"):
+    module = _handler(tmp_path, "from cfn_response import send_response\nMAX_BODY_BYTES = 10\n\ndef handler(e, c):\n    pass\n")
+    with pytest.raises(ValueError, match="both define MAX_BODY_BYTES"):
         inline_source(module)
 
 
