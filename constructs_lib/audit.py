@@ -8,6 +8,7 @@ findings (such as wildcard permissions) the finding itself, on the construct it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -113,7 +114,8 @@ def acknowledge_wildcards(
     that statement needs its wildcards; a wildcard
     statement without a reason is an error, so no wildcard goes unexplained.
     """
-    acknowledged = []
+    # A finding that several statements share is acknowledged once, with each statement's reason.
+    acknowledged: dict[str, list[str]] = {}
     # One resolution for all statements: each jsii call costs about a millisecond.
     as_json = [s if isinstance(s, Mapping) else s.to_statement_json() for s in statements]
     for statement in Stack.of(construct).resolve(as_json):
@@ -125,9 +127,12 @@ def acknowledge_wildcards(
         sid = statement.get("Sid")
         if sid not in reasons:
             raise KeyError(f"statement {sid} has wildcards ({', '.join(findings)}) but no reason")
-        acknowledged += [(f"AwsSolutions-IAM5[{finding}]", reasons[sid]) for finding in findings]
+        for finding in findings:
+            why = acknowledged.setdefault(f"AwsSolutions-IAM5[{finding}]", [])
+            # Sentence by sentence, so that a sentence several reasons end with is said once.
+            why += [sentence for sentence in re.split(r"(?<=\.)\s+", reasons[sid].strip()) if sentence not in why]
     if acknowledged:
-        _acknowledge_each(construct, acknowledged)
+        _acknowledge_each(construct, [(rule, " ".join(why)) for rule, why in acknowledged.items()])
 
 
 def _as_list(value: Any) -> list[Any]:

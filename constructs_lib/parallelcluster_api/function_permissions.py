@@ -269,10 +269,18 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
             {"Null": {"aws:ResourceTag/parallelcluster:cluster-name": "false"}},
             why="Cluster stacks are named by the user; updates are limited to stacks tagged parallelcluster:cluster-name.",
         ),
+        # ParallelCluster tags every cluster stack (models/cluster.py, _get_cfn_tags), and CloudFormation
+        # its nested stacks with the same tags: the function deletes no other stack of the account.
+        scope.statement(
+            "CloudFormationDelete",
+            ["cloudformation:DeleteStack"],
+            [stacks],
+            {"Null": {"aws:ResourceTag/parallelcluster:cluster-name": "false"}},
+            why="Cluster stacks are named by the user; deletion is limited to stacks tagged parallelcluster:cluster-name.",
+        ),
         scope.statement(
             "CloudFormationReadAndDelete",
             [
-                "cloudformation:DeleteStack",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
                 "cloudformation:DescribeStackResource",
@@ -282,7 +290,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "cloudformation:ListStackResources",
             ],
             [stacks],
-            why="The API lists, describes and deletes the cluster and image stacks it created, whose names are chosen by users; the wildcard stays within this account's stacks.",
+            why="The API lists and describes the cluster and image stacks it created, whose names are chosen by users; these are read-only actions on this account's stacks.",
         ),
         # list-clusters and list-images describe every stack to find ParallelCluster's: DescribeStacks
         # without a stack name also needs ListStacks, which has no resource types.
@@ -698,11 +706,21 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
             [scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*")],
             why="Image builds create log groups named /aws/lambda/ParallelClusterImage-*; the wildcard covers only those.",
         ),
+        # ParallelCluster tags every image stack with the image's id (models/imagebuilder.py): the function
+        # creates and deletes only stacks with it. (CloudFormationReadAndDelete describes them.)
         scope.statement(
-            "CloudFormationBuildAndDeleteImage",
-            ["cloudformation:DescribeStacks", "cloudformation:CreateStack", "cloudformation:DeleteStack"],
+            "CloudFormationBuildImage",
+            ["cloudformation:CreateStack"],
             [scope.arn("cloudformation", "stack/*")],
-            why="Each image build is a CloudFormation stack named by the user; limited to this account's stacks.",
+            {"Null": {"aws:RequestTag/parallelcluster:image_id": "false"}},
+            why="Each image build is a CloudFormation stack named by the user; creation is limited to stacks tagged parallelcluster:image_id.",
+        ),
+        scope.statement(
+            "CloudFormationDeleteImage",
+            ["cloudformation:DeleteStack"],
+            [scope.arn("cloudformation", "stack/*")],
+            {"Null": {"aws:ResourceTag/parallelcluster:image_id": "false"}},
+            why="Image stacks are named by the user; deletion is limited to stacks tagged parallelcluster:image_id.",
         ),
         scope.statement(
             "LambdaBuildAndDeleteImage",

@@ -145,3 +145,25 @@ def test_the_batch_grants_serve_the_releases_with_batch_and_only_them(served_rel
         if operation.decision.allowed
     } | {outcome.decision.statement for outcome in outcomes("iam-admin", served_release.version) if outcome.decision.allowed}
     assert granted <= used, sorted(granted - used)
+
+
+def test_the_function_deletes_only_parallelclusters_stacks(served_version, evaluated):
+    """The real handler's DeleteStack calls are allowed by the stacks' own tags, and nothing else is."""
+    deletes = {o.where.split(":")[0]: o for o in evaluated["default"] if o.source == "call" and o.action == "cloudformation:DeleteStack"}
+    assert {"delete_full_cluster", "delete_image"} <= set(deletes)
+    for event, sid, tag in (("delete_full_cluster", "CloudFormationDelete", "parallelcluster:cluster-name"),
+                            ("delete_image", "CloudFormationDeleteImage", "parallelcluster:image_id")):
+        operation = deletes[event]
+        assert operation.decision.allowed and operation.decision.statement.endswith(f"/{sid}"), operation.decision.reason
+        assert f"aws:ResourceTag/{tag}" in operation.request.context
+        assert operation.request.context["aws:ResourceTag/parallelcluster:version"] == served_version
+        untagged = operations.Request(operation.action, operation.request.resource, {"aws:RequestedRegion": operation.request.context["aws:RequestedRegion"]})
+        assert not operations.iam_policy.evaluate(function_policies("default", served_version), untagged).allowed
+
+
+def test_the_function_creates_image_stacks_only_with_their_tags(served_version, evaluated):
+    [create] = [o for o in evaluated["default"] if o.where == "build_image: cloudformation.CreateStack"]
+    assert create.decision.allowed and create.decision.statement.endswith("/CloudFormationBuildImage"), create.decision.reason
+    context = {key: value for key, value in create.request.context.items() if not key.startswith(("aws:RequestTag/", "aws:TagKeys"))}
+    untagged = operations.Request(create.action, create.request.resource, context)
+    assert not operations.iam_policy.evaluate(function_policies("default", served_version), untagged).allowed

@@ -120,11 +120,15 @@ def call_operations(
         for call in calls
         if (call["service"], call["operation"]) == ("iam", "CreateRole")
     }
+    # IAM evaluates a call on a stack with the stack's tags (aws:ResourceTag): those the handler gave
+    # it when it created it, earlier in the recorded sequence.
+    stack_tags: dict[str, dict[str, str]] = {}
     for event, calls in recorded.items():
         for call in calls:
             call_region = region if call["region"] == SCENARIO_REGION else call["region"]
             params = in_region(call["params"], region)
             iam_path = role_paths.get(params.get("RoleName"), "/") if call["service"] == "iam" else "/"
+            on_stack = stack_tags.get(params.get("StackName")) if call["service"] == "cloudformation" else None
             for authorization in iam_actions.authorizations_for_call(
                 call["service"],
                 call["operation"],
@@ -133,6 +137,7 @@ def call_operations(
                 region=call_region,
                 account=account,
                 iam_path=iam_path,
+                resource_tags=on_stack,
             ):
                 operations.append(
                     Operation(
@@ -144,6 +149,8 @@ def call_operations(
                         operation=f"{call['service']}.{call['operation']}",
                     )
                 )
+            if (call["service"], call["operation"]) == ("cloudformation", "CreateStack"):
+                stack_tags[params["StackName"]] = _tags(params.get("Tags"))
     return operations
 
 

@@ -75,6 +75,7 @@ def representative_variants(
         {"Key": c["PCLUSTER_S3_BUCKET_TAG"], "Value": bucket},
     ]
     cluster_resource_tags = {tag["Key"]: tag["Value"] for tag in cluster_tags}
+    image_resource_tags = {tag["Key"]: tag["Value"] for tag in image_tags}
     cluster_stack = {"StackName": CLUSTER}
     image_stack = {"StackName": IMAGE_ID}
     object_params = {"Bucket": bucket, "Key": template_key}
@@ -97,7 +98,10 @@ def representative_variants(
                 resource_tags=cluster_resource_tags,
             ),
         ],
-        "CfnClient.delete_stack": [Variant("delete-cluster", cluster_stack), Variant("delete-image", image_stack)],
+        "CfnClient.delete_stack": [
+            Variant("delete-cluster", cluster_stack, resource_tags=cluster_resource_tags),
+            Variant("delete-image", image_stack, resource_tags=image_resource_tags),
+        ],
         "CfnClient.describe_stack": [Variant("cluster stack", cluster_stack), Variant("image stack", image_stack)],
         "CfnClient.get_stack_events": [Variant("cluster stack", cluster_stack), Variant("image stack", image_stack)],
         "CfnClient.get_stack_template": [Variant("cluster stack (models/cluster.py:674)", cluster_stack)],
