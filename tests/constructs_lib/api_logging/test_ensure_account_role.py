@@ -25,6 +25,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.apigateway.models import Account
 
+from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS
+from tests.conftest import render, synthesize
 from tests.constructs_lib.helper_function.runtime_support import (
     ACCOUNT,
     REGION,
@@ -1446,3 +1448,26 @@ def test_a_delete_naming_apis_with_japanese_names_fits_the_reply(
                                      "REST API 並列計算クラスター管理API")
     assert body["Reason"].endswith("... (truncated)")
     assert role_of(aws) == ROLE and exists(aws, ROLE)
+
+
+def test_stacks_of_different_versions_hand_the_setting_over(aws: SimpleNamespace, response_url: ResponseRecorder) -> None:
+    """An API of the oldest and one of the newest served version, side by side: each offers its role as its
+    template says (path, setter properties), so deleting either leaves the other's API logging."""
+    offered = []
+    for version in (SUPPORTED_PARALLELCLUSTER_VERSIONS[0], SUPPORTED_PARALLELCLUSTER_VERSIONS[-1]):
+        resources = synthesize("default", version=version).template["Resources"]
+        [setting] = [resource for resource in resources.values() if resource["Type"] == "Custom::ApiGatewayAccountRole"]
+        logical_id = setting["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        path = render(resources[logical_id]["Properties"]["Path"], {"AWS::Region": REGION})
+        # CloudFormation names the role after the stack, the logical id and a random suffix.
+        stack = f"ParallelClusterApi{version.replace('.', '')}"
+        offered.append(offer(aws, f"arn:aws:iam::{ACCOUNT}:role{path}{stack}-{logical_id}-{version.replace('.', 'x')}Q7"))
+    oldest, newest = offered
+    module.handler(request("Create", response_url.url, oldest), FakeContext())
+    module.handler(request("Create", response_url.url, newest), FakeContext())
+    assert role_of(aws) == oldest and last_body(response_url)["Data"] == theirs(oldest)
+
+    module.handler(request("Delete", response_url.url, oldest), FakeContext())
+    assert role_of(aws) == newest and not exists(aws, oldest)
+    module.handler(request("Delete", response_url.url, newest), FakeContext())
+    assert role_of(aws) is None and not exists(aws, newest)
