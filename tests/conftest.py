@@ -163,3 +163,15 @@ def pcluster_templates(moto_handler_batch, served_version) -> dict[str, dict[str
 def recorded_calls(moto_handler_batch) -> dict[str, list[dict[str, Any]]]:
     """Every AWS call the API handler made, per request: {event: [{"service", "operation", "region", "params"}]}."""
     return batches.recorded_calls(moto_handler_batch[0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Grouped tests of one served version form a group of their own (before pytest-xdist reads the
+    groups): under ``--dist loadgroup`` each version's handler and coverage tests go to one worker,
+    and the versions to different workers."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        version = (params.params.get("served_version") or params.params.get("version")) if params else None
+        if version and next(item.iter_markers("xdist_group"), None) is not None:
+            item.add_marker(pytest.mark.xdist_group(str(version)))
