@@ -71,7 +71,7 @@ FAKE_INVOKE_URL = f"https://abc123.execute-api.{REGION}.amazonaws.com{STAGE}"
 # Parsing botocore's JSON models (endpoints, services) is most of a session's cost: share it.
 LOADER = create_loader()
 
-# Paged answers by path and nextToken (None: the first page), shaped like the API's.
+# Paged answers to GET requests by path and nextToken (None: the first page), shaped like the API's.
 PAGES: dict[str, dict[str | None, tuple[int, dict[str, Any]]]] = {
     # list-images: an empty page that still has a token, and a token that needs escaping.
     "/v3/images/custom": {
@@ -118,11 +118,18 @@ class FakeApi:
 
     url: str
     seen: list[Seen] = field(default_factory=list)
+    #: Scripted answers by (method, path without the stage): each request takes the next one, the
+    #: last one repeats.
+    script: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
     #: Set at teardown: answers that wait (slow paths) stop waiting.
     stop: threading.Event = field(default_factory=threading.Event)
 
     def paths(self) -> list[str]:
         return [seen.path for seen in self.seen]
+
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path without the stage) of each request received, in order."""
+        return [(seen.method, seen.path.removeprefix(STAGE)) for seen in self.seen]
 
     def tokens(self) -> list[str | None]:
         """The nextToken of each request received, in order."""
@@ -195,7 +202,10 @@ def _reply(api: FakeApi, method: str, path: str, query: dict[str, list[str]], bo
     """The API's answer to a correctly signed request: chosen behaviours by path, else an echo."""
     route = path.removeprefix(STAGE)
     token = query.get("nextToken", [None])[-1]
-    if route in PAGES:
+    script = api.script.get((method, route))
+    if script:
+        return _json_reply(*(script.pop(0) if len(script) > 1 else script[0]))
+    if method == "GET" and token in PAGES.get(route, {}):
         return _json_reply(*PAGES[route][token])
     if route == "/v3/text-after-first-page":
         if token is None:
@@ -314,7 +324,7 @@ def full_stack() -> dict[str, str]:
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, session: Any = None) -> tuple[int, str, str]:
     """Run the command on stack ``STACK``; return (exit code, stdout, stderr)."""
-    code = cli.main(["--stack-name", STACK, "--timeout", "5", *argv], session=session or new_session())
+    code = cli.main(["--stack-name", STACK, "--read-timeout", "5", *argv], session=session or new_session())
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err
