@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -247,7 +247,10 @@ def _reply(api: FakeApi, method: str, path: str, query: dict[str, list[str]], bo
     return _json_reply(200, echo)
 
 
-def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+Answer = Callable[[FakeApi, str, str, dict[str, list[str]], bytes, str], Reply]
+
+
+def _handler(api: FakeApi, answer: Answer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -255,7 +258,7 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query, keep_blank_values=True)
             if failure is None:
-                reply = _reply(api, self.command, parts.path, query, body, access_key)
+                reply = answer(api, self.command, parts.path, query, body, access_key)
             else:
                 reply = _json_reply(403, {"message": failure})
             signed = AUTHORIZATION.match(self.headers.get("Authorization", ""))
@@ -283,14 +286,18 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_api(tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
-    """The local API server, on an ephemeral loopback port, stopped at exit; over TLS with ``tls``."""
+def serve_api(tls: ssl.SSLContext | None = None, answer: Answer = _reply) -> Iterator[FakeApi]:
+    """The local API server, on an ephemeral loopback port, stopped at exit; over TLS with ``tls``.
+
+    ``answer`` answers the correctly signed requests (method, path as received, decoded query,
+    body, access key): by default the stand-in answers of :func:`_reply`.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     scheme = "http" if tls is None else "https"
     fake = FakeApi(url=f"{scheme}://127.0.0.1:{server.server_address[1]}{STAGE}")
-    server.RequestHandlerClass = _handler(fake)
+    server.RequestHandlerClass = _handler(fake, answer)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
