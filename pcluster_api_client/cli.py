@@ -42,7 +42,8 @@ Exit codes:
 * 3 -- AWS error before the call: stack not found, stack output missing or refused, no
   credentials, access denied or any other AWS API error;
 * 4 -- the API endpoint could not be reached in time (connection error, timeout);
-* 5 -- ``--wait``: the operation had not ended after ``--timeout`` seconds.
+* 5 -- ``--wait``: the operation had not ended after ``--timeout`` seconds;
+* 130 -- interrupted (Ctrl-C); an operation that ``--wait`` followed goes on.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from pcluster_api_client import connection, operations, outputs, pages, waiter
 from pcluster_api_client.errors import (
     EXIT_API_ERROR,
     EXIT_AWS_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -128,6 +130,13 @@ METAVARS = {"boolean": "{true,false}", "integer": "N", "file": "FILE"}
 
 def _dest(parameter: Parameter) -> str:
     return f"parameter_{parameter.name}"
+
+
+def _metavar(parameter: Parameter) -> str | None:
+    """How help shows a flag's value: its choices (argparse's own), its kind, or its name (``CLUSTER_NAME``)."""
+    if parameter.choices:
+        return None
+    return METAVARS.get(parameter.kind, parameter.flags[-1].removeprefix("--").upper().replace("-", "_"))
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -216,7 +225,7 @@ def _add_operation(subparsers: Any, operation: Operation) -> None:
             choices=parameter.choices or None,
             nargs="+" if parameter.multiple else None,
             type=VALUE_TYPES[parameter.kind],
-            metavar=METAVARS.get(parameter.kind),
+            metavar=_metavar(parameter),
             help=parameter.help,
         )
     parser.add_argument(
@@ -535,5 +544,9 @@ def main(argv: Sequence[str] | None = None, session: boto3.session.Session | Non
         exit_code = EXIT_AWS_ERROR
     except BotoCoreError as err:
         message, exit_code = one_line(str(err)), EXIT_AWS_ERROR
+    except KeyboardInterrupt:
+        # What was sent stays sent: an operation a --wait followed goes on.
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return exit_code

@@ -16,6 +16,8 @@ EXIT_AWS_ERROR = 3
 EXIT_UNREACHABLE = 4
 #: ``--wait``: the operation had not ended when ``--timeout`` ran out.
 EXIT_WAIT_TIMEOUT = 5
+#: Interrupted (SIGINT: 128 + 2, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):

@@ -3,10 +3,11 @@
 Runs INSIDE the Lambda image venv (tests/lambda_image/venv.py), where the aws-parallelcluster wheel
 is installed, and prints JSON on stdout. The official CLI builds one argparse subcommand per
 operation of the OpenAPI spec that ships in the wheel; this asks the CLI's own code for them
-(``pcluster.cli.model.load_model``, ``pcluster.cli.entrypoint.gen_parser``,
-``pcluster.cli.middleware.add_additional_args``) and reads the spec for each operation's method,
-path and where each parameter goes. Commands the CLI adds beyond the spec (configure, ssh...) call
-AWS directly and have no API operation; they are left out.
+(``pcluster.cli.model.load_model``, ``pcluster.cli.entrypoint.gen_parser`` and
+``add_cli_commands``, which adds ``pcluster.cli.middleware``'s arguments) and reads the spec for each operation's method,
+path and where each parameter goes. The commands the CLI adds beyond the spec (configure, ssh...,
+``pcluster.cli.entrypoint.add_cli_commands``) call AWS directly and have no API operation: only
+their names are recorded.
 
     .cache/lambda-image-venv-*/image/bin/python tests/pcluster_api_client/official_cli.py \
         > tests/pcluster_api_client/data/pcluster-cli-<version>.json
@@ -29,6 +30,7 @@ SOURCE_FILES = [
     "pcluster/cli/model.py",
     "pcluster/cli/entrypoint.py",
     "pcluster/cli/middleware.py",
+    "pcluster/cli/commands/commands.py",
 ]
 
 
@@ -51,13 +53,15 @@ def _spec_parameters(spec, operation):
 
 
 def record():
-    from pcluster.cli import entrypoint, middleware, model
+    from pcluster.cli import entrypoint, model
     from pcluster.utils import to_kebab_case, to_snake_case
 
     spec = model.package_spec()
     cli_model = model.load_model(spec)
     _, parser_map = entrypoint.gen_parser(cli_model)
-    middleware.add_additional_args(parser_map)
+    # The spec's commands, then the others; add_cli_commands also calls add_additional_args (--wait).
+    entrypoint.add_cli_commands(parser_map)
+    commands = parser_map["subparser"].choices
 
     operations = {}
     for path, methods in spec["paths"].items():
@@ -65,7 +69,7 @@ def record():
             command = to_kebab_case(operation["operationId"])
             kinds = {to_snake_case(param["name"]): _kind(param) for param in cli_model[command]["params"]}
             options = []
-            for action in parser_map[command]._actions:
+            for action in commands[command]._actions:
                 if isinstance(action, argparse._HelpAction):
                     continue
                 options.append({
@@ -94,6 +98,7 @@ def record():
             "recorded_by": "tests/pcluster_api_client/official_cli.py",
         },
         "operations": operations,
+        "commands_without_operation": sorted(set(commands) - set(operations)),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,18 @@ def test_every_command_makes_the_request_of_its_operation(
     assert echo["query"] == query
     assert echo["body"] == (body if any(p["in"] == "body" for p in operation["parameters"]) else None)
     assert api.seen[0].status == 200
+
+
+def test_the_readme_table_is_true() -> None:
+    """README's table from pcluster's commands to pcluster-api's: each operation, its request, --wait; the others."""
+    readme = (venv.ROOT / "README.md").read_text()
+    section = readme[readme.index("## Invoking the API\n") : readme.index("## Granting access\n")]
+    rows = re.findall(r"^\| `pcluster ([a-z-]+)` \| `pcluster-api ([a-z-]+)` \| `([A-Z]+) (\S+)` \|\s*(yes)?\s*\|$", section, re.M)
+    [others] = re.findall(r"^\| `pcluster ([^|]+)` \| \(none: ", section, re.M)
+
+    assert {row[0]: row[1:] for row in rows} == {
+        operation.name: (operation.name, operation.method, operation.path, "yes" if operation.wait else "")
+        for operation in OPERATIONS
+    }
+    assert len(rows) == len(OPERATIONS)
+    assert sorted(others.replace("`", "").split(", ")) == recorded(DEFAULT)["commands_without_operation"]

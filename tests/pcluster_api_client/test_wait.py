@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pcluster_api_client import errors
+from pcluster_api_client import errors, waiter
 from tests.pcluster_api_client.support import REGION, FakeApi, assert_one_line_error, full_stack, run
 
 FAST = ["--poll-interval", "0.05"]
@@ -237,3 +237,20 @@ def test_wait_bounds_need_wait(api: FakeApi, capsys: pytest.CaptureFixture[str],
     assert (code, out) == (errors.EXIT_USAGE, "")
     assert_one_line_error(err, "--timeout and --poll-interval bound --wait: add --wait")
     assert api.seen == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_interrupted_wait_says_so_without_a_traceback(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.script[("GET", CLUSTER)] = [cluster("DELETE_IN_PROGRESS")]
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(waiter.time, "sleep", interrupt)
+
+    code, out, err = run_command(api, capsys, "delete-cluster", "-n", "hpc", "--wait", *FAST)
+
+    assert (code, out, err) == (errors.EXIT_INTERRUPTED, "", "pcluster-api: interrupted\n")
+    assert api.requests() == [("DELETE", CLUSTER), ("GET", CLUSTER)]
