@@ -4,7 +4,8 @@ The API is a local HTTP server that checks every request the way API Gateway's A
 authorization does: it recomputes the SigV4 signature from what it received (method, path,
 decoded and re-encoded query, the signed headers, body) with the secret of the access key in
 the Authorization header, and answers 403 when the signatures differ. Correctly signed
-requests get the answer of their path (see :func:`_reply`).
+requests get the answer a test scripted (``FakeApi.script``), else the answer of their path (see
+:func:`_reply`); handler_front.py serves the real handler's answers through the same server.
 """
 
 from __future__ import annotations
