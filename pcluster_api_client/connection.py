@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from pcluster_api_client import endpoint, identity, outputs, pages
 from pcluster_api_client.errors import EXIT_AWS_ERROR, EXIT_USAGE, CliError
-from pcluster_api_client.operations import Query, request_target
+from pcluster_api_client.operations import request_target
 from pcluster_api_client.transport import Transport, sign_request
 
 PROG = "pcluster-api"
@@ -123,7 +123,7 @@ class Connection:
             print(f"{PROG}: debug: {method} {url}: HTTP {status} in {time.monotonic() - start:.2f} s", file=sys.stderr)
         return status, payload
 
-    def fetch(self, method: str, path: str, query: Query, body: bytes | None, *, max_pages: int) -> pages.Answer:
+    def fetch(self, method: str, path: str, query: pages.Query, body: bytes | None, *, max_pages: int) -> pages.Answer:
         """The answer to a request, its pages followed up to ``max_pages`` (``path`` URL-encoded)."""
         return pages.get_pages(
             lambda page_query: self.send(method, request_target(path, page_query), body), query, max_pages=max_pages

@@ -17,19 +17,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
+from pcluster_api_client.pages import NEXT_TOKEN, Query
+
 Location = Literal["path", "query", "body"]
 #: How a flag's value is read: as it is, as true/false, as a whole number, or from the file it names.
 Kind = Literal["string", "boolean", "integer", "file"]
-Query = Sequence[tuple[str, str]]
 
 #: The query parameter every operation takes.
 REGION = "region"
-NEXT_TOKEN = "nextToken"
 #: The flags with a short form, as the official CLI defines them.
 SHORT_FLAGS = {"clusterName": "-n", "imageId": "-i", "clusterConfiguration": "-c", "imageConfiguration": "-c", "region": "-r"}
 BOOLEANS = {"true": True, "false": False}
