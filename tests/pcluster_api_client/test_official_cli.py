@@ -55,15 +55,14 @@ def test_the_recording_is_of_the_default_version() -> None:
 
 
 @pytest.mark.lambda_image
-@pytest.mark.xdist_group("lambda_image")
-def test_the_recording_is_what_the_release_defines() -> None:
+@pytest.mark.xdist_group("real_handler")
+def test_the_recording_is_what_the_release_defines(lambda_venvs: venv.LambdaVenvs) -> None:
     """The recorder, run again in the default version's image venv, prints the committed file."""
-    venvs = venv.ensure_venvs()
     printed = subprocess.run(
-        [str(venvs.image_python), str(RECORDER)], capture_output=True, text=True, check=True, timeout=120
+        [str(lambda_venvs.image_python), str(RECORDER)], capture_output=True, text=True, check=True, timeout=120
     ).stdout
 
-    assert json.loads(printed) == json.loads(data_file(venvs.version).read_text())
+    assert json.loads(printed) == json.loads(data_file(lambda_venvs.version).read_text())
 
 
 @pytest.mark.parametrize("version", VERSIONS)
