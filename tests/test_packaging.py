@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.parser
 import importlib.metadata
+import itertools
 import json
 import os
 import re
@@ -284,10 +285,12 @@ def test_the_client_installs_and_runs_with_boto3_alone(client_only, tmp_path):
     cdk = subprocess.run([python, "-c", "import aws_cdk"], cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True)
     assert "No module named 'aws_cdk'" in cdk.stderr
 
-    for command in ([str(client_only / "bin" / "pcluster-api")], [python, "-m", "pcluster_api_client"]):
-        # The command gets as far as boto3's configuration: no Region anywhere.
+    commands = ([str(client_only / "bin" / "pcluster-api")], [python, "-m", "pcluster_api_client"])
+    requests = (["GET", "/v3/clusters"], ["describe-cluster", "-n", "hpc", "--query", "clusterStatus"])
+    # A raw request and a named one (JMESPath): the command gets as far as boto3's configuration, no Region anywhere.
+    for command, request in itertools.product(commands, requests):
         result = subprocess.run(
-            [*command, "--stack-name", "ParallelClusterApi", "GET", "/v3/clusters"],
+            [*command, "--stack-name", "ParallelClusterApi", *request],
             cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True, timeout=60,
         )
         assert (result.returncode, result.stdout) == (2, ""), result.stderr
