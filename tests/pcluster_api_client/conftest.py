@@ -49,13 +49,8 @@ def api() -> Iterator[FakeApi]:
 
 
 @pytest.fixture(scope="session")
-def lambda_venvs() -> venv.LambdaVenvs:
-    """tests/lambda_image's venvs of the default version (built once, then reused from .cache/): the one use of them here."""
-    return venv.ensure_venvs()
-
-
-@pytest.fixture(scope="session")
-def real_handler(lambda_venvs: venv.LambdaVenvs) -> Iterator[handler_front.HandlerFront]:
-    """The real API handler of the default version, under moto, behind a local API Gateway (handler_front.py)."""
-    with handler_front.serve(lambda_venvs) as front:
+def real_handler() -> Iterator[handler_front.HandlerFront]:
+    """The real API handler of the default version, under moto, behind a local API Gateway (handler_front.py),
+    in tests/lambda_image's venvs of that version (built once, then reused from .cache/)."""
+    with handler_front.serve(venv.ensure_venvs()) as front:
         yield front

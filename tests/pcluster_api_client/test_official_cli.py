@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from pcluster_api_client import cli
 from pcluster_api_client.operations import BY_NAME, OPERATIONS, REGION
 from tests.lambda_image import venv
@@ -31,7 +32,7 @@ from tests.pcluster_api_client.official import (
 from tests.pcluster_api_client.support import STAGE, FakeApi, full_stack, run
 
 VERSIONS = recorded_versions()
-DEFAULT = venv.parallelcluster_version()
+DEFAULT = DEFAULT_PARALLELCLUSTER_VERSION
 # pcluster-api's own flags on a command, beyond the official ones: reaching the API, and --wait's bounds.
 OWN_FLAGS = {"--timeout", "--poll-interval"}
 
@@ -48,16 +49,18 @@ def connection_flags() -> set[str]:
     return {flag for action in group._group_actions for flag in action.option_strings}
 
 
-def test_the_recording_is_of_the_default_version() -> None:
-    source = recorded(DEFAULT)["source"]
-    assert (source["package"], source["version"]) == ("aws-parallelcluster", DEFAULT)
-    assert Path(venv.ROOT, source["lock"]).is_file()
+def test_every_served_version_is_recorded() -> None:
+    assert VERSIONS == sorted(SUPPORTED_PARALLELCLUSTER_VERSIONS)
+    for version in VERSIONS:
+        source = recorded(version)["source"]
+        assert (source["package"], source["version"]) == ("aws-parallelcluster", version)
+        assert Path(venv.ROOT, source["lock"]).is_file()
 
 
 @pytest.mark.lambda_image
 @pytest.mark.xdist_group("real_handler")
 def test_the_recording_is_what_the_release_defines(lambda_venvs: venv.LambdaVenvs) -> None:
-    """The recorder, run again in the default version's image venv, prints the committed file."""
+    """The recorder, run again in each served version's image venv, prints the committed file."""
     printed = subprocess.run(
         [str(lambda_venvs.image_python), str(RECORDER)], capture_output=True, text=True, check=True, timeout=120
     ).stdout

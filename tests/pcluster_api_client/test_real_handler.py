@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from pcluster_api_client import errors
-from tests.lambda_image import venv
 from tests.lambda_image.events import REGION as HANDLER_REGION
 from tests.pcluster_api_client.handler_front import HandlerFront
 from tests.pcluster_api_client.support import REGION, STAGE, assert_one_line_error, full_stack, run
@@ -60,7 +60,7 @@ def test_create_cluster_with_wait_ends_in_the_created_state(
     assert (code, err) == (0, ""), out
     cluster = json.loads(out)
     assert (cluster["clusterName"], cluster["clusterStatus"]) == ("waited", "CREATE_COMPLETE")
-    assert cluster["version"] == venv.parallelcluster_version() and cluster["region"] == HANDLER_REGION
+    assert cluster["version"] == DEFAULT_PARALLELCLUSTER_VERSION and cluster["region"] == HANDLER_REGION
     # As the file says (ParallelCluster validated the file's configuration against the account to create it).
     assert cluster["scheduler"] == {"type": "slurm"}
     assert answered(real_handler) == [("POST", "/v3/clusters", 202), ("GET", "/v3/clusters/waited", 200)]
