@@ -300,6 +300,13 @@ def test_other_defaults_are_checked_and_written(tmp_path, capsys):
     assert line == "error: LambdaImageSource: expected layer or imagebuilder; got 'asset'"
 
 
+@pytest.mark.parametrize("value", ["pcluster.example.com", "pcluster.example.com,example.com", "Not A Domain,Z0123456789"])
+def test_make_template_names_a_bad_official_domain_in_one_line(value, capsys):
+    assert portable_template.main(["--region", TEST_REGION, "--official-domain", value, "--output-dir", tempfile.mkdtemp()]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"error: --official-domain: expected DOMAIN,HOSTED_ZONE_ID, e.g. api.example.com,Z0123456789ABCDEFGHIJ; got {value!r}"
+
+
 def test_make_template_names_a_bad_region_in_one_line(capsys):
     assert portable_template.main(["--region", "mars-1", "--output-dir", tempfile.mkdtemp()]) == 2
     (line,) = capsys.readouterr().err.splitlines()

@@ -51,9 +51,9 @@ def updated(template_: dict[str, Any], values: dict[str, str]) -> StackState:
     return StackState.of(deployment)
 
 
-# What moves out: the nested policies stack (our policies are built in), AWS's deployment (ours is
-# another, with its own stage-less snapshot) and the layer version of AWS's 3.11.1 (ours is the
-# same layer name, another version's archive: a new layer version).
+# What goes: the nested policies stack (our policies are built in) and, besides, AWS's deployment
+# (ours is another deployment of the same API). What is replaced: the layer version of AWS's 3.11.1
+# (ours has the same name and another version's archive: a new layer version).
 DELETED = {"PclusterPolicies"}
 REPLACED = {"PclusterLayer"}
 
