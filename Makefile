@@ -39,11 +39,12 @@ deploy: setup
 
 # The portable template (create-stack, StackSets, Service Catalog, the ParallelCluster UI):
 # dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version;
-# DEFAULTS="Name=Value ..." gives parameters other defaults (e.g. LambdaImageSource=layer).
+# DEFAULTS="Name=Value ..." gives parameters other defaults (e.g. LambdaImageSource=imagebuilder);
+# OFFICIAL_DOMAIN=<domain>,<hosted zone id> keeps the custom domain of a stack of AWS's template.
 template: setup
 	$(if $(REGION),,$(error REGION is required: make template REGION=eu-west-1))
 	$(PYTHON) -m tools.portable_template --region $(REGION) $(if $(VERSION),--version $(VERSION)) \
-		$(foreach default,$(DEFAULTS),--default $(default))
+		$(foreach default,$(DEFAULTS),--default $(default)) $(if $(OFFICIAL_DOMAIN),--official-domain $(OFFICIAL_DOMAIN))
 
 # ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
 lint: setup

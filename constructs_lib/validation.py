@@ -108,6 +108,7 @@ DOMAIN_NAME = Rule(
     "a lower-case DNS name, e.g. api.example.com",
 )
 S3_URI = Rule(rf"s3://{_BUCKET}/\S+", "an S3 URI, s3://<bucket>/<key>")
+S3_BUCKET_NAME = Rule(_BUCKET, "an S3 bucket name, e.g. my-parallelcluster-artifacts")
 # A bucket, or the buckets whose names start with a prefix (one trailing *).
 S3_BUCKET_ARN = Rule(
     rf"arn:{_PARTITION}:s3:::(?:{_BUCKET}|[a-z0-9][a-z0-9.-]{{1,61}}\*)",

@@ -2,7 +2,9 @@
 
 A drop-in for the official ``parallelcluster-api.yaml``: ``aws cloudformation create-stack`` and
 ``update-stack``, StackSets, Service Catalog and the ParallelCluster UI's nested stack take it with
-the official parameter names. It is the same construct as the CDK app's: this stack builds
+the official parameter names (every parameter of AWS's template), and an ``update-stack`` from AWS's
+template keeps the stack's API, roles and logs (its resources take AWS's logical ids and names). Its
+default code is AWS's layer, as AWS's template's is. It is the same construct as the CDK app's: this stack builds
 :class:`~constructs_lib.ParallelClusterApi` from a :class:`Plan` whose choices are conditions over
 the parameters, so the template holds, for any parameter values, what the app synthesizes with the
 same settings (``tests/stacks/test_portable_template.py`` checks this). Parameters take the official
@@ -52,12 +54,15 @@ from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
 from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi, official_api_definition_s3_uri
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
-from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
+from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, OfficialDomain, Plan, RolePlan
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 from stacks.parallelcluster_api_stack import declare_outputs
-from stacks.settings import COMBINATIONS, Given
+from stacks.settings import COMBINATIONS, UNUSED_PARAMETERS, Given
 
 TRUE_OR_FALSE = ["true", "false"]
+CODE_SOURCE = "LambdaImageSource"
+# The parameters that name an image for the function; one that is set overrides LambdaImageSource.
+NAMED_IMAGES = ("EcrImageUri", "PublicEcrImageUri")
 
 
 def _optional(rule: rules.Rule) -> str:
@@ -175,10 +180,20 @@ def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
             constraint=f"comma-separated values, each {rules.IAM_POLICY_ARN.expected}",
         ),
         Parameter(
-            "LambdaImageSource",
-            "imagebuilder: EC2 Image Builder builds the API's container image in your account (about 20 minutes on first creation). layer: the function runs AWS's official ParallelCluster Lambda layer.",
-            default="imagebuilder",
-            allowed_values=["imagebuilder", "layer"],
+            "PoliciesTemplateUri",
+            "Not used, and empty: this template builds the function's policies in, for the ParallelCluster version it serves (AWS's template loads them from this URI). It exists so that update-stack from AWS's template can pass it on.",
+        ),
+        Parameter(
+            "CustomBucket",
+            "With LambdaImageSource=layer: the S3 bucket AWS's layer is read from, under its usual key (AWS's template marks this debug only). Default: the Region's aws-parallelcluster bucket.",
+            pattern=_optional(rules.S3_BUCKET_NAME),
+            constraint=rules.S3_BUCKET_NAME.expected,
+        ),
+        Parameter(
+            CODE_SOURCE,
+            "Where the function's code comes from unless EcrImageUri or PublicEcrImageUri names an image. layer: AWS's official ParallelCluster Lambda layer, as AWS's template runs it (the stack is ready in minutes). imagebuilder: EC2 Image Builder builds the API's container image in your account (20 to 40 minutes on first creation).",
+            default="layer",
+            allowed_values=["layer", "imagebuilder"],
         ),
         Parameter(
             "EcrImageUri",
@@ -254,6 +269,31 @@ def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> lis
     return list(by_name.values())
 
 
+def for_official_domain(declared: list[Parameter], domain: OfficialDomain) -> list[Parameter]:
+    """``declared`` for a stack of AWS's template whose custom domain and hosted zone are ``domain``'s.
+
+    The domain resources are named after these values (as SAM names them), so the parameters take
+    them as defaults and accept nothing else: another domain needs its own template.
+    """
+    rules.DOMAIN_NAME.check("official_domain", domain.domain_name)
+    rules.HOSTED_ZONE_ID.check("official_hosted_zone", domain.hosted_zone_id)
+    fixed = {"CustomDomainName": domain.domain_name, "CustomDomainHostedZoneId": domain.hosted_zone_id}
+    return [
+        dataclasses.replace(
+            parameter,
+            default=fixed[parameter.name],
+            pattern=f"^{re.escape(fixed[parameter.name])}$",
+            constraint=(
+                f"this template keeps the custom domain {domain.domain_name} (hosted zone {domain.hosted_zone_id}) "
+                "that a stack of AWS's template created; make another template for another domain"
+            ),
+        )
+        if parameter.name in fixed
+        else parameter
+        for parameter in declared
+    ]
+
+
 # How the CloudFormation console (and Service Catalog) groups the parameters
 # (AWS::CloudFormation::Interface); every parameter is in one group.
 PARAMETER_GROUPS = {
@@ -263,10 +303,10 @@ PARAMETER_GROUPS = {
     ],
     "Function permissions": [
         "ParallelClusterFunctionRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
-        "EnableFSxS3Access", "FsxS3Buckets", "ParallelClusterFunctionAdditionalPolicies",
+        "EnableFSxS3Access", "FsxS3Buckets", "ParallelClusterFunctionAdditionalPolicies", "PoliciesTemplateUri",
     ],
     "Function code": [
-        "LambdaImageSource", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
+        "LambdaImageSource", "CustomBucket", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
     ],
     "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "AlarmTopicArn", "ReservedConcurrency"],
 }
@@ -278,7 +318,11 @@ class PortableTemplateStack(Stack):
     :param region: The Region the template is made for: the default location of the OpenAPI spec.
     :param parallelcluster_version: The ParallelCluster version the API serves.
     :param defaults: Other defaults for some parameters (by name), for deployers who cannot pass
-        them: e.g. ``LambdaImageSource=layer`` for the ParallelCluster UI's nested stack.
+        them: e.g. ``EcrImageUri=<uri>`` for the ParallelCluster UI's nested stack.
+    :param official_domain: For a stack of AWS's template with a custom domain and a hosted zone:
+        that domain and zone. SAM named the domain's resources after them; the template's domain
+        resources take the same logical ids (so the stack keeps its domain, see the README), and
+        its CustomDomainName and CustomDomainHostedZoneId parameters accept those values alone.
     """
 
     def __init__(
@@ -289,10 +333,14 @@ class PortableTemplateStack(Stack):
         region: str,
         parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
         defaults: Mapping[str, str] | None = None,
+        official_domain: OfficialDomain | None = None,
     ) -> None:
         rules.check_region("region", region)
         rules.check_version("parallelcluster_version", parallelcluster_version)
         declared = with_defaults(parameters(region, parallelcluster_version), defaults or {})
+        if official_domain is not None:
+            declared = for_official_domain(declared, official_domain)
+        self._official_domain = official_domain
         super().__init__(
             scope,
             construct_id,
@@ -326,8 +374,16 @@ class PortableTemplateStack(Stack):
             }
         }
         self._refuse_contradictions()
+        self._refuse_unused_values()
         self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))
         declare_outputs(self, self.api)
+        acknowledge_template_check(
+            self,
+            "The invoke URL output names each REST API inside Fn::If on that API's own condition; "
+            "CDK's validation does not follow Fn::If in outputs and reports the reference as possibly "
+            "missing, while cfn-lint, which follows it, reports nothing on this template.",
+            "W1001",
+        )
         self._carry_conditional_dependencies()
         self._acknowledge_parameter_defaults()
 
@@ -345,6 +401,9 @@ class PortableTemplateStack(Stack):
             return self._equals(given.key, "true")
         return Fn.condition_not(self._equals(given.key, ""))
 
+    def _no_named_image(self) -> ICfnConditionExpression:
+        return Fn.condition_and(*(self._equals(name, "") for name in NAMED_IMAGES))
+
     def _all_set(self, *names: str) -> ICfnConditionExpression:
         tests = [Fn.condition_not(self._equals(name, "")) for name in names]
         return tests[0] if len(tests) == 1 else Fn.condition_and(*tests)
@@ -356,7 +415,12 @@ class PortableTemplateStack(Stack):
         return self._when(condition, Fn.condition_not(self._equals(parameter, "")))
 
     def _refuse_contradictions(self) -> None:
-        """The app's refused combinations of settings, as rules CloudFormation checks before any change."""
+        """The app's refused combinations of settings, as rules CloudFormation checks before any change.
+
+        LambdaImageSource has a default here (the layer), which a named image overrides: the app's
+        rules about its value hold where no image is named, and those about the image keys need
+        no rule.
+        """
         for index, combination in enumerate(COMBINATIONS):
             keys = (combination.when.key, combination.then.key)
             if not all(key in self.parameters for key in keys):
@@ -365,16 +429,32 @@ class PortableTemplateStack(Stack):
                 self.parameters[combination.when.key].allowed_values or [combination.when.value]
             ):
                 continue  # a value the template does not offer (LambdaImageSource=asset)
+            when = self._given(combination.when)
+            if combination.when.key == CODE_SOURCE:
+                if combination.then.key in NAMED_IMAGES:
+                    continue
+                when = Fn.condition_and(when, self._no_named_image())
             then = self._given(combination.then)
             CfnRule(
                 self,
                 f"Rule{index}{combination.when.key}{combination.then.key}",
-                rule_condition=self._given(combination.when),
+                rule_condition=when,
                 assertions=[
                     CfnRuleAssertion(
                         assert_=Fn.condition_not(then) if combination.excludes else then,
                         assert_description=f"{combination.then.key}: expected {combination.expected}",
                     )
+                ],
+            )
+
+    def _refuse_unused_values(self) -> None:
+        """AWS's parameters that have no use here accept nothing but empty, in the app's words."""
+        for name, expected in UNUSED_PARAMETERS.items():
+            CfnRule(
+                self,
+                f"Rule{name}NotUsed",
+                assertions=[
+                    CfnRuleAssertion(assert_=self._equals(name, ""), assert_description=f"{name}: expected {expected}")
                 ],
             )
 
@@ -423,8 +503,9 @@ class PortableTemplateStack(Stack):
         resources = _cfn_resources(self)
         function = l1(api.function, lambda_.CfnFunction)
         function_role = l1(api.function_role, iam.CfnRole)
-        build = api.image_build
-        assert build is not None  # built in the account unless the layer or a given image is chosen
+        build, layer = api.image_build, api.layer
+        # Built in the account unless the layer or a given image is chosen; the layer unless an image is.
+        assert build is not None and layer is not None
         properties: list[tuple[list[CfnResource], str, str, str]] = [
             ([r for r in resources if isinstance(r, iam.CfnRole)], "PermissionsBoundary", "PermissionsBoundaryPolicy", "F3033"),
             ([r for r in resources if isinstance(r, logs.CfnLogGroup)], "KmsKeyId", "LogsKmsKeyArn", "F3031"),
@@ -435,6 +516,7 @@ class PortableTemplateStack(Stack):
             ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "E1154"),
             ([build.recipe], "ParentImage", "PublicEcrImageUri", "F3033"),
             ([r for r in resources if isinstance(r, cloudwatch.CfnAlarm)], "AlarmActions (and OKActions)", "AlarmTopicArn", "F3033"),
+            ([l1(layer, lambda_.CfnLayerVersion)], "Content", "CustomBucket", "F3033"),
         ]
         for targets, property_name, parameter, rule in properties:
             for resource in targets:
@@ -451,7 +533,7 @@ class PortableTemplateStack(Stack):
         has_boundary = self._set("HasPermissionBoundary", "PermissionsBoundaryPolicy")
         logs_key_arn = value("LogsKmsKeyArn")
         prefix = value("IAMRoleAndPolicyPrefix")
-        uses_layer = self._when("UseLayer", self._equals("LambdaImageSource", "layer"))
+        uses_layer = self._when("UseLayer", Fn.condition_and(self._equals(CODE_SOURCE, "layer"), self._no_named_image()))
         return Plan(
             parallelcluster_version=parallelcluster_version,
             permissions=PermissionScope(
@@ -469,6 +551,8 @@ class PortableTemplateStack(Stack):
                 uses_layer=uses_layer,
                 uses_ecr_image=self._set("UseEcrImage", "EcrImageUri"),
                 ecr_image_uri=value("EcrImageUri"),
+                uses_custom_bucket=self._set("UseCustomBucket", "CustomBucket"),
+                layer_bucket=value("CustomBucket"),
                 copies_image=self._set("CopyImage", "PublicEcrImageUri"),
                 copy_image_uri=value("PublicEcrImageUri"),
                 has_build_network=self._when("UseBuildNetwork", self._all_set("ImageBuilderVpcId", "ImageBuilderSubnetId")),
@@ -508,6 +592,7 @@ class PortableTemplateStack(Stack):
                 hosted_zone=route53.HostedZone.from_hosted_zone_id(
                     self, "CustomDomainHostedZone", value("CustomDomainHostedZoneId")
                 ),
+                official_domain=self._official_domain,
                 ensures_account_role=self._when("EnsureAccountRole", self._equals("ApiGatewayAccountRole", "ensure")),
                 logs_requests=self._when(
                     "LogApiRequests", Fn.condition_not(self._equals("ApiGatewayAccountRole", "none"))
@@ -530,7 +615,7 @@ class PortableTemplateStack(Stack):
 
 # The string property of each resource type that carries a dependency on a conditional resource.
 DEPENDENCY_CARRIERS: dict[type[CfnResource], str] = {
-    lambda_.CfnFunction: "function_name",
+    lambda_.CfnFunction: "description",
     apigateway.CfnStage: "stage_name",
 }
 

@@ -89,6 +89,22 @@ def _choice(*values: str, expected: str) -> Callable[[str, Any], str | None]:
     return parse
 
 
+# Parameters of AWS's template that have no use here, with what they expect instead: empty, as AWS's
+# template's stacks have them unless someone chose otherwise (so update-stack can pass them on).
+UNUSED_PARAMETERS = {
+    "PoliciesTemplateUri": (
+        "no value (the function's policies are built into this stack, for the ParallelCluster "
+        "version it serves; add to them with ParallelClusterFunctionAdditionalPolicies, or give "
+        "your own role with ParallelClusterFunctionRole)"
+    ),
+}
+
+
+def _unused(key: str, raw: Any) -> None:
+    if raw not in ("", None):
+        raise InvalidSettingError(key, UNUSED_PARAMETERS[key], raw)
+
+
 def _setting(key: str, parse: Callable[[str, Any], Any], *, app_only: bool = False) -> Any:
     return field(default=None, metadata={"key": key, "parse": parse, "app_only": app_only})
 
@@ -129,6 +145,8 @@ class Settings:
             expected="imagebuilder (build in the account), asset (build with local Docker) or layer (the official Lambda layer)",
         ),
     )
+    custom_bucket: str | None = _setting("CustomBucket", _text)
+    policies_template_uri: None = _setting("PoliciesTemplateUri", _unused)
     ecr_image_uri: str | None = _setting("EcrImageUri", _text)
     public_ecr_image_uri: str | None = _setting("PublicEcrImageUri", _text)
     image_builder_vpc_id: str | None = _setting("ImageBuilderVpcId", _text)
@@ -263,7 +281,8 @@ class Settings:
         if source is FunctionCodeSource.LOCAL_DOCKER:
             return FunctionCode.from_local_docker()
         if source is FunctionCodeSource.OFFICIAL_LAYER:
-            return FunctionCode.official_layer()
+            with _as("CustomBucket", "bucket_name"):
+                return FunctionCode.official_layer(bucket_name=self.custom_bucket)
         if network is not None or source is FunctionCodeSource.BUILD_IN_ACCOUNT:
             return FunctionCode.build_in_account(network=network)
         return None
@@ -367,7 +386,7 @@ class Combination:
         """What the refused key should be, as the refusal says it."""
         if self.excludes:
             return f"no value when {self.when}" + (f" ({self.why})" if self.why else "")
-        wanted = "true" if self.then.key.startswith(("Enable", "Allow")) else "a value"
+        wanted = self.then.value or ("true" if self.then.key.startswith(("Enable", "Allow")) else "a value")
         return f"{wanted} when {self.when}"
 
 
@@ -383,6 +402,7 @@ _NOTHING_BUILT = "the function runs that image, so nothing is built"
 _LOCAL_DOCKER = "the image is built with local Docker"
 _LAYER = "the function runs the official layer"
 _NOT_OWNED = "the stack creates no ParallelCluster policy for a role it does not own"
+_CUSTOM_BUCKET = "CustomBucket is where the official layer comes from"
 # Settings that need a partner or contradict each other; the portable template turns those of its
 # parameters into CloudFormation rules, with the same words.
 COMBINATIONS = (
@@ -394,6 +414,9 @@ COMBINATIONS = (
     _needs("ImageBuilderVpcId", "ImageBuilderSubnetId"),
     _needs("ImageBuilderSubnetId", "ImageBuilderVpcId"),
     _needs("AllowCrossAccountPrincipals", "AllowedPrincipalArns"),
+    # AWS's template reads CustomBucket for its layer alone.
+    *(_excludes(Given("CustomBucket"), key, _CUSTOM_BUCKET) for key in ("EcrImageUri", "PublicEcrImageUri")),
+    Combination(Given("CustomBucket"), Given("LambdaImageSource", "layer")),
     _excludes(
         Given("VpcEndpointId"),
         "CustomDomainName",

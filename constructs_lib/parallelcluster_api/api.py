@@ -58,7 +58,7 @@ class ParallelClusterApi(Construct):
     Only one ``ParallelClusterApi`` fits in a stack (the spec pins two logical ids); put each
     further one in its own stack or ``NestedStack``.
 
-    Attributes: ``function``, ``function_role``, ``log_group``, ``rest_api``, ``invoke_url``,
+    Attributes: ``function``, ``function_role``, ``log_group``, ``rest_api`` (``rest_apis``), ``invoke_url``,
     ``invoke_arn``, ``api_user_role``, ``execution_role``, ``access_log_group``, ``domain``,
     ``domain_target``, ``repository``, ``image_build``, ``layer``, ``account_role``,
     ``alarms``, ``conventions``.
@@ -152,6 +152,8 @@ class ParallelClusterApi(Construct):
                 conventions=Conventions.of(self, prefix=iam_role_and_policy_prefix, logs_key=logs_key),
                 code=CodePlan(
                     uses_layer=Flag(source is FunctionCodeSource.OFFICIAL_LAYER),
+                    uses_custom_bucket=Flag(code.layer_bucket is not None),
+                    layer_bucket=code.layer_bucket or "",
                     uses_ecr_image=Flag(source is FunctionCodeSource.ECR_IMAGE),
                     ecr_image_uri=image_uri if source is FunctionCodeSource.ECR_IMAGE else "",
                     copies_image=Flag(source is FunctionCodeSource.COPY_OF_IMAGE),
@@ -217,8 +219,10 @@ class ParallelClusterApi(Construct):
         self.image_build: ApiImageBuild | None = function.image_build
         self.layer: lambda_.LayerVersion | None = function.layer
 
-        self._front_end = ApiFrontEnd(self, plan, function=self.function)
-        self.rest_api: apigateway.SpecRestApi = self._front_end.rest_api
+        self._front_end = ApiFrontEnd(self, plan, function=self.function, waits_for=function.permissions)
+        #: Every REST API the stack may hold, by logical id: one, unless the kind of endpoint is
+        #: decided at deploy time (the portable template holds one per kind, by condition).
+        self.rest_apis: dict[str, apigateway.SpecRestApi] = self._front_end.rest_apis
         #: ``execute-api`` ARN of every stage, method and path of this API.
         self.invoke_arn: str = self._front_end.invoke_arn
         #: ``https://...`` URL of the ``prod`` stage (or the custom domain), without a trailing slash.
@@ -249,6 +253,11 @@ class ParallelClusterApi(Construct):
             has_topic=plan.has_alarm_topic,
         )
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
+
+    @property
+    def rest_api(self) -> apigateway.SpecRestApi:
+        """The REST API (its logical id is AWS's template's for the kind of endpoint)."""
+        return self._front_end.rest_api
 
     def grant_invoke(self, grantee: iam.IGrantable, *, admit: bool = True) -> iam.Grant:
         """Let ``grantee`` invoke every method of the API.

@@ -80,6 +80,7 @@ class FunctionCode:
     source: FunctionCodeSource
     image_uri: str | None = None
     network: BuildNetwork | None = None
+    layer_bucket: str | None = None
 
     @classmethod
     def build_in_account(cls, *, network: BuildNetwork | None = None) -> FunctionCode:
@@ -115,10 +116,18 @@ class FunctionCode:
         return cls(FunctionCodeSource.LOCAL_DOCKER)
 
     @classmethod
-    def official_layer(cls) -> FunctionCode:
+    def official_layer(cls, *, bucket_name: str | None = None) -> FunctionCode:
         """The official ParallelCluster Lambda layer of the version, on python3.12, as AWS's own API
-        template runs it since ParallelCluster 3.6: no image and no build."""
-        return cls(FunctionCodeSource.OFFICIAL_LAYER)
+        template runs it since ParallelCluster 3.6: no image and no build.
+
+        :param bucket_name: The bucket that holds the layer under AWS's key
+            (``parallelcluster/<version>/layers/aws-parallelcluster/lambda-layer.zip``), as AWS's
+            template's ``CustomBucket`` (marked "debug only" there) names one. Default: the
+            Region's ``<region>-aws-parallelcluster``.
+        """
+        if bucket_name is not None:
+            rules.S3_BUCKET_NAME.check("bucket_name", bucket_name)
+        return cls(FunctionCodeSource.OFFICIAL_LAYER, layer_bucket=bucket_name)
 
     @property
     def builds_in_account(self) -> bool:

@@ -88,8 +88,7 @@ def test_no_user_role_output_without_user_role():
 
 def test_lambda_outputs(default):
     assert outputs()["ParallelClusterLambdaArn"]["Value"] == {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}
-    log_group = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["LoggingConfig"]["LogGroup"]
-    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == log_group
+    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == {"Ref": "ParallelClusterFunctionLogGroup"}
 
 
 def test_every_configuration_synthesizes():

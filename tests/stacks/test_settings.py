@@ -14,6 +14,7 @@ from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_P
 from stacks import ParallelClusterApiStack
 from stacks.settings import Settings
 from tests.conftest import BOUNDARY_ARN, CERTIFICATE_ARN, VPC_ENDPOINT_ID, cdk_json_context
+from tests.stacks.official_facts import api_facts
 
 OFFICIAL_PARAMETERS = {
     "Region",
@@ -34,6 +35,8 @@ OFFICIAL_PARAMETERS = {
     "ImageBuilderVpcId",
     "ImageBuilderSubnetId",
     "ParallelClusterFunctionAdditionalPolicies",
+    "CustomBucket",
+    "PoliciesTemplateUri",
 }
 
 
@@ -64,6 +67,8 @@ def test_every_official_parameter_is_a_setting():
         "NagPacks",
     }
     assert OFFICIAL_PARAMETERS | ours == set(Settings.keys())
+    # Those of AWS's 3.11.1 template, as recorded (tests/stacks/official/).
+    assert set(api_facts()["parameters"]) <= OFFICIAL_PARAMETERS
 
 
 def test_defaults_are_the_constructs_own_written_once():
@@ -205,6 +210,8 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("CreateApiUserRole", 0, "true or false"),
         ("AllowedPrincipalArns", "arn:aws:iam::123456789012:user/alice", "an IAM role ARN"),
         ("NagPacks", "AwsSolutions,PCI", "comma-separated cdk-nag packs among"),
+        ("CustomBucket", "My_Bucket", "an S3 bucket name"),
+        ("PoliciesTemplateUri", "s3://my-bucket/policies.yaml", "no value (the function's policies are built into this stack"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, value, expected):
@@ -215,6 +222,7 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
         "CustomDomainName": {"CustomDomainCertificate": CERTIFICATE_ARN},
         "ImageBuilderVpcId": {"ImageBuilderSubnetId": "subnet-0123456789abcdef0"},
         "ImageBuilderSubnetId": {"ImageBuilderVpcId": "vpc-0123456789abcdef0"},
+        "CustomBucket": {"LambdaImageSource": "layer"},
     }
     error = refusal(**{key: value, **partners.get(key, {})})
     message = str(error)
@@ -252,6 +260,12 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
             {"LambdaImageSource": "layer", "EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1"},
             "EcrImageUri",
             "no value when LambdaImageSource is layer (the function runs the official layer)",
+        ),
+        ({"CustomBucket": "my-layers"}, "LambdaImageSource", "layer when CustomBucket is set"),
+        (
+            {"CustomBucket": "my-layers", "EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1"},
+            "EcrImageUri",
+            "no value when CustomBucket is set (CustomBucket is where the official layer comes from)",
         ),
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},
