@@ -31,11 +31,12 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Through tools/cdk.py: a refused setting's one line is the last the CLI prints.
 synth: setup
-	$(CDK) synth --quiet $(CDK_ARGS)
+	@$(PYTHON) -m tools.cdk synth --quiet $(CDK_ARGS)
 
 deploy: setup
-	$(CDK) deploy $(CDK_ARGS)
+	@$(PYTHON) -m tools.cdk deploy $(CDK_ARGS)
 
 # The portable template (create-stack, StackSets, Service Catalog, the ParallelCluster UI):
 # dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version;

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aws_cdk import (
     Aws,
@@ -52,204 +51,22 @@ from constructs_lib.audit import acknowledge_template_check
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
-from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi, official_api_definition_s3_uri
+from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
 from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, OfficialDomain, Plan, RolePlan
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
+from stacks.options import OPTIONS, TRUE_OR_FALSE, UNUSED_PARAMETERS, Parameter, parameter_groups, template_parameters
 from stacks.parallelcluster_api_stack import declare_outputs
-from stacks.settings import COMBINATIONS, UNUSED_PARAMETERS, Given
+from stacks.settings import COMBINATIONS, Given
 
-TRUE_OR_FALSE = ["true", "false"]
 CODE_SOURCE = "LambdaImageSource"
 # The parameters that name an image for the function; one that is set overrides LambdaImageSource.
 NAMED_IMAGES = ("EcrImageUri", "PublicEcrImageUri")
 
 
-def _optional(rule: rules.Rule) -> str:
-    """A parameter pattern: nothing, or a value of ``rule``'s form (CloudFormation matches whole values)."""
-    return f"^$|^(?:{rule.pattern})$"
-
-
-def _list_of(rule: rules.Rule) -> str:
-    return f"^$|^(?:{rule.pattern})(?:,(?:{rule.pattern}))*$"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A template parameter: its name, description, default and constraints."""
-
-    name: str
-    description: str
-    default: str = ""
-    allowed_values: list[str] | None = None
-    pattern: str | None = None
-    constraint: str | None = None
-    max_length: int | None = None
-
-
 def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
-    """The template's parameters: the official ones first, with their defaults and constraints."""
-    return [
-        Parameter(
-            "Region",
-            "'*' lets the API manage ParallelCluster resources in every Region; a Region name (e.g. eu-west-1) limits it to that Region.",
-            default=rules.ALL_REGIONS,
-            pattern=r"^\*$|^[a-z]{2}(?:-[a-z]+)+-[0-9]+$",
-            constraint="'*' or a Region name such as eu-west-1",
-        ),
-        Parameter(
-            "ParallelClusterFunctionRole",
-            "ARN of an existing role for the API function (trusted by Lambda). Default: a role the stack creates with the permissions the release needs.",
-            pattern=_optional(rules.IAM_ROLE_ARN),
-            constraint=rules.IAM_ROLE_ARN.expected,
-        ),
-        Parameter(
-            "ApiDefinitionS3Uri",
-            f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to. Default: the official spec of {parallelcluster_version} in {region}.",
-            default=official_api_definition_s3_uri(parallelcluster_version, region),
-            pattern=f"^(?:{rules.S3_URI.pattern})$",
-            constraint=rules.S3_URI.expected,
-        ),
-        Parameter(
-            "CustomDomainName",
-            "Custom domain name of the API (with CustomDomainCertificate), e.g. hpc-api.example.com.",
-            pattern=_optional(rules.DOMAIN_NAME),
-            constraint=rules.DOMAIN_NAME.expected,
-        ),
-        Parameter(
-            "CustomDomainCertificate",
-            "ARN of the ACM certificate of the custom domain name, in the Region you deploy to.",
-            pattern=_optional(rules.ACM_CERTIFICATE_ARN),
-            constraint=rules.ACM_CERTIFICATE_ARN.expected,
-        ),
-        Parameter(
-            "CustomDomainHostedZoneId",
-            "Route 53 hosted zone that gets the custom domain's alias record. Without it, point your DNS at the ParallelClusterApiDomainTarget output.",
-            pattern=_optional(rules.HOSTED_ZONE_ID),
-            constraint=rules.HOSTED_ZONE_ID.expected,
-        ),
-        Parameter(
-            "VpcEndpointId",
-            "An execute-api interface VPC endpoint: the API becomes private, reachable only through it.",
-            pattern=_optional(rules.VPC_ENDPOINT_ID),
-            constraint=rules.VPC_ENDPOINT_ID.expected,
-        ),
-        Parameter(
-            "EnableIamAdminAccess",
-            "true lets the API create the IAM roles of clusters and images (under parallelcluster/). WARNING: this grants IAM admin privileges to the API function.",
-            default="false",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "EnableFSxS3Access",
-            "true lets the API read, list and write the S3 buckets of FsxS3Buckets, for FSx for Lustre data repositories.",
-            default="false",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "FsxS3Buckets",
-            "With EnableFSxS3Access: comma-separated S3 bucket ARNs (arn:aws:s3:::<bucket>), or '*' for every bucket.",
-            # The official template's pattern.
-            pattern=r"^((arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)?(,arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)*)$|^\*$",
-            constraint="comma-separated S3 bucket ARNs, e.g. arn:aws:s3:::bucket-1,arn:aws:s3:::bucket-2, or '*'",
-        ),
-        Parameter(
-            "PermissionsBoundaryPolicy",
-            "ARN of an IAM managed policy: the permissions boundary of every role this stack creates, and of every role the API creates for clusters and images.",
-            # The official template's pattern.
-            pattern=r"^(arn:.*:iam::.*:policy\/([a-zA-Z0-9_-]+))|()$",
-            constraint="an IAM managed policy ARN, arn:<partition>:iam::<account id>:policy/<name>",
-        ),
-        Parameter(
-            "CreateApiUserRole",
-            "true creates an IAM role allowed to invoke the API; the API's resource policy then denies every other principal.",
-            default="true",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "IAMRoleAndPolicyPrefix",
-            "Prefix of the names of the IAM roles and policies this stack creates.",
-            pattern=f"^(?:{rules.IAM_PREFIX.pattern})$",
-            constraint=rules.IAM_PREFIX.expected,
-            max_length=rules.MAX_IAM_PREFIX_LENGTH,
-        ),
-        Parameter(
-            "ParallelClusterFunctionAdditionalPolicies",
-            "Comma-separated ARNs of further IAM managed policies for the API function's role.",
-            pattern=_list_of(rules.IAM_POLICY_ARN),
-            constraint=f"comma-separated values, each {rules.IAM_POLICY_ARN.expected}",
-        ),
-        Parameter(
-            "PoliciesTemplateUri",
-            "Not used, and empty: this template builds the function's policies in, for the ParallelCluster version it serves (AWS's template loads them from this URI). It exists so that update-stack from AWS's template can pass it on.",
-        ),
-        Parameter(
-            "CustomBucket",
-            "With LambdaImageSource=layer: the S3 bucket AWS's layer is read from, under its usual key (AWS's template marks this debug only). Default: the Region's aws-parallelcluster bucket.",
-            pattern=_optional(rules.S3_BUCKET_NAME),
-            constraint=rules.S3_BUCKET_NAME.expected,
-        ),
-        Parameter(
-            CODE_SOURCE,
-            "Where the function's code comes from unless EcrImageUri or PublicEcrImageUri names an image. layer: AWS's official ParallelCluster Lambda layer, as AWS's template runs it (the stack is ready in minutes). imagebuilder: EC2 Image Builder builds the API's container image in your account (20 to 40 minutes on first creation).",
-            default="layer",
-            allowed_values=["layer", "imagebuilder"],
-        ),
-        Parameter(
-            "EcrImageUri",
-            "A private ECR image for the function to run, instead of building one.",
-            pattern=_optional(rules.ECR_IMAGE_URI),
-            constraint=rules.ECR_IMAGE_URI.expected,
-        ),
-        Parameter(
-            "PublicEcrImageUri",
-            "An existing image (tag or digest) that EC2 Image Builder copies into your account, e.g. public.ecr.aws/parallelcluster/pcluster-api:3.5.1.",
-            pattern=_optional(rules.CONTAINER_IMAGE_URI),
-            constraint=rules.CONTAINER_IMAGE_URI.expected,
-        ),
-        Parameter(
-            "ImageBuilderVpcId",
-            "VPC of the image build instance (with ImageBuilderSubnetId). Default: the default VPC.",
-            pattern=_optional(rules.VPC_ID),
-            constraint=rules.VPC_ID.expected,
-        ),
-        Parameter(
-            "ImageBuilderSubnetId",
-            "Subnet of the image build instance, with a route to the internet.",
-            pattern=_optional(rules.SUBNET_ID),
-            constraint=rules.SUBNET_ID.expected,
-        ),
-        Parameter(
-            "ApiGatewayAccountRole",
-            "ensure: keep the account's API Gateway CloudWatch role, or set one where it has none. existing: the account's role is managed elsewhere. none: no CloudWatch logging of API requests.",
-            default="ensure",
-            allowed_values=["ensure", "existing", "none"],
-        ),
-        Parameter(
-            "WebAclArn",
-            "ARN of a regional AWS WAF web ACL to associate with the API's stage.",
-            pattern=_optional(rules.WEB_ACL_ARN),
-            constraint=rules.WEB_ACL_ARN.expected,
-        ),
-        Parameter(
-            "LogsKmsKeyArn",
-            "ARN of a KMS key that encrypts the stack's log groups; its key policy must let CloudWatch Logs use it.",
-            pattern=_optional(rules.KMS_KEY_ARN),
-            constraint=rules.KMS_KEY_ARN.expected,
-        ),
-        Parameter(
-            "AlarmTopicArn",
-            "ARN of an SNS topic, in the Region you deploy to, that the stack's CloudWatch alarms notify (README: Operations). Default: the alarms notify nobody.",
-            pattern=_optional(rules.SNS_TOPIC_ARN),
-            constraint=rules.SNS_TOPIC_ARN.expected,
-        ),
-        Parameter(
-            "ReservedConcurrency",
-            "Concurrent executions reserved for (and capping) the API function. Default: none, the account's unreserved pool.",
-            pattern=r"^$|^[1-9][0-9]*$",
-            constraint="a positive whole number, or nothing for no reservation",
-        ),
-    ]
+    """The template's parameters (the options of ``stacks/options.py`` that have one), the official ones first."""
+    return template_parameters(OPTIONS, region, parallelcluster_version)
 
 
 def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> list[Parameter]:
@@ -296,20 +113,7 @@ def for_official_domain(declared: list[Parameter], domain: OfficialDomain) -> li
 
 # How the CloudFormation console (and Service Catalog) groups the parameters
 # (AWS::CloudFormation::Interface); every parameter is in one group.
-PARAMETER_GROUPS = {
-    "API": [
-        "Region", "ApiDefinitionS3Uri", "CreateApiUserRole", "VpcEndpointId",
-        "CustomDomainName", "CustomDomainCertificate", "CustomDomainHostedZoneId",
-    ],
-    "Function permissions": [
-        "ParallelClusterFunctionRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
-        "EnableFSxS3Access", "FsxS3Buckets", "ParallelClusterFunctionAdditionalPolicies", "PoliciesTemplateUri",
-    ],
-    "Function code": [
-        "LambdaImageSource", "CustomBucket", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
-    ],
-    "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "AlarmTopicArn", "ReservedConcurrency"],
-}
+PARAMETER_GROUPS = parameter_groups(OPTIONS)
 
 
 class PortableTemplateStack(Stack):
@@ -397,7 +201,7 @@ class PortableTemplateStack(Stack):
         """A rule's test of a setting: set to its value (``true`` for a boolean), or not empty."""
         if given.value is not None:
             return self._equals(given.key, given.value)
-        if self.parameters[given.key].allowed_values == TRUE_OR_FALSE:
+        if self.parameters[given.key].allowed_values == list(TRUE_OR_FALSE):
             return self._equals(given.key, "true")
         return Fn.condition_not(self._equals(given.key, ""))
 

@@ -20,8 +20,9 @@ import yaml
 from constructs_lib import InvalidSettingError, audit
 from constructs_lib.parallelcluster_api.plan import OfficialDomain
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
+from stacks.options import UNUSED_PARAMETERS
 from stacks.portable_template import parameters
-from stacks.settings import UNUSED_PARAMETERS, Settings
+from stacks.settings import Settings
 from tests.cloudformation import Deployment, Refused
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CONFIGURATIONS, PSEUDO_PARAMETERS, TEST_REGION, synthesize
 from tests.stacks.portable import portable
