@@ -55,10 +55,14 @@ def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
     _acknowledge_each(construct, [(rule, reason) for rule in rules])
 
 
+def _check_reason(reason: str) -> None:
+    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
+        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+
+
 def _acknowledge_each(construct: IConstruct, rules_and_reasons: list[tuple[str, str]]) -> None:
     for _, reason in rules_and_reasons:
-        if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
-            raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+        _check_reason(reason)
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=f"{_pack_of(rule)}::{rule}", reason=reason) for rule, reason in rules_and_reasons)
     )
@@ -70,8 +74,7 @@ TEMPLATE_VALIDATION = "CloudFormation-Validate"
 
 def acknowledge_template_check(construct: IConstruct, reason: str, *rules: str) -> None:
     """Acknowledge findings of CDK's own template validation (rules such as ``F3031``) on ``construct``."""
-    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
-        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+    _check_reason(reason)
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=f"{TEMPLATE_VALIDATION}::{rule}", reason=reason) for rule in rules)
     )

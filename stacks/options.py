@@ -13,7 +13,6 @@ An empty value means "not set" for every option: the construct's default (the RE
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +46,16 @@ def boolean(key: str, raw: Any) -> bool | None:
     raise InvalidSettingError(key, "true or false", raw)
 
 
-def positive_integer(key: str, raw: Any) -> int | None:
+_NO_RESERVATION = f"{forms.RESERVED_CONCURRENCY.expected}, or nothing for no reservation"
+
+
+def reserved_concurrency(key: str, raw: Any) -> int | None:
     if raw == "" or raw is None:
         return None
-    # ASCII digits only (str.isdigit() takes superscripts, which int() refuses); a JSON boolean
-    # is not a number.
+    # A JSON boolean is not a number (and the form is ASCII digits only: no superscripts).
     as_text = raw if isinstance(raw, str) else str(raw) if type(raw) is int else ""
-    if not re.fullmatch(r"[0-9]+", as_text) or int(as_text) < 1:
-        raise InvalidSettingError(key, "a positive whole number, or nothing for no reservation", raw)
+    if not forms.RESERVED_CONCURRENCY.matches(as_text):
+        raise InvalidSettingError(key, _NO_RESERVATION, raw)
     return int(as_text)
 
 
@@ -88,12 +89,12 @@ class Unused:
             raise InvalidSettingError(key, self.expected, raw)
 
 
-def _optional(form: forms.Rule) -> str:
+def _optional(form: forms.ValueForm) -> str:
     """A parameter pattern: nothing, or a value of ``form`` (CloudFormation matches whole values)."""
     return f"^$|^(?:{form.pattern})$"
 
 
-def _list_of(form: forms.Rule) -> str:
+def _list_of(form: forms.ValueForm) -> str:
     return f"^$|^(?:{form.pattern})(?:,(?:{form.pattern}))*$"
 
 
@@ -147,7 +148,7 @@ class TemplateParameter:
         )
 
 
-def _form(form: forms.Rule, description: str, group: str, position: int) -> TemplateParameter:
+def _form(form: forms.ValueForm, description: str, group: str, position: int) -> TemplateParameter:
     """A parameter that is empty or of ``form``."""
     return TemplateParameter(description, group, position, pattern=_optional(form), constraint=form.expected)
 
@@ -461,11 +462,11 @@ OPTIONS: tuple[Option, ...] = (
         names=("alarm_topic",),
     ),
     Option(
-        "ReservedConcurrency", "reserved_concurrency", positive_integer, "(none)",
+        "ReservedConcurrency", "reserved_concurrency", reserved_concurrency, "(none)",
         "Reserved (and maximum) concurrent executions of the API function.",
         TemplateParameter(
             "Concurrent executions reserved for (and capping) the API function. Default: none, the account's unreserved pool.",
-            PROTECTION, 4, pattern=r"^$|^[1-9][0-9]*$", constraint="a positive whole number, or nothing for no reservation",
+            PROTECTION, 4, pattern=f"^$|^{forms.RESERVED_CONCURRENCY.pattern}$", constraint=_NO_RESERVATION,
         ),
         prop="reserved_concurrent_executions",
     ),

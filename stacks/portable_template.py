@@ -46,12 +46,12 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.audit import acknowledge_template_check
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
-from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi
+from constructs_lib.parallelcluster_api.api import ParallelClusterApi
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
 from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, OfficialDomain, Plan, RolePlan
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
@@ -74,14 +74,14 @@ def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> lis
     by_name = {parameter.name: parameter for parameter in declared}
     for name, value in defaults.items():
         if name not in by_name:
-            raise rules.InvalidSettingError("--default", f"parameter names of the template ({', '.join(by_name)})", name)
+            raise forms.InvalidSettingError("--default", f"parameter names of the template ({', '.join(by_name)})", name)
         parameter = by_name[name]
         fits = (parameter.allowed_values is None or value in parameter.allowed_values) and (
             parameter.pattern is None or re.fullmatch(parameter.pattern, value, flags=re.ASCII) is not None
         ) and (parameter.max_length is None or len(value) <= parameter.max_length)
         if not fits:
             expected = " or ".join(parameter.allowed_values) if parameter.allowed_values else parameter.constraint
-            raise rules.InvalidSettingError(name, str(expected), value)
+            raise forms.InvalidSettingError(name, str(expected), value)
         by_name[name] = dataclasses.replace(parameter, default=value)
     return list(by_name.values())
 
@@ -92,8 +92,8 @@ def for_official_domain(declared: list[Parameter], domain: OfficialDomain) -> li
     The domain resources are named after these values (as SAM names them), so the parameters take
     them as defaults and accept nothing else: another domain needs its own template.
     """
-    rules.DOMAIN_NAME.check("official_domain", domain.domain_name)
-    rules.HOSTED_ZONE_ID.check("official_hosted_zone", domain.hosted_zone_id)
+    forms.DOMAIN_NAME.check("official_domain", domain.domain_name)
+    forms.HOSTED_ZONE_ID.check("official_hosted_zone", domain.hosted_zone_id)
     fixed = {"CustomDomainName": domain.domain_name, "CustomDomainHostedZoneId": domain.hosted_zone_id}
     return [
         dataclasses.replace(
@@ -139,8 +139,8 @@ class PortableTemplateStack(Stack):
         defaults: Mapping[str, str] | None = None,
         official_domain: OfficialDomain | None = None,
     ) -> None:
-        rules.check_region("region", region)
-        rules.check_version("parallelcluster_version", parallelcluster_version)
+        forms.check_region("region", region)
+        forms.check_version("parallelcluster_version", parallelcluster_version)
         declared = with_defaults(parameters(region, parallelcluster_version), defaults or {})
         if official_domain is not None:
             declared = for_official_domain(declared, official_domain)
@@ -179,7 +179,7 @@ class PortableTemplateStack(Stack):
         }
         self._refuse_contradictions()
         self._refuse_unused_values()
-        self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))
+        self.api = ParallelClusterApi.from_plan(self, "Api", plan=self._plan(parallelcluster_version))
         declare_outputs(self, self.api)
         acknowledge_template_check(
             self,
@@ -341,7 +341,7 @@ class PortableTemplateStack(Stack):
         return Plan(
             parallelcluster_version=parallelcluster_version,
             permissions=PermissionScope(
-                value("Region"), all_regions=self._when("AllRegions", self._equals("Region", rules.ALL_REGIONS))
+                value("Region"), all_regions=self._when("AllRegions", self._equals("Region", forms.ALL_REGIONS))
             ),
             api_definition_location=value("ApiDefinitionS3Uri"),
             conventions=Conventions(
@@ -374,7 +374,7 @@ class PortableTemplateStack(Stack):
                     "EnableFSxS3AccessCondition",
                     Fn.condition_and(self._equals("EnableFSxS3Access", "true"), self._all_set("FsxS3Buckets")),
                 ),
-                fsx_all_buckets=self._when("AllFsxS3Buckets", self._equals("FsxS3Buckets", rules.ALL_BUCKETS)),
+                fsx_all_buckets=self._when("AllFsxS3Buckets", self._equals("FsxS3Buckets", forms.ALL_BUCKETS)),
                 fsx_bucket_arns=[value("FsxS3Buckets")],
                 has_additional_policies=self._set(
                     "HasAdditionalPolicies", "ParallelClusterFunctionAdditionalPolicies"

@@ -28,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import audit
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.parallelcluster_api.props import (
     AccountRoleMode,
     ApiEndpoint,
@@ -72,7 +72,7 @@ class _Settings:
         settings = cls(**values, typed=typed)
         settings._check_combinations()
         if settings.stack_name is not None:
-            rules.STACK_NAME.check("StackName", settings.stack_name)
+            forms.STACK_NAME.check("StackName", settings.stack_name)
         for pack in settings.packs:
             if pack not in audit.PACKS:
                 raise InvalidSettingError("NagPacks", f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", ",".join(settings.packs))
@@ -137,18 +137,18 @@ class _Settings:
         if self.api_gateway_account_role is not None:
             props["api_gateway_account_role"] = AccountRoleMode(self.api_gateway_account_role)
         if self.permissions_boundary_policy is not None:
-            arn = rules.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
+            arn = forms.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
             props["permissions_boundary"] = iam.ManagedPolicy.from_managed_policy_arn(scope, "PermissionsBoundaryPolicy", arn)
         if self.alarm_topic_arn is not None:
-            arn = rules.SNS_TOPIC_ARN.check("AlarmTopicArn", self.alarm_topic_arn)
+            arn = forms.SNS_TOPIC_ARN.check("AlarmTopicArn", self.alarm_topic_arn)
             props["alarm_topic"] = sns.Topic.from_topic_arn(scope, "AlarmTopic", arn)
         if self.logs_kms_key_arn is not None:
-            arn = rules.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
+            arn = forms.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
             props["logs_key"] = kms.Key.from_key_arn(scope, "LogsKmsKey", arn)
         if self.allowed_principal_arns:
             props["allowed_principals"] = [
                 iam.Role.from_role_arn(
-                    scope, f"AllowedPrincipal{index}", rules.IAM_ROLE_ARN.check("AllowedPrincipalArns", arn), mutable=False
+                    scope, f"AllowedPrincipal{index}", forms.IAM_ROLE_ARN.check("AllowedPrincipalArns", arn), mutable=False
                 )
                 for index, arn in enumerate(self.allowed_principal_arns)
             ]
@@ -186,7 +186,7 @@ class _Settings:
 
     def _function_role(self, scope: Construct) -> FunctionRole | None:
         if self.parallelcluster_function_role is not None:
-            arn = rules.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
+            arn = forms.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
             # Immutable: the construct must not add statements to a role it does not own.
             return FunctionRole.use(iam.Role.from_role_arn(scope, "ParallelClusterFunctionRole", arn, mutable=False))
         fsx = None
@@ -194,7 +194,7 @@ class _Settings:
             with _as("FsxS3Buckets", "bucket_arns", "fsx_s3_access"):
                 fsx = (
                     FsxS3Access.all_buckets()
-                    if self.fsx_s3_buckets == (rules.ALL_BUCKETS,)
+                    if self.fsx_s3_buckets == (forms.ALL_BUCKETS,)
                     else FsxS3Access.of_bucket_arns(*(self.fsx_s3_buckets or ()))
                 )
         policies = [
@@ -213,7 +213,7 @@ class _Settings:
 
     def _endpoint(self, scope: Construct) -> ApiEndpoint | None:
         if self.vpc_endpoint_id is not None:
-            endpoint_id = rules.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
+            endpoint_id = forms.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
             return ApiEndpoint.private(
                 ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
                     scope, "VpcEndpoint", vpc_endpoint_id=endpoint_id, port=443
@@ -221,10 +221,10 @@ class _Settings:
             )
         if self.custom_domain_name is None or self.custom_domain_certificate is None:
             return None
-        certificate_arn = rules.ACM_CERTIFICATE_ARN.check("CustomDomainCertificate", self.custom_domain_certificate)
+        certificate_arn = forms.ACM_CERTIFICATE_ARN.check("CustomDomainCertificate", self.custom_domain_certificate)
         zone = None
         if self.custom_domain_hosted_zone_id is not None:
-            zone_id = rules.HOSTED_ZONE_ID.check("CustomDomainHostedZoneId", self.custom_domain_hosted_zone_id)
+            zone_id = forms.HOSTED_ZONE_ID.check("CustomDomainHostedZoneId", self.custom_domain_hosted_zone_id)
             zone = route53.HostedZone.from_hosted_zone_id(scope, "CustomDomainHostedZone", zone_id)
         with _as("CustomDomainName", "domain_name"):
             domain = CustomDomain(
@@ -237,7 +237,7 @@ class _Settings:
 
 def _policy_arn(key: str, arn: str) -> str:
     expected = "comma-separated IAM managed policy ARNs, arn:<partition>:iam::<account id or aws>:policy/<name>"
-    if not rules.IAM_POLICY_ARN.matches(arn):
+    if not forms.IAM_POLICY_ARN.matches(arn):
         raise InvalidSettingError(key, expected, arn)
     return arn
 

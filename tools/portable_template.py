@@ -113,11 +113,11 @@ def _name_and_value(text: str) -> tuple[str, str]:
 
 def _official_domain(text: str) -> OfficialDomain:
     from constructs_lib import InvalidSettingError
-    from constructs_lib import validation as rules
+    from constructs_lib import validation as forms
     from constructs_lib.parallelcluster_api.plan import OfficialDomain
 
     domain_name, separator, hosted_zone_id = text.partition(",")
-    if not (separator and rules.DOMAIN_NAME.matches(domain_name) and rules.HOSTED_ZONE_ID.matches(hosted_zone_id)):
+    if not (separator and forms.DOMAIN_NAME.matches(domain_name) and forms.HOSTED_ZONE_ID.matches(hosted_zone_id)):
         raise InvalidSettingError(
             "--official-domain", "DOMAIN,HOSTED_ZONE_ID, e.g. api.example.com,Z0123456789ABCDEFGHIJ", text
         )

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib import versions
 from constructs_lib.api_image import dockerfile, locks
 from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkChoice
@@ -44,7 +44,7 @@ MAX_MANAGED_POLICIES_PER_ROLE = 20
 AWSBATCH_POLICY = "ParallelClusterClusterPolicyBatch"
 
 
-class ApiFunction:
+class ApiFunctionBuilder:
     """``ParallelClusterFunction``, its role, its log group, and where its code comes from.
 
     Not a construct of its own: it adds its resources to the API construct's scope, where the
@@ -96,12 +96,17 @@ class ApiFunction:
             )
         cfn_function = l1(self.function, lambda_.CfnFunction)
         cfn_function.override_logical_id(FUNCTION_LOGICAL_ID)
-        self.log_group = self._log_group(created)
+        # Where the template decides at deploy time, what the L2 props above cannot say: the code
+        # (PackageType is create-only, so no token reaches the L2 choice between image and zip),
+        # and the role (the deployer's, else the one created here, whose grants CDK makes).
+        if image_uri is not None and not (code.uses_ecr_image.known and code.uses_layer.known):
+            self._choose_code(cfn_function, image_uri)
         #: What the API's stages wait for: the role's own policy (logs, X-Ray), which the function does not.
         self.permissions: list[IConstruct] = [created.policy] if created is not None else []
-        if image_uri is not None and not (code.uses_ecr_image.known and code.uses_layer.known):
-            # A deploy-time choice between images, or between an image and the layer.
-            self._choose_code(cfn_function, image_uri)
+        if created is not None and role.uses_existing.possible:
+            cfn_function.role = Token.as_string(role.uses_existing.pick(_given(role.existing).role_arn, created.role_arn))
+            role.creates.guard(created, *self.permissions)
+        self.log_group = self._log_group(created)
         if code.uses_layer.possible:
             acknowledge(
                 self.function,
@@ -110,10 +115,6 @@ class ApiFunction:
                 "AwsSolutions-L1",
                 "Serverless-LambdaLatestVersion",
             )
-        if created is not None and role.uses_existing.possible:
-            # The deployer's role when one is given; the role the construct creates is then not made.
-            cfn_function.role = Token.as_string(role.uses_existing.pick(_given(role.existing).role_arn, created.role_arn))
-            role.creates.guard(created, *self.permissions)
         self._acknowledge_findings()
         Tags.of(self.function).add(RESOURCE_TAG, "api")
         if self.image_build is not None:
@@ -262,52 +263,7 @@ class ApiFunction:
             # Its policy names the function's log group, which is named after the function.
             policy_scope=scope,
         )
-        where = plan.permissions
-        release = versions.release(self._version)
-        # With a boundary alone, the function may still create the roles of clusters and images
-        # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
-        # policies grant.
-        iam_admin = role.iam_admin | plan.has_boundary
-        policies: dict[str, tuple[Flag, str, list[permissions.Permission]]] = {
-            "ParallelClusterClusterPolicy1": (
-                role.creates,
-                "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
-                permissions.cluster_statements_ec2_and_stacks(where),
-            ),
-            "ParallelClusterClusterPolicy2": (
-                role.creates,
-                "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
-                permissions.cluster_statements_iam_and_storage(where),
-            ),
-            "ParallelClusterImageManagedPolicy": (
-                role.creates,
-                "Image operations: build, delete, list and describe custom images",
-                permissions.image_statements(where),
-            ),
-            "ParallelClusterLogRetrievalPolicy": (
-                role.creates,
-                "Reading and exporting cluster and image logs",
-                permissions.log_retrieval_statements(where),
-            ),
-        }
-        if release.awsbatch:
-            policies[AWSBATCH_POLICY] = (
-                role.creates,
-                "Clusters with the AWS Batch scheduler",
-                permissions.awsbatch_statements(where),
-            )
-        if iam_admin.possible:
-            policies["DefaultParallelClusterIamAdminPolicy"] = (
-                role.creates & iam_admin,
-                "IAM admin access: roles and instance profiles under parallelcluster/",
-                permissions.iam_admin_statements(where, release, plan.boundary_arn, plan.has_boundary),
-            )
-        if role.fsx.possible:
-            policies["ParallelClusterFSxS3AccessPolicy"] = (
-                role.creates & role.fsx,
-                "FSx for Lustre data repositories in S3",
-                permissions.fsx_s3_statements(where, role.fsx_bucket_arns, role.fsx_all_buckets),
-            )
+        policies = function_policies(plan)
         for name, (wanted, description, granted) in policies.items():
             statements = [permission.statement for permission in granted]
             policy = iam.ManagedPolicy(
@@ -333,7 +289,6 @@ class ApiFunction:
                     "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
                 )
         if role.has_additional_policies.known:
-            # The role's own managed policy (its log group and X-Ray) counts too.
             self._attach_additional_policies(created, role.additional_policies, own_policies=len(policies) + 1)
         elif role.has_additional_policies.possible:
             arns = Fn.split(",", role.additional_policy_arns)
@@ -345,15 +300,9 @@ class ApiFunction:
     def _attach_additional_policies(
         self, role: iam.Role, policies: Sequence[iam.IManagedPolicy], own_policies: int
     ) -> None:
-        """Attach the deployer's policies; AWS managed ones are acknowledged as their explicit choice."""
+        """Attach the deployer's policies (counted by :func:`check_additional_policies`); AWS managed
+        ones are acknowledged as their explicit choice."""
         total = own_policies + len(policies)
-        if total > MAX_MANAGED_POLICIES_PER_ROLE:
-            raise rules.InvalidSettingError(
-                "additional_policies",
-                f"at most {MAX_MANAGED_POLICIES_PER_ROLE - own_policies} policies (IAM attaches at most "
-                f"{MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role, {own_policies} of them the API's own)",
-                len(policies),
-            )
         if total > DEFAULT_MANAGED_POLICIES_QUOTA:
             Annotations.of(self._scope).add_warning_v2(
                 "ParallelClusterApi:ManagedPolicyQuota",
@@ -403,6 +352,73 @@ class ApiFunction:
                 "permissions; the policy's other statements name the function's own log group.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
+
+
+def function_policies(plan: Plan) -> dict[str, tuple[Flag, str, list[permissions.Permission]]]:
+    """The managed policies of the function's role: name → (wanted, description, statements)."""
+    role, where = plan.role, plan.permissions
+    release = versions.release(plan.parallelcluster_version)
+    # With a boundary alone, the function may still create the roles of clusters and images
+    # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
+    # policies grant.
+    iam_admin = role.iam_admin | plan.has_boundary
+    policies: dict[str, tuple[Flag, str, list[permissions.Permission]]] = {
+        "ParallelClusterClusterPolicy1": (
+            role.creates,
+            "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
+            permissions.cluster_statements_ec2_and_stacks(where),
+        ),
+        "ParallelClusterClusterPolicy2": (
+            role.creates,
+            "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
+            permissions.cluster_statements_iam_and_storage(where),
+        ),
+        "ParallelClusterImageManagedPolicy": (
+            role.creates,
+            "Image operations: build, delete, list and describe custom images",
+            permissions.image_statements(where),
+        ),
+        "ParallelClusterLogRetrievalPolicy": (
+            role.creates,
+            "Reading and exporting cluster and image logs",
+            permissions.log_retrieval_statements(where),
+        ),
+    }
+    if release.awsbatch:
+        policies[AWSBATCH_POLICY] = (
+            role.creates,
+            "Clusters with the AWS Batch scheduler",
+            permissions.awsbatch_statements(where),
+        )
+    if iam_admin.possible:
+        policies["DefaultParallelClusterIamAdminPolicy"] = (
+            role.creates & iam_admin,
+            "IAM admin access: roles and instance profiles under parallelcluster/",
+            permissions.iam_admin_statements(where, release, plan.boundary_arn, plan.has_boundary),
+        )
+    if role.fsx.possible:
+        policies["ParallelClusterFSxS3AccessPolicy"] = (
+            role.creates & role.fsx,
+            "FSx for Lustre data repositories in S3",
+            permissions.fsx_s3_statements(where, role.fsx_bucket_arns, role.fsx_all_buckets),
+        )
+    return policies
+
+
+def check_additional_policies(plan: Plan) -> None:
+    """Refuse more additional policies than IAM attaches to one role, beside the API's own."""
+    role = plan.role
+    if not (role.creates.possible and role.has_additional_policies.known):
+        return
+    # The role's own managed policy (its log group and X-Ray) counts too.
+    own = len(function_policies(plan)) + 1
+    if own + len(role.additional_policies) > MAX_MANAGED_POLICIES_PER_ROLE:
+        raise forms.InvalidSettingError(
+            "additional_policies",
+            f"at most {MAX_MANAGED_POLICIES_PER_ROLE - own} policies (IAM attaches at most "
+            f"{MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role, {own} of them the API's own)",
+            len(role.additional_policies),
+        )
 
 
 def _chosen_statements(scope: Construct, granted: Sequence[permissions.Permission]) -> list[Any]:

@@ -19,7 +19,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.api_logging import ApiGatewayAccountRole
 from constructs_lib.audit import acknowledge
 from constructs_lib.flags import YES, Flag
@@ -97,7 +97,7 @@ class _EndpointKind:
         return f"{self.logical_id}BasePathMapping"
 
 
-class ApiFrontEnd:
+class ApiFrontEndBuilder:
     """The REST API in front of the function, and everything about who reaches it and how.
 
     A REST API whose body is the official OpenAPI spec (``AWS::Include``), SigV4 on every method,
@@ -343,17 +343,7 @@ class ApiFrontEnd:
             cloud_watch_role=False,
             deploy_options=deploy_options,
         )
-        cfn_rest_api = l1(rest_api, apigateway.CfnRestApi)
-        cfn_rest_api.override_logical_id(kind.logical_id)
         stage = rest_api.deployment_stage
-        l1(stage, apigateway.CfnStage).override_logical_id(kind.stage_logical_id)
-        # A deployment is a snapshot of the API, integrations included. A function of another
-        # package type is a new function (PackageType is create-only) with another ARN, so the
-        # API needs a new deployment then; where the package type is decided at deploy time, the
-        # README says to redeploy.
-        code, deployment = plan.code, rest_api.latest_deployment
-        if code.uses_layer.known and deployment is not None:
-            deployment.add_to_logical_id({"functionPackageType": "Zip" if code.uses_layer.certain else "Image"})
         if logs_to is not None and not logs_requests.known:
             # The logging settings above, where the deploy-time choice keeps request logging (data
             # trace stays off either way).
@@ -368,6 +358,16 @@ class ApiFrontEnd:
                 ),
             )
             cfn_stage.add_property_override("MethodSettings.0.LoggingLevel", logs_requests.pick(EXECUTION_LOGGING.value))
+        cfn_rest_api = l1(rest_api, apigateway.CfnRestApi)
+        cfn_rest_api.override_logical_id(kind.logical_id)
+        l1(stage, apigateway.CfnStage).override_logical_id(kind.stage_logical_id)
+        # A deployment is a snapshot of the API, integrations included. A function of another
+        # package type is a new function (PackageType is create-only) with another ARN, so the
+        # API needs a new deployment then; where the package type is decided at deploy time, the
+        # README says to redeploy.
+        code, deployment = plan.code, rest_api.latest_deployment
+        if code.uses_layer.known and deployment is not None:
+            deployment.add_to_logical_id({"functionPackageType": "Zip" if code.uses_layer.certain else "Image"})
         # SpecRestApi adds an "Endpoint" output with a trailing slash; the stack declares the
         # official ParallelClusterApiInvokeUrl instead.
         rest_api.node.try_remove_child("Endpoint")
@@ -499,7 +499,7 @@ def api_definition_location(scope: Construct, parallelcluster_version: str, api_
     Region takes the location as a parameter at deploy time.
     """
     if api_definition_s3_uri is not None:
-        return rules.S3_URI.check("api_definition_s3_uri", api_definition_s3_uri)
+        return forms.S3_URI.check("api_definition_s3_uri", api_definition_s3_uri)
     region = Stack.of(scope).region
     if not Token.is_unresolved(region):
         return official_api_definition_s3_uri(parallelcluster_version, region)
@@ -522,7 +522,7 @@ def _location_parameter(stack: Stack, example: str) -> CfnParameter:
         stack,
         "ApiDefinitionS3Uri",
         type="String",
-        allowed_pattern=rules.S3_URI.pattern,
-        constraint_description=rules.S3_URI.expected,
+        allowed_pattern=forms.S3_URI.pattern,
+        constraint_description=forms.S3_URI.expected,
         description=f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to: {example}",
     )

@@ -401,7 +401,7 @@ def test_construct_attributes_are_the_underlying_resources(default):
         (lambda: {"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version this project serves"),
         (lambda: {"region": "moon-1"}, "region: expected '*' or a Region name"),
         (lambda: {"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
-        (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive number"),
+        (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive whole number"),
         (lambda: {"web_acl_arn": "arn:aws:waf::1:webacl/x"}, "web_acl_arn: expected a regional AWS WAF web ACL ARN"),
         (lambda: {"api_definition_s3_uri": "https://example.com/spec"}, "api_definition_s3_uri: expected an S3 URI"),
         (lambda: {"function_code": FunctionCode.from_ecr_image_uri("public.ecr.aws/x/y:1")}, "image_uri: expected a private ECR image URI"),
