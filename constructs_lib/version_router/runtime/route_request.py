@@ -343,9 +343,10 @@ def _served() -> str:
 
 
 def bad_request(event: dict[str, Any], message: str) -> dict[str, Any]:
-    """A 400 as ParallelCluster's handler answers one to a REST API proxy event: ``{"message": ...}``
-    in JSON, its headers as ``multiValueHeaders`` when the event has them, else as ``headers``."""
-    body = json.dumps({"message": f"Bad Request: {message}"})
+    """A 400 as ParallelCluster's handler answers one to a REST API proxy event (``generate_response`` of
+    ``pcluster/api/awslambda/serverless_wsgi.py``): ``{"message": ...}`` in JSON, its headers as
+    ``multiValueHeaders`` when the event has them, else as ``headers``."""
+    body = json.dumps({"message": f"Bad Request: {message}"}, separators=(",", ":")) + "\n"  # as Flask's jsonify
     headers = {"Content-Type": "application/json", "Content-Length": str(len(body.encode()))}
     response: dict[str, Any] = {"statusCode": 400}
     if event.get("multiValueHeaders"):

@@ -11,18 +11,21 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
 from urllib.parse import unquote
 
+import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
-from tests.constructs_lib.helper_function.runtime_support import load_runtime
+from tests.constructs_lib.helper_function.runtime_support import CONSTRUCTS_LIB, load_runtime
 from tests.lambda_image.events import ACCOUNT, REGION
 
+ROUTER_SOURCE = CONSTRUCTS_LIB / "version_router" / "runtime" / "route_request.py"
 # The router's own Region (AWS_REGION) is the one the handler tests create clusters in.
 OTHER_REGION = "eu-west-1"
 
@@ -51,7 +54,33 @@ def load_router(
         return load_runtime("version_router", "route_request")
 
 
-# ------------------------------------------------------------------ what ParallelCluster creates
+# ------------------------------------------------------------------ the account, as ParallelCluster tags it
+
+
+def fake_aws_environment(tmp: Path) -> dict[str, str]:
+    """Fake credentials, the Region, no local AWS configuration (files that do not exist in ``tmp``), and
+    an account whose only AMIs are its own: moto would otherwise load hundreds of public AMIs into each
+    Region it serves, and scan them on every DescribeImages (a cost of moto, not of EC2 or the router)."""
+    return {
+        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing", "AWS_CONFIG_FILE": str(tmp / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-credentials"), "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }
+
+
+def seed(*calls: dict[str, Any]) -> None:
+    """Make the calls of the forms below (service, operation, params, region) in the account (moto)."""
+    for call in calls:
+        getattr(boto3.client(call["service"], region_name=call.get("region", REGION)), call["operation"])(**call["params"])
+
+
+def tag_ami(tags: list[dict[str, str]], region: str = REGION) -> str:
+    """An AMI of the account (moto) with these tags; its id."""
+    ec2 = boto3.client("ec2", region_name=region)
+    image_id: str = ec2.register_image(Name=f"ami-of-{len(tags)}-tags", RootDeviceName="/dev/xvda")["ImageId"]
+    ec2.create_tags(Resources=[image_id], Tags=tags)
+    return image_id
+
 
 # The smallest stack moto creates; ParallelCluster reads a cluster's scheduler from its parameter.
 _STACK_TEMPLATE = json.dumps({
