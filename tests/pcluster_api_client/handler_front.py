@@ -175,6 +175,9 @@ def handler_process(venvs: venv.LambdaVenvs, request: dict[str, Any], tmp: str) 
 @contextmanager
 def serve(venvs: venv.LambdaVenvs) -> Iterator[HandlerFront]:
     """The handler of ``venvs``' version under moto behind a local API Gateway, until exit."""
-    with tempfile.TemporaryDirectory(prefix="handler-front-") as tmp, handler_process(venvs, account(venvs.version), tmp) as (handler, seeded):
-        with serve_api(answer=gateway(handler, venvs.version)) as api:
-            yield HandlerFront(api, seeded)
+    with (
+        tempfile.TemporaryDirectory(prefix="handler-front-") as tmp,
+        handler_process(venvs, account(venvs.version), tmp) as (handler, seeded),
+        serve_api(answer=gateway(handler, venvs.version)) as api,
+    ):
+        yield HandlerFront(api, seeded)

@@ -48,16 +48,16 @@ IMAGE_OPERATIONS = [("GET", ""), ("DELETE", ""), ("GET", "/logstreams"), ("GET",
 
 
 def on_cluster(method: str, suffix: str = "", name: str = CLUSTER, **kwargs: Any) -> dict[str, Any]:
-    event = cluster_event(method, name, suffix, **kwargs)
-    if "{logStreamName}" in suffix:
-        event["path"] = event["path"].replace("{logStreamName}", "stream-1")
-        event["pathParameters"]["logStreamName"] = "stream-1"
-    return event
+    return with_log_stream(cluster_event(method, name, suffix, **kwargs))
 
 
 def on_image(method: str, suffix: str = "", image_id: str = IMAGE, query: dict[str, str] | None = None) -> dict[str, Any]:
-    event = image_event(method, image_id, suffix, query)
-    if "{logStreamName}" in suffix:
+    return with_log_stream(image_event(method, image_id, suffix, query))
+
+
+def with_log_stream(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` of a resource under {logStreamName}, with a log stream's name in its path."""
+    if "{logStreamName}" in event["resource"]:
         event["path"] = event["path"].replace("{logStreamName}", "stream-1")
         event["pathParameters"]["logStreamName"] = "stream-1"
     return event
