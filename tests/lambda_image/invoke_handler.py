@@ -343,6 +343,18 @@ def lambda_environment():
     os.environ.update(LAMBDA_ENV)
 
 
+def moto_settings(amis):
+    """What moto's account holds from the start (read as moto loads its backends): ``amis``, AWS's managed policies."""
+    if amis:
+        # moto loads the AMIs of this file, all owned by "amazon", instead of its own list.
+        path = os.path.abspath("moto-amis.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(amis, f)
+        os.environ["MOTO_AMIS_PATH"] = path
+    # As in a real account, the AWS managed policies exist (ParallelCluster attaches some).
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
+
 @contextlib.contextmanager
 def mocked_account(request):
     """moto's mock_aws() holding the account of a mock_aws request; yields the values its seed calls saved.
@@ -350,18 +362,19 @@ def mocked_account(request):
     The account: "amis", AWS's managed policies, the "seed" calls with "values", and with
     "record_calls" the recorder, answering from "stubs" and creating stand-ins ("stand_in_stacks",
     with "stand_in_outputs").
-    """
-    if request.get("amis"):
-        # moto loads the AMIs of this file, all owned by "amazon", instead of its own list.
-        amis = os.path.abspath("moto-amis.json")
-        with open(amis, "w", encoding="utf-8") as f:
-            json.dump(request["amis"], f)
-        os.environ["MOTO_AMIS_PATH"] = amis
-    # As in a real account, the AWS managed policies exist (ParallelCluster attaches some).
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    from moto import mock_aws
 
-    with mock_aws():
+    With "moto_endpoint" (a moto server's URL), the account is the server's, which other processes
+    share (its "amis" and policies are the server's own settings): every AWS call goes there.
+    """
+    if request.get("moto_endpoint"):
+        os.environ["AWS_ENDPOINT_URL"] = request["moto_endpoint"]
+        mock = contextlib.nullcontext()
+    else:
+        moto_settings(request.get("amis"))
+        from moto import mock_aws
+
+        mock = mock_aws()
+    with mock:
         saved = _seed(request.get("seed", []), request.get("values", {}))
         if request.get("record_calls"):
             # mock_aws() replaced boto3's default session: install on the one the handler will use.

@@ -146,29 +146,38 @@ def _environment(tmp: str) -> dict[str, str]:
 
 
 @contextmanager
+def handler_process(venvs: venv.LambdaVenvs, request: dict[str, Any], tmp: str) -> Iterator[tuple[HandlerProcess, dict[str, Any]]]:
+    """The handler of ``venvs``' version in the account of ``request`` (handler_process.py), until exit,
+    and the values the account was seeded with. Its log and temporary files go to ``tmp``."""
+    log = Path(tmp, f"handler-{venvs.version}.log")
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [str(venvs.test_python), str(DRIVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            env=_environment(tmp),
+            cwd=tmp,
+        )
+        handler = HandlerProcess(process, log, threading.Lock())
+        try:
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+            yield handler, handler.read()["seeded"]
+        finally:
+            # Nothing to keep of moto's account: no need to wait for an orderly exit (seconds).
+            process.kill()
+            process.wait()
+
+
+@contextmanager
 def serve(venvs: venv.LambdaVenvs) -> Iterator[HandlerFront]:
     """The handler of ``venvs``' version under moto behind a local API Gateway, until exit."""
-    with tempfile.TemporaryDirectory(prefix="handler-front-") as tmp:
-        log = Path(tmp, "handler.log")
-        with log.open("w") as log_file:
-            process = subprocess.Popen(
-                [str(venvs.test_python), str(DRIVER)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log_file,
-                text=True,
-                env=_environment(tmp),
-                cwd=tmp,
-            )
-            handler = HandlerProcess(process, log, threading.Lock())
-            try:
-                assert process.stdin is not None
-                process.stdin.write(json.dumps(account(venvs.version)) + "\n")
-                process.stdin.flush()
-                seeded = handler.read()["seeded"]
-                with serve_api(answer=gateway(handler, venvs.version)) as api:
-                    yield HandlerFront(api, seeded)
-            finally:
-                # Nothing to keep of moto's account: no need to wait for an orderly exit (seconds).
-                process.kill()
-                process.wait()
+    with (
+        tempfile.TemporaryDirectory(prefix="handler-front-") as tmp,
+        handler_process(venvs, account(venvs.version), tmp) as (handler, seeded),
+        serve_api(answer=gateway(handler, venvs.version)) as api,
+    ):
+        yield HandlerFront(api, seeded)

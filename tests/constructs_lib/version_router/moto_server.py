@@ -1,0 +1,41 @@
+"""A moto server on loopback holding one account, for the processes of several handlers to share.
+
+Started by end_to_end.py with the project venv's Python (its moto is the test venvs' moto, and
+requirements-dev.txt adds what moto's server needs), from the repository's root:
+
+    python -m tests.constructs_lib.version_router.moto_server < lines
+
+The first line of stdin is the account, as a mock_aws request of tests/lambda_image/invoke_handler.py
+without events ("amis", "seed", "values"). The one line written back is {"endpoint": the server's
+URL, "seeded": the values its seed calls saved}; the server then serves until stdin closes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.lambda_image import invoke_handler
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.readline())
+    invoke_handler.lambda_environment()  # fake credentials, and the handlers' Region
+    invoke_handler.moto_settings(request.get("amis"))  # before moto loads its backends
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        with invoke_handler.mocked_account({**request, "moto_endpoint": endpoint}) as saved:
+            print(json.dumps({"endpoint": endpoint, "seeded": saved}), flush=True)
+            sys.stdin.read()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
