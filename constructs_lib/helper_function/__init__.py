@@ -33,36 +33,54 @@ def inline_source(handler_module: Path) -> str:
     """``handler_module``'s text with each shared runtime module it imports spliced in its place.
 
     ``from cfn_response import send_response`` becomes the body of ``runtime/cfn_response.py``
-    (without its docstring and ``__future__`` import). A top-level name both files bind must be
-    the same import in both, so that splicing cannot change what either file means.
+    (without its docstring and ``__future__`` import), itself with the shared modules it imports
+    spliced in (``custom_resource`` imports ``cfn_response``). Each shared module is spliced once,
+    where it is first imported; a later import of it goes, its names being bound above. A top-level
+    name both a file and a module spliced into it bind must be the same import in both, so that
+    splicing cannot change what either file means.
     """
-    text = handler_module.read_text()
+    return _spliced(handler_module, {})
+
+
+def _spliced(module: Path, spliced: dict[str, dict[str, str | None]]) -> str:
+    """``module``'s text with its shared imports spliced in; ``spliced``: the shared modules spliced
+    above this point of the inline file, with the names each binds there."""
+    text = module.read_text()
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
     shared = {path.stem: path for path in SHARED_RUNTIME_DIR.glob("*.py")}
-    own = _bindings(tree)
-    for node in sorted(tree.body, key=lambda statement: statement.lineno, reverse=True):
-        if not (isinstance(node, ast.ImportFrom) and node.module in shared):
-            continue
-        module_text = shared[node.module].read_text()
-        module_tree = ast.parse(module_text)
-        theirs = _bindings(module_tree)
-        imported = {alias.asname or alias.name for alias in node.names}
-        missing = {alias.name for alias in node.names} - set(theirs)
+    imports = [
+        (node, node.module)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module is not None and node.module in shared
+    ]
+    # Names imported from shared modules are bound by the splices themselves.
+    from_shared = {alias.asname or alias.name for node, _ in imports for alias in node.names}
+    own = {name: origin for name, origin in _bindings(tree).items() if name not in from_shared}
+    replacements: list[tuple[ast.ImportFrom, list[str]]] = []
+    for node, name in imports:
+        replacement: list[str] = []
+        if name not in spliced:
+            spliced[name] = {}  # a module that imports this one back finds it spliced
+            module_text = _spliced(shared[name], spliced)
+            module_tree = ast.parse(module_text)
+            spliced[name] = theirs = _bindings(module_tree)
+            clashes = sorted(bound for bound in set(own) & set(theirs) if own[bound] != theirs[bound] or own[bound] is None)
+            if clashes:
+                raise ValueError(f"{module.name} and {name}.py both define {', '.join(clashes)}")
+            body = [statement for statement in module_tree.body if not _is_docstring(statement) and not _is_future(statement)]
+            replacement = [
+                f"# ---- {name}.py, shared by this project's custom resources ----\n",
+                "".join(module_text.splitlines(keepends=True)[body[0].lineno - 1 :]),
+                f"# ---- end of {name}.py ----\n",
+            ]
+        missing = {alias.name for alias in node.names} - set(spliced[name])
         if missing:
-            raise ValueError(f"{handler_module.name}: {node.module} has no {', '.join(sorted(missing))}")
-        clashes = sorted(
-            name for name in set(own) & set(theirs) - imported if own[name] != theirs[name] or own[name] is None
-        )
-        if clashes:
-            raise ValueError(f"{handler_module.name} and {node.module}.py both define {', '.join(clashes)}")
-        body = [statement for statement in module_tree.body if not _is_docstring(statement) and not _is_future(statement)]
-        spliced = "".join(module_text.splitlines(keepends=True)[body[0].lineno - 1 :])
-        lines[node.lineno - 1 : node.end_lineno] = [
-            f"# ---- {node.module}.py, shared by this project's custom resources ----\n",
-            spliced,
-            f"# ---- end of {node.module}.py ----\n",
-        ]
+            raise ValueError(f"{module.name}: {name} has no {', '.join(sorted(missing))}")
+        replacements.append((node, replacement))
+    # From the last import up, so that the line numbers of those above still hold.
+    for node, replacement in reversed(replacements):
+        lines[node.lineno - 1 : node.end_lineno] = replacement
     return "".join(lines)
 
 
