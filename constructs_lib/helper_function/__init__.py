@@ -10,15 +10,17 @@ it with ``from <shared module> import ...``, so the inline file stands alone.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.audit import acknowledge
+from constructs_lib.audit import ExplainedStatement, acknowledge, acknowledge_explained
 from constructs_lib.conventions import Conventions
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 
@@ -27,6 +29,8 @@ HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 SHARED_RUNTIME_DIR = Path(__file__).parent / "runtime"
 # CloudFormation writes inline code to a file named index (Code.ZipFile documentation).
 INLINE_MODULE = "index"
+# Tracing lets every helper write to X-Ray on every resource.
+TRACING_HAS_NO_RESOURCES = "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
 
 
 def inline_source(handler_module: Path) -> str:
@@ -114,10 +118,12 @@ class HelperFunction(Construct):
     """A Python function from a module beside the construct that deploys it, delivered inline.
 
     ``source`` is the module; its ``handler`` function is the entry point. The function runs with
-    a role of its own (named by the ``conventions``) whose permissions live in a customer-managed
-    policy, logs to a log group of its own (the ``conventions``' retention and encryption), traces
-    with X-Ray, and sends the events it failed to process to an encrypted dead-letter queue.
-    Attributes: ``function``, ``role``, ``dead_letter_queue``.
+    a role of its own (named by the ``conventions``) whose permissions, ``statements``, live in a
+    customer-managed policy, each with the reason for its wildcards beside it; logs to a log group
+    of its own (the ``conventions``' retention and encryption), traces with X-Ray, and sends the
+    events it failed to process to an encrypted dead-letter queue. A custom resource the function
+    serves comes from :meth:`custom_resource`. Attributes: ``function``, ``role``,
+    ``dead_letter_queue``.
     """
 
     def __init__(
@@ -129,9 +135,14 @@ class HelperFunction(Construct):
         description: str,
         timeout: Duration,
         conventions: Conventions,
+        statements: Sequence[ExplainedStatement] = (),
         environment: dict[str, str] | None = None,
     ) -> None:
+        """:param statements: What the function may do. Tracing adds X-Ray's writes, on ``*``; a
+            statement of ``statements`` on ``*`` shares that finding of cdk-nag (AwsSolutions-IAM5
+            ``Resource::*``), so its reason says why both need every resource."""
         super().__init__(scope, construct_id)
+        self._scope = scope
         # IAM names (with the caller's prefix, when it has one) derive from the construct id.
         self.role = ManagedPolicyRole(
             self,
@@ -185,15 +196,34 @@ class HelperFunction(Construct):
             "NIST.800.53.R5-LambdaConcurrency",
             "HIPAA.Security-LambdaConcurrency",
         )
-
-    def acknowledge_xray(self, *, also: str | None = None) -> None:
-        """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``.
-
-        ``also``: the sentence that explains the helper's other actions on ``*``, if it has any
-        (one finding, so one reason, covers every action on ``*``).
-        """
-        reason = (
-            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
-            + ("; the policy's other statements name this stack's resources." if also is None else f". {also}")
+        for explained in statements:
+            self.function.add_to_role_policy(explained.statement)
+        unscoped = [explained.why for explained in statements if "*" in explained.statement.resources]
+        if None in unscoped:
+            raise ValueError(f"{self.node.path}: a statement on every resource (*) needs its reason")
+        acknowledge(
+            self.role.policy,
+            " ".join(str(why) for why in unscoped)
+            or f"{TRACING_HAS_NO_RESOURCES}; the policy's other statements name this stack's resources.",
+            "AwsSolutions-IAM5[Resource::*]",
         )
-        acknowledge(self.role.policy, reason, "AwsSolutions-IAM5[Resource::*]")
+        acknowledge_explained(
+            self.role.policy, [explained for explained in statements if "*" not in explained.statement.resources]
+        )
+
+    def custom_resource(
+        self, construct_id: str, *, resource_type: str, properties: Mapping[str, Any], service_timeout: Duration
+    ) -> CustomResource:
+        """A custom resource this function serves, made beside it (in the same scope).
+
+        :param service_timeout: How long CloudFormation waits for the reply; beyond the function's
+            timeout, room for Lambda's retries when the reply was lost.
+        """
+        return CustomResource(
+            self._scope,
+            construct_id,
+            service_token=self.function.function_arn,
+            resource_type=resource_type,
+            properties=dict(properties),
+            service_timeout=service_timeout,
+        )
