@@ -20,11 +20,14 @@ NODE_STAMP := node_modules/.package-lock-installed
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	# The app and tests use the project as users install it (editable: the sources stay here).
+	# The app and tests use the project's two distributions as users install them, the construct
+	# library and the API client (editable: the sources stay here). The client last: it owns the
+	# pcluster-api command, which the library's distribution held before they were two.
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./client
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
@@ -50,7 +53,7 @@ template: setup
 # ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
 lint: setup
 	$(PYTHON) -m ruff check .
-	$(PYTHON) -m mypy constructs_lib pcluster_api_client
+	$(PYTHON) -m mypy constructs_lib client/pcluster_api_client
 	$(PYTHON) -m tools.typecheck_runtime
 
 test: setup lint

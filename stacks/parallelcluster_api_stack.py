@@ -13,7 +13,7 @@ from constructs import Construct
 from constructs_lib import ParallelClusterApi, audit
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
-from pcluster_api_client import outputs
+from stacks import outputs
 from stacks.settings import Settings
 
 NAG_PACKS = {

@@ -14,7 +14,7 @@ import cfnlint.api
 import pytest
 
 from constructs_lib import audit
-from pcluster_api_client import outputs
+from stacks import outputs
 from tests.conftest import ACCOUNT, ROOT, TEST_REGION, cdk_json_context, render
 
 pytestmark = pytest.mark.xdist_group("examples")

@@ -33,7 +33,7 @@ from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from pcluster_api_client import outputs as output_names
+from stacks import outputs as output_names
 from tests.cloudformation import Deployment
 
 SCHEMA_REGION = "us-east-1"
