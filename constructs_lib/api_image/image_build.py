@@ -77,7 +77,7 @@ KEPT_IMAGES = 5
 
 
 @dataclass(frozen=True)
-class BuildNetworkChoice:
+class BuildNetworkPlan:
     """The VPC and subnet of the build instance, when ``given`` (else the default VPC)."""
 
     given: Flag = NO
@@ -110,7 +110,7 @@ class ApiImageBuild(Construct):
         recipe_version: str,
         repository: ecr.Repository,
         conventions: Conventions,
-        network: BuildNetworkChoice | None = None,
+        network: BuildNetworkPlan | None = None,
     ) -> None:
         """Create the recipe, infrastructure, first image and pipeline.
 
@@ -124,7 +124,7 @@ class ApiImageBuild(Construct):
         """
         super().__init__(scope, construct_id)
         self._conventions = conventions
-        network = network or BuildNetworkChoice()
+        network = network or BuildNetworkPlan()
         stack_suffix = conventions.stack_id_suffix
         version_label = recipe_version.replace(".", "_")
         # Image Builder names are unique per account and Region: the stack id makes them ours.
@@ -435,7 +435,7 @@ class ApiImageBuild(Construct):
         )
         acknowledge_explained(policy, statements)
 
-    def _check_build_network(self, network: BuildNetworkChoice) -> CustomResource:
+    def _check_build_network(self, network: BuildNetworkPlan) -> CustomResource:
         """A custom resource that fails, naming the setting to change, when the build cannot work."""
         preflight = self._helper_function(
             "BuildPreflight",

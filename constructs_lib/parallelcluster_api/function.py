@@ -16,7 +16,7 @@ from constructs import Construct, IConstruct
 from constructs_lib import validation as forms
 from constructs_lib import versions
 from constructs_lib.api_image import dockerfile, locks
-from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkChoice
+from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkPlan
 from constructs_lib.audit import acknowledge, acknowledge_wildcards, nag_text
 from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
@@ -243,7 +243,7 @@ class ApiFunctionBuilder:
             recipe_version=self._version,
             repository=self.repository,
             conventions=self._plan.conventions,
-            network=BuildNetworkChoice(code.has_build_network, code.vpc_id, code.subnet_id),
+            network=BuildNetworkPlan(code.has_build_network, code.vpc_id, code.subnet_id),
         )
         # <repository URI>:<tag>; the tag is <recipe version>-<build number>.
         tag = Fn.select(1, Fn.split(":", self.image_build.image_uri))
