@@ -205,6 +205,18 @@ OPTIONS: tuple[Option, ...] = (
         prop="parallelcluster_version",
     ),
     Option(
+        "ParallelClusterVersions", "parallelcluster_versions", comma_separated, "(none)",
+        "Instead of `ParallelClusterVersion`: two or more served versions behind one endpoint, comma-separated, the "
+        "default last (see [One endpoint for several versions](#one-endpoint-for-several-versions)). One API function "
+        "per version, and a router that sends each request about a cluster or an image to the version that made it. "
+        "`EcrImageUri` and `PublicEcrImageUri` then name one image per version, in the same order.",
+        app_only=(
+            "CloudFormation's conditions can neither test whether a list names a version nor pick its last one, so a "
+            "template cannot choose its version functions from a parameter"
+        ),
+        prop="parallelcluster_versions",
+    ),
+    Option(
         "Region", "region", text, "`*`",
         "`*`: the API manages ParallelCluster resources in every Region. A Region name: the function's permissions are "
         "limited to that Region (`aws:RequestedRegion` conditions and Region ARNs).",

@@ -163,17 +163,37 @@ class _Settings:
             props["endpoint"] = endpoint
         return props
 
-    def _function_code(self) -> FunctionCode | None:
+    def _function_code(self) -> FunctionCode | dict[str, FunctionCode] | None:
+        """The function's code; behind a router, where images are named, each version's."""
+        versions = self.parallelcluster_versions
+        if versions and (self.ecr_image_uri or self.public_ecr_image_uri):
+            key = "EcrImageUri" if self.ecr_image_uri else "PublicEcrImageUri"
+            images = tuple(image.strip() for image in str(self.ecr_image_uri or self.public_ecr_image_uri).split(","))
+            if len(images) != len(versions):
+                raise InvalidSettingError(
+                    key, f"one image per version of ParallelClusterVersions ({len(versions)}), comma-separated", self.typed.get(key)
+                )
+            return {
+                version: code
+                for version, image in zip(versions, images, strict=True)
+                if (code := self._code_of(**{self.keys()[key]: image})) is not None
+            }
+        return self._code_of()
+
+    def _code_of(self, **images: str) -> FunctionCode | None:
+        """The code these settings name (``images`` in place of the image settings' values)."""
+        ecr_image_uri = images.get("ecr_image_uri", self.ecr_image_uri)
+        public_ecr_image_uri = images.get("public_ecr_image_uri", self.public_ecr_image_uri)
         network = None
         if self.image_builder_vpc_id is not None and self.image_builder_subnet_id is not None:
             with _as("ImageBuilderVpcId", "vpc_id"), _as("ImageBuilderSubnetId", "subnet_id"):
                 network = BuildNetwork(vpc_id=self.image_builder_vpc_id, subnet_id=self.image_builder_subnet_id)
-        if self.ecr_image_uri is not None:
+        if ecr_image_uri is not None:
             with _as("EcrImageUri", "image_uri"):
-                return FunctionCode.from_ecr_image_uri(self.ecr_image_uri)
-        if self.public_ecr_image_uri is not None:
+                return FunctionCode.from_ecr_image_uri(ecr_image_uri)
+        if public_ecr_image_uri is not None:
             with _as("PublicEcrImageUri", "image_uri"):
-                return FunctionCode.copy_of_image(self.public_ecr_image_uri, network=network)
+                return FunctionCode.copy_of_image(public_ecr_image_uri, network=network)
         source = FunctionCodeSource(self.lambda_image_source) if self.lambda_image_source else None
         if source is FunctionCodeSource.LOCAL_DOCKER:
             return FunctionCode.from_local_docker()
@@ -311,6 +331,9 @@ COMBINATIONS = (
     _needs("ImageBuilderVpcId", "ImageBuilderSubnetId"),
     _needs("ImageBuilderSubnetId", "ImageBuilderVpcId"),
     _needs("AllowCrossAccountPrincipals", "AllowedPrincipalArns"),
+    _excludes(
+        Given("ParallelClusterVersions"), "ParallelClusterVersion", "ParallelClusterVersions names every version, the default last"
+    ),
     # AWS's template reads CustomBucket for its layer alone.
     *(_excludes(Given("CustomBucket"), key, _CUSTOM_BUCKET) for key in ("EcrImageUri", "PublicEcrImageUri")),
     Combination(Given("CustomBucket"), Given("LambdaImageSource", "layer")),

@@ -105,6 +105,12 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
 # Every other served version, with the in-account image build and with the official layer, in its
 # largest configuration (IAM admin access with a boundary, one Region): its Batch policy and the
 # attachable Batch policies of 3.15 and older among the checked templates.
+# One endpoint for several versions (a router before a function per version), built in the account
+# and from the layer, with IAM admin access in one Region.
+CONFIGURATIONS["router"] = {"ParallelClusterVersions": "3.15.1,3.16.1"}
+CONFIGURATIONS["router-layer"] = {
+    "ParallelClusterVersions": "3.14.2,3.16.1", "LambdaImageSource": "layer", "EnableIamAdminAccess": "true", "Region": TEST_REGION,
+}
 _OTHER_VERSIONS = [version for version in SUPPORTED_PARALLELCLUSTER_VERSIONS if version != DEFAULT_PARALLELCLUSTER_VERSION]
 CONFIGURATIONS.update({f"version-{v}": {"ParallelClusterVersion": v, **CONFIGURATIONS["locked-down"]} for v in _OTHER_VERSIONS})
 CONFIGURATIONS.update({f"version-{v}-layer": {"ParallelClusterVersion": v, "LambdaImageSource": "layer"} for v in _OTHER_VERSIONS})

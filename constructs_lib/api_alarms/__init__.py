@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Aws, CfnCondition, CfnResource, Duration, Fn
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -46,6 +46,7 @@ class ApiAlarms(Construct):
         construct_id: str,
         *,
         api_function: lambda_.Function,
+        version_functions: Mapping[str, lambda_.Function],
         helpers: Sequence[HelperFunction],
         updater: lambda_.IFunction | None,
         topic: sns.ITopic | None,
@@ -55,10 +56,13 @@ class ApiAlarms(Construct):
         self._topic, self._has_topic = topic, has_topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for helper in helpers:
+            queue = helper.dead_letter_queue
+            if queue is None:
+                continue  # invoked synchronously: its caller gets its errors
             name = "".join(helper.node.path[len(scope.node.path) + 1 :].split("/"))
             self._alarm(
                 f"{name}DeadLetters",
-                helper.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                queue.metric_approximate_number_of_messages_visible(
                     period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
                 ),
                 threshold=1,
@@ -66,7 +70,7 @@ class ApiAlarms(Construct):
                     f"{helper.function.node.path}: an event failed every attempt and waits in the dead-letter queue "
                     "(README: Operations, alarms). Read it (aws sqs receive-message), fix the cause, then delete it."
                 ),
-                source=helper.dead_letter_queue,
+                source=queue,
             )
         if updater is not None:
             self._alarm(
@@ -79,19 +83,26 @@ class ApiAlarms(Construct):
                 ),
                 source=updater,
             )
-        timeout = api_function.timeout
-        assert timeout is not None  # the API construct gives its function a timeout
+        self._function_alarms("Function", api_function, "The ParallelCluster API function")
+        # Behind a router (the function above), each version's function.
+        for version, function in version_functions.items():
+            self._function_alarms(f"Function{version.replace('.', '')}", function, f"The ParallelCluster {version} API function")
+
+    def _function_alarms(self, prefix: str, function: lambda_.Function, name: str) -> None:
+        """``<prefix>Errors``, ``<prefix>Throttles`` and ``<prefix>Duration`` of an API function."""
+        timeout = function.timeout
+        assert timeout is not None  # the API construct gives its functions a timeout
         share = f"{DURATION_SHARE:.0%} of the function's {timeout.to_seconds():.0f} s timeout"
-        for alarm_id, metric, threshold, description in (
-            ("FunctionErrors", api_function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
-             "The ParallelCluster API function crashed or timed out (API Gateway answered 502 or 504). See the "
+        for suffix, metric, threshold, description in (
+            ("Errors", function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
+             f"{name} crashed or timed out (API Gateway answered 502 or 504). See the "
              "ParallelClusterLambdaLogGroup output's log group"),
-            ("FunctionThrottles", api_function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
-             "Lambda throttled the ParallelCluster API function: its reserved or the account's concurrency is used up"),
-            ("FunctionDuration", api_function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
+            ("Throttles", function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM), 1,
+             f"Lambda throttled {name[0].lower()}{name[1:]}: its reserved or the account's concurrency is used up"),
+            ("Duration", function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
              int(timeout.to_milliseconds() * DURATION_SHARE), f"A ParallelCluster API call ran for {share} or more"),
         ):
-            self._alarm(alarm_id, metric, threshold=threshold, description=f"{description} (README: Operations, alarms).")
+            self._alarm(f"{prefix}{suffix}", metric, threshold=threshold, description=f"{description} (README: Operations, alarms).")
 
     def _alarm(
         self,

@@ -137,10 +137,15 @@ class HelperFunction(Construct):
         conventions: Conventions,
         statements: Sequence[ExplainedStatement] = (),
         environment: dict[str, str] | None = None,
+        memory_size: int = 128,
+        synchronous_caller: str | None = None,
     ) -> None:
         """:param statements: What the function may do. Tracing adds X-Ray's writes, on ``*``; a
             statement of ``statements`` on ``*`` shares that finding of cdk-nag (AwsSolutions-IAM5
-            ``Resource::*``), so its reason says why both need every resource."""
+            ``Resource::*``), so its reason says why both need every resource.
+        :param synchronous_caller: Who invokes the function synchronously and so receives its errors,
+            for a function that serves requests (``None``: a helper invoked asynchronously, whose
+            failed events go to a dead-letter queue)."""
         super().__init__(scope, construct_id)
         self._scope = scope
         # IAM names (with the caller's prefix, when it has one) derive from the construct id.
@@ -152,20 +157,26 @@ class HelperFunction(Construct):
             description=description,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "This queue is itself the dead-letter queue of a helper function; a queue behind it "
-            "would only move the same failed events once more.",
-            "Serverless-SQSRedrivePolicy",
-        )
+        self.dead_letter_queue: sqs.Queue | None = None
+        if synchronous_caller is None:
+            self.dead_letter_queue = sqs.Queue(
+                self,
+                "DeadLetters",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            acknowledge(
+                self.dead_letter_queue,
+                "This queue is itself the dead-letter queue of a helper function; a queue behind it "
+                "would only move the same failed events once more.",
+                "Serverless-SQSRedrivePolicy",
+            )
+        # A function that logs to a log group of its choosing needs its role to write there (Lambda
+        # developer guide, "Configuring CloudWatch log groups"; what AWSLambdaBasicExecutionRole grants).
+        log_group = conventions.log_group(self, "Logs")
+        log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -174,10 +185,10 @@ class HelperFunction(Construct):
             handler=f"{INLINE_MODULE}.handler",
             description=description,
             timeout=timeout,
-            memory_size=128,
+            memory_size=memory_size,
             role=self.role,
             environment=environment,
-            log_group=conventions.log_group(self, "Logs"),
+            log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=self.dead_letter_queue,
         )
@@ -188,14 +199,31 @@ class HelperFunction(Construct):
             "NIST.800.53.R5-LambdaInsideVPC",
             "HIPAA.Security-LambdaInsideVPC",
         )
-        acknowledge(
-            self.function,
-            "The helper runs a few times per stack operation or image build; reserving "
-            "concurrency would take it from the account's pool and fails in new accounts whose "
-            "limit is 10.",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "HIPAA.Security-LambdaConcurrency",
-        )
+        if synchronous_caller is None:
+            acknowledge(
+                self.function,
+                "The helper runs a few times per stack operation or image build; reserving "
+                "concurrency would take it from the account's pool and fails in new accounts whose "
+                "limit is 10.",
+                "NIST.800.53.R5-LambdaConcurrency",
+                "HIPAA.Security-LambdaConcurrency",
+            )
+        else:
+            acknowledge(
+                self.function,
+                f"{synchronous_caller} invokes the function synchronously and returns its errors to "
+                "the caller, so a dead-letter queue would never receive an event.",
+                "Serverless-LambdaDLQ",
+                "NIST.800.53.R5-LambdaDLQ",
+                "HIPAA.Security-LambdaDLQ",
+            )
+            acknowledge(
+                self.function,
+                f"Reserving concurrency takes it from the account's pool and fails in new accounts "
+                f"whose limit is 10; {synchronous_caller}'s throttling caps the load it sends.",
+                "NIST.800.53.R5-LambdaConcurrency",
+                "HIPAA.Security-LambdaConcurrency",
+            )
         for explained in statements:
             self.function.add_to_role_policy(explained.statement)
         unscoped = [explained.why for explained in statements if "*" in explained.statement.resources]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Names, Stack, Tags, Token
 from aws_cdk import aws_apigateway as apigateway
@@ -45,11 +46,14 @@ from constructs_lib.parallelcluster_api.rest_api import (
     api_definition_location,
     official_api_definition_s3_uri,
 )
+from constructs_lib.version_router import VersionRouter
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 
 __all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "official_api_definition_s3_uri"]
 
 VERSION_TAG = "parallelcluster:version"
+# Tags.of(...).add's default priority is 100; a higher one wins where two apply.
+VERSION_TAG_PRIORITY = 200
 
 
 class ParallelClusterApi(Construct):
@@ -74,10 +78,11 @@ class ParallelClusterApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
+        parallelcluster_version: str | None = None,
+        parallelcluster_versions: Sequence[str] = (),
         region: str = forms.ALL_REGIONS,
         api_definition_s3_uri: str | None = None,
-        function_code: FunctionCode | None = None,
+        function_code: FunctionCode | Mapping[str, FunctionCode] | None = None,
         function_role: FunctionRole | None = None,
         permissions_boundary: iam.IManagedPolicy | None = None,
         iam_role_and_policy_prefix: str = "",
@@ -95,13 +100,21 @@ class ParallelClusterApi(Construct):
 
         :param parallelcluster_version: ParallelCluster version the API serves; one this project
             checked (``SUPPORTED_PARALLELCLUSTER_VERSIONS``). It selects the spec, the image or
-            layer, and tags every resource.
+            layer, and tags every resource. Default: the newest one.
+        :param parallelcluster_versions: Several served versions behind one endpoint, instead of
+            ``parallelcluster_version``: one API function per version, and the spec's
+            ``ParallelClusterFunction`` a router that sends each request about a cluster or an image
+            to the version that made it (``constructs_lib.version_router``). The last is the default
+            version (creations without the ``X-ParallelCluster-Version`` header, listings, unknown
+            names), whose spec the REST API serves.
         :param region: ``*`` to let the API manage ParallelCluster resources in every Region, or
             one Region name to limit the function's permissions to that Region.
         :param api_definition_s3_uri: S3 URI of the OpenAPI spec. Default: the official spec of
             the version in the deployment Region's ParallelCluster bucket.
         :param function_code: Where the function's code comes from. Default:
             ``FunctionCode.build_in_account()``, an image EC2 Image Builder builds in the account.
+            With ``parallelcluster_versions``, it applies to each version (an image built, or the
+            layer, of each), or maps each version to its own (a given image is given per version).
         :param function_role: The function's role. Default: ``FunctionRole.create()``, a role with
             the permissions the release needs and no IAM admin access.
         :param permissions_boundary: Managed policy set as permissions boundary on every role this
@@ -128,36 +141,27 @@ class ParallelClusterApi(Construct):
         """
         super().__init__(scope, construct_id)
         # The props' own values are checked by _check_plan, at the top of _build, for this API and
-        # for one made from a plan alike; the spec's location is checked before it becomes one.
-        forms.check_version("parallelcluster_version", parallelcluster_version)
+        # for one made from a plan alike; the versions and the spec's location before they make one.
+        routed = _routed_versions(parallelcluster_version, parallelcluster_versions)
+        if not routed:
+            parallelcluster_version = forms.check_version("parallelcluster_version", parallelcluster_version or DEFAULT_PARALLELCLUSTER_VERSION)
+        version = routed[-1] if routed else str(parallelcluster_version)
+        codes = _code_by_version(function_code, routed or (version,))
         principal_arns = [role.role_arn for role in allowed_principals]
-        code = function_code or FunctionCode.build_in_account()
         role = function_role or FunctionRole.create()
         endpoint = endpoint or ApiEndpoint.regional()
         domain = endpoint.custom_domain
         fsx = role.fsx_s3_access
-        network = code.network
-        source = code.source
-        image_uri = code.image_uri or ""
+        code_plans = {served: _code_plan(code) for served, code in codes.items()}
         self._build(
             Plan(
-                parallelcluster_version=parallelcluster_version,
+                parallelcluster_version=version,
                 permissions=PermissionScope(region),
-                api_definition_location=api_definition_location(self, parallelcluster_version, api_definition_s3_uri),
+                api_definition_location=api_definition_location(self, version, api_definition_s3_uri),
                 conventions=Conventions.of(self, prefix=iam_role_and_policy_prefix, logs_key=logs_key),
-                code=CodePlan(
-                    uses_layer=Flag(source is FunctionCodeSource.OFFICIAL_LAYER),
-                    uses_custom_bucket=Flag(code.layer_bucket is not None),
-                    layer_bucket=code.layer_bucket or "",
-                    uses_ecr_image=Flag(source is FunctionCodeSource.ECR_IMAGE),
-                    ecr_image_uri=image_uri if source is FunctionCodeSource.ECR_IMAGE else "",
-                    copies_image=Flag(source is FunctionCodeSource.COPY_OF_IMAGE),
-                    copy_image_uri=image_uri if source is FunctionCodeSource.COPY_OF_IMAGE else "",
-                    local_docker=source is FunctionCodeSource.LOCAL_DOCKER,
-                    has_build_network=Flag(network is not None),
-                    vpc_id=network.vpc_id if network else "",
-                    subnet_id=network.subnet_id if network else "",
-                ),
+                code=code_plans[version],
+                routed_versions=routed,
+                code_by_version=code_plans if routed else {},
                 role=RolePlan(
                     uses_existing=Flag(role.existing is not None),
                     existing=role.existing,
@@ -232,15 +236,28 @@ class ParallelClusterApi(Construct):
             assert plan.boundary is not None
             iam.PermissionsBoundary.of(self).apply(plan.boundary)
 
-        function = ApiFunctionBuilder(self, plan)
-        self.function: lambda_.Function = function.function
+        #: Behind a router: each version's function, role, log group and code (``ApiFunctionBuilder``).
+        self.versions: dict[str, ApiFunctionBuilder] = {}
+        #: Behind a router: the router (``constructs_lib.version_router``).
+        self.router: VersionRouter | None = None
+        if plan.routed_versions:
+            function = self._build_versions(plan)
+            waits_for = [permission for built in self.versions.values() for permission in built.permissions]
+            assert self.router is not None
+            self.function: lambda_.Function = self.router.function
+            waits_for.append(self.router.role.policy)
+        else:
+            function = ApiFunctionBuilder(self, plan)
+            self.function = function.function
+            waits_for = function.permissions
+        # The default version's, behind a router.
         self.function_role: iam.IRole = function.role
         self.log_group: logs.LogGroup = function.log_group
         self.repository: ecr.Repository | None = function.repository
         self.image_build: ApiImageBuild | None = function.image_build
         self.layer: lambda_.LayerVersion | None = function.layer
 
-        self._front_end = ApiFrontEndBuilder(self, plan, function=self.function, waits_for=function.permissions)
+        self._front_end = ApiFrontEndBuilder(self, plan, function=self.function, waits_for=waits_for)
         #: Every REST API the stack may hold, by logical id: one, unless the kind of endpoint is
         #: decided at deploy time (the portable template holds one per kind, by condition).
         self.rest_apis: dict[str, apigateway.SpecRestApi] = self._front_end.rest_apis
@@ -268,12 +285,34 @@ class ParallelClusterApi(Construct):
             self,
             "Alarms",
             api_function=self.function,
+            version_functions={version: built.function for version, built in self.versions.items()},
             helpers=[construct for construct in self.node.find_all() if isinstance(construct, HelperFunction)],
             updater=self.image_build.updater if self.image_build is not None else None,
             topic=plan.alarm_topic,
             has_topic=plan.has_alarm_topic,
         )
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
+
+    def _build_versions(self, plan: Plan) -> ApiFunctionBuilder:
+        """One API function per routed version, each in a scope of its own, and the router in front;
+        the default version's function."""
+        for version in plan.routed_versions:
+            variant = version.replace(".", "")
+            scope = Construct(self, f"Version{variant}")
+            version_plan = dataclasses.replace(plan, parallelcluster_version=version, code=plan.code_by_version[version])
+            self.versions[version] = ApiFunctionBuilder(scope, version_plan, variant=variant)
+            # Nearer than the API's own tag: each version's resources carry their version.
+            Tags.of(scope).add(VERSION_TAG, version, priority=VERSION_TAG_PRIORITY)
+        self.router = VersionRouter(
+            self,
+            "Router",
+            functions={version: built.function for version, built in self.versions.items()},
+            default_version=plan.parallelcluster_version,
+            permissions=plan.permissions,
+            conventions=plan.conventions,
+        )
+        self.router.override_logical_id(FUNCTION_LOGICAL_ID)
+        return self.versions[plan.parallelcluster_version]
 
     @property
     def rest_api(self) -> apigateway.SpecRestApi:
@@ -354,6 +393,57 @@ class ParallelClusterApi(Construct):
                     f"{EXECUTION_ROLE_LOGICAL_ID}, so a stack can hold only one; put the second API in "
                     "its own stack or a NestedStack."
                 )
+
+
+def _routed_versions(version: str | None, versions: Sequence[str]) -> tuple[str, ...]:
+    """The checked versions behind a router (none for an API of one version)."""
+    if not versions:
+        return ()
+    if version is not None:
+        raise forms.InvalidSettingError(
+            "parallelcluster_version", "no value when parallelcluster_versions names the versions", version
+        )
+    listed = tuple(forms.check_version("parallelcluster_versions", served) for served in versions)
+    if len(listed) < 2 or len(set(listed)) != len(listed):
+        raise forms.InvalidSettingError(
+            "parallelcluster_versions", "two or more different served versions, the default last", ",".join(listed)
+        )
+    return listed
+
+
+def _code_by_version(
+    function_code: FunctionCode | Mapping[str, FunctionCode] | None, versions: Sequence[str]
+) -> dict[str, FunctionCode]:
+    """Each version's code: the one given for all, or the one given for it."""
+    if isinstance(function_code, Mapping):
+        if set(function_code) != set(versions):
+            raise forms.InvalidSettingError(
+                "function_code", f"the code of each version ({', '.join(versions)})", ",".join(function_code)
+            )
+        return {version: function_code[version] for version in versions}
+    code = function_code or FunctionCode.build_in_account()
+    if len(versions) > 1 and code.image_uri is not None:
+        raise forms.InvalidSettingError(
+            "function_code", "an image per version (a mapping of version to code) when it names an image", code.image_uri
+        )
+    return {version: code for version in versions}
+
+
+def _code_plan(code: FunctionCode) -> CodePlan:
+    source, network, image_uri = code.source, code.network, code.image_uri or ""
+    return CodePlan(
+        uses_layer=Flag(source is FunctionCodeSource.OFFICIAL_LAYER),
+        uses_custom_bucket=Flag(code.layer_bucket is not None),
+        layer_bucket=code.layer_bucket or "",
+        uses_ecr_image=Flag(source is FunctionCodeSource.ECR_IMAGE),
+        ecr_image_uri=image_uri if source is FunctionCodeSource.ECR_IMAGE else "",
+        copies_image=Flag(source is FunctionCodeSource.COPY_OF_IMAGE),
+        copy_image_uri=image_uri if source is FunctionCodeSource.COPY_OF_IMAGE else "",
+        local_docker=source is FunctionCodeSource.LOCAL_DOCKER,
+        has_build_network=Flag(network is not None),
+        vpc_id=network.vpc_id if network else "",
+        subnet_id=network.subnet_id if network else "",
+    )
 
 
 class _PlannedApi(ParallelClusterApi):

@@ -27,8 +27,7 @@ from constructs_lib.parallelcluster_api.plan import Plan
 # The official OpenAPI spec refers to this logical id from its integrations
 # (`${ParallelClusterFunction.Arn}`); AWS::Include resolves it against this template.
 FUNCTION_LOGICAL_ID = "ParallelClusterFunction"
-# AWS's template's logical ids for the function's log group and its layer.
-LOG_GROUP_LOGICAL_ID = "ParallelClusterFunctionLogGroup"
+# AWS's template's logical id for the function's layer (its log group's: log_group_logical_id).
 LAYER_LOGICAL_ID = "PclusterLayer"
 RESOURCE_TAG = "parallelcluster:resource"
 # The function's entry point in aws-parallelcluster[awslambda], in the image and in the layer.
@@ -55,11 +54,16 @@ class ApiFunctionBuilder:
     Built from a :class:`Plan`. Where a choice is decided at deploy time (the portable template),
     the resources of each option carry its condition and the function's properties pick between
     the options.
+
+    ``variant`` (the version's digits) sets one of several version functions behind a router
+    apart: its logical ids and IAM names end with it, and the spec's ``ParallelClusterFunction``
+    is the router's.
     """
 
-    def __init__(self, scope: Construct, plan: Plan) -> None:
+    def __init__(self, scope: Construct, plan: Plan, *, variant: str = "") -> None:
         self._scope = scope
         self._plan = plan
+        self._variant = variant
         self._version = plan.parallelcluster_version
         code, role = plan.code, plan.role
         self.repository: ecr.Repository | None = None
@@ -95,7 +99,7 @@ class ApiFunctionBuilder:
                 **common,
             )
         cfn_function = l1(self.function, lambda_.CfnFunction)
-        cfn_function.override_logical_id(FUNCTION_LOGICAL_ID)
+        cfn_function.override_logical_id(f"{FUNCTION_LOGICAL_ID}{variant}")
         # Where the template decides at deploy time, what the L2 props above cannot say: the code
         # (PackageType is create-only, so no token reaches the L2 choice between image and zip),
         # and the role (the deployer's, else the one created here, whose grants CDK makes).
@@ -141,7 +145,7 @@ class ApiFunctionBuilder:
                 self._scope, "FunctionLogGroup", log_group_name=f"/aws/lambda/{self.function.function_name}"
             )
         cfn_log_group = l1(log_group, logs.CfnLogGroup)
-        cfn_log_group.override_logical_id(LOG_GROUP_LOGICAL_ID)
+        cfn_log_group.override_logical_id(log_group_logical_id(self._variant))
         cfn_log_group.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
         if created is not None:
             # The grant goes to the role's policy, which the function does not wait for (the
@@ -184,9 +188,9 @@ class ApiFunctionBuilder:
             code=lambda_.Code.from_bucket(bucket, official_layer_s3_key(self._version)),
             compatible_runtimes=[LAYER_RUNTIME],
             description=f"aws-parallelcluster {self._version} and its dependencies (official layer)",
-            layer_version_name=Fn.join("", ["PCLayer-", self._plan.conventions.stack_uuid]),
+            layer_version_name=Fn.join("", [f"PCLayer{self._variant}-", self._plan.conventions.stack_uuid]),
         )
-        l1(layer, lambda_.CfnLayerVersion).override_logical_id(LAYER_LOGICAL_ID)
+        l1(layer, lambda_.CfnLayerVersion).override_logical_id(f"{LAYER_LOGICAL_ID}{self._variant}")
         code.uses_layer.guard(layer)
         return layer
 
@@ -256,8 +260,8 @@ class ApiFunctionBuilder:
         created = ManagedPolicyRole(
             scope,
             "FunctionRole",
-            role_name=iam_name("ParallelClusterLambdaRole"),
-            policy_name=iam_name("ParallelClusterLambdaRuntimePolicy"),
+            role_name=iam_name(f"ParallelClusterLambdaRole{self._variant}"),
+            policy_name=iam_name(f"ParallelClusterLambdaRuntimePolicy{self._variant}"),
             description="Runs the ParallelCluster API function",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             # Its policy names the function's log group, which is named after the function.
@@ -269,7 +273,7 @@ class ApiFunctionBuilder:
             policy = iam.ManagedPolicy(
                 scope,
                 name,
-                managed_policy_name=iam_name(name),
+                managed_policy_name=iam_name(f"{name}{self._variant}"),
                 description=f"ParallelCluster API function - {description}",
                 document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}),
                 roles=[created],
@@ -445,6 +449,11 @@ def _given(role: iam.IRole | None) -> iam.IRole:
     if role is None:
         raise ValueError("the plan uses the deployer's function role but names none")
     return role
+
+
+def log_group_logical_id(variant: str = "") -> str:
+    """The logical id of the log group of the API function (of one version, behind a router)."""
+    return f"{FUNCTION_LOGICAL_ID}{variant}LogGroup"
 
 
 def official_layer_s3_key(parallelcluster_version: str) -> str:

@@ -9,7 +9,7 @@ may be yes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import aws_certificatemanager as acm
@@ -118,7 +118,11 @@ class FrontEndPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything the builders need; see the module docstring."""
+    """Everything the builders need; see the module docstring.
+
+    With ``routed_versions``, one API function per version (each with its code of
+    ``code_by_version``) behind a router; ``parallelcluster_version`` is then the default one.
+    """
 
     parallelcluster_version: str
     permissions: PermissionScope
@@ -135,6 +139,8 @@ class Plan:
     reserves_concurrency: Flag = NO
     #: A number of executions; in the template the parameter's value.
     reserved_concurrent_executions: int | str = 0
+    routed_versions: tuple[str, ...] = ()
+    code_by_version: Mapping[str, CodePlan] = field(default_factory=dict)
     #: The SNS topic the alarms notify (``constructs_lib.api_alarms``), when there is one.
     has_alarm_topic: Flag = NO
     alarm_topic: sns.ITopic | None = None

@@ -553,3 +553,25 @@ def test_a_switch_between_layer_and_image_redeploys_the_api_and_keeps_the_permis
     assert function_policies("layer").keys() == function_policies("default").keys()
     for policy_id, policy in function_policies("layer").items():
         assert policy["Properties"]["PolicyDocument"] == function_policies("default")[policy_id]["Properties"]["PolicyDocument"]
+
+
+@pytest.mark.parametrize("configuration", ["default", "layer", "router"])
+def test_every_function_may_write_to_its_log_group(configuration):
+    """A function that logs to a log group of its choosing (LoggingConfig) needs its role to write there,
+    or its logs are lost (Lambda developer guide, "Configuring CloudWatch log groups")."""
+    template = synthesize(configuration).template
+    policies = [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")]
+    functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) >= 2
+    for logical_id, function in functions.items():
+        properties = function["Properties"]
+        log_group = properties.get("LoggingConfig", {}).get("LogGroup")
+        role = {"Ref": properties["Role"]["Fn::GetAtt"][0]}
+        group_id = log_group["Ref"] if log_group else f"{logical_id}LogGroup"
+        writes = [
+            statement
+            for policy in policies if role in policy["Properties"].get("Roles", [])
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if "logs:PutLogEvents" in _list(statement["Action"]) and group_id in json.dumps(statement["Resource"])
+        ]
+        assert writes, f"{logical_id} cannot write to its log group {group_id}"
