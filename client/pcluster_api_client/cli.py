@@ -159,6 +159,13 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, top: bool) -> No
     )
     group.add_argument("--api-region", default=default(None), help="Region of the API stack, if not --region's")
     group.add_argument(
+        "--parallelcluster-version",
+        metavar="X.Y.Z",
+        default=default(None),
+        help="with an API that serves several versions (ParallelClusterVersions), the version that create-cluster "
+        "and build-image go to (header X-ParallelCluster-Version; default: the API's default version)",
+    )
+    group.add_argument(
         "--no-assume-role",
         action="store_true",
         default=default(False),
@@ -444,6 +451,7 @@ def _settings(args: argparse.Namespace, session: boto3.session.Session, read_tim
         connect_timeout=args.connect_timeout,
         read_timeout=read_timeout or DEFAULT_READ_TIMEOUT,
         debug=args.debug,
+        parallelcluster_version=args.parallelcluster_version,
     )
     connection.check_settings(settings)
     return settings

@@ -11,10 +11,11 @@ returns signs each request with SigV4 for ``execute-api`` and sends it
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -27,6 +28,9 @@ from pcluster_api_client.operations import request_target
 from pcluster_api_client.transport import Transport, sign_request
 
 PROG = "pcluster-api"
+
+
+VERSION_HEADER = "X-ParallelCluster-Version"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     debug: bool = False
+    #: Behind the version router (ParallelClusterVersions): the version a create goes to.
+    parallelcluster_version: str | None = None
 
 
 def check_settings(settings: Settings) -> None:
@@ -52,6 +58,8 @@ def check_settings(settings: Settings) -> None:
             endpoint.check_base_url(settings.endpoint_url, allow_loopback_http=True)
         except ValueError as err:
             raise CliError(f"--endpoint-url: {err}", EXIT_USAGE) from err
+    if settings.parallelcluster_version is not None and not re.fullmatch(r"\d+\.\d+\.\d+", settings.parallelcluster_version):
+        raise CliError(f"--parallelcluster-version: expected a version X.Y.Z; got {settings.parallelcluster_version!r}", EXIT_USAGE)
     if settings.session_name is None:
         return
     if not settings.assume_role:
@@ -111,12 +119,13 @@ class Connection:
     credentials: Credentials
     transport: Transport
     debug: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def send(self, method: str, target: str, body: bytes | None) -> tuple[int, bytes]:
         """Sign and send one request to ``target`` (URL-encoded path and query); return (status, body)."""
         url = self.base_url + target
         # Frozen per request: refreshable credentials renew themselves before they expire.
-        request = sign_request(self.credentials.get_frozen_credentials(), self.region, method, url, body)
+        request = sign_request(self.credentials.get_frozen_credentials(), self.region, method, url, body, self.headers)
         start = time.monotonic()
         status, payload = self.transport.send(request)
         if self.debug:
@@ -137,4 +146,6 @@ def connect(settings: Settings, session: boto3.session.Session) -> Connection:
     base_url = settings.endpoint_url or _invoke_url(stack, cloudformation, settings.region)
     credentials = _credentials(settings, session, stack)
     transport = Transport(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout)
-    return Connection(base_url.rstrip("/"), settings.region, credentials, transport, settings.debug)
+    # The version router (ParallelClusterVersions) sends a creation to the version this header names.
+    headers = {VERSION_HEADER: settings.parallelcluster_version} if settings.parallelcluster_version else {}
+    return Connection(base_url.rstrip("/"), settings.region, credentials, transport, settings.debug, headers)

@@ -21,6 +21,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any, cast
 
 from botocore.auth import SigV4Auth
@@ -37,10 +38,15 @@ _CHUNK_BYTES = 64 * 1024
 
 
 def sign_request(
-    credentials: ReadOnlyCredentials, region: str, method: str, url: str, body: bytes | None
+    credentials: ReadOnlyCredentials,
+    region: str,
+    method: str,
+    url: str,
+    body: bytes | None,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> AWSPreparedRequest:
-    """The request SigV4-signed for ``execute-api`` in ``region``."""
-    headers = {"Accept": "application/json"}
+    """The request SigV4-signed for ``execute-api`` in ``region`` (``extra_headers`` signed too)."""
+    headers = {"Accept": "application/json", **(extra_headers or {})}
     if body is not None:
         headers["Content-Type"] = "application/json"
     request = AWSRequest(method=method, url=url, data=body, headers=headers)

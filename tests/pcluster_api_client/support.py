@@ -111,6 +111,7 @@ class Seen:
     query: dict[str, list[str]]
     signed_headers: list[str]
     status: int
+    headers: dict[str, str]
 
 
 @dataclass
@@ -264,7 +265,7 @@ def _handler(api: FakeApi, answer: Answer) -> type[BaseHTTPRequestHandler]:
                 reply = _json_reply(403, {"message": failure})
             signed = AUTHORIZATION.match(self.headers.get("Authorization", ""))
             signed_headers = signed["headers"].split(";") if signed else []
-            api.seen.append(Seen(access_key, self.command, parts.path, query, signed_headers, reply.status))
+            api.seen.append(Seen(access_key, self.command, parts.path, query, signed_headers, reply.status, dict(self.headers.items())))
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

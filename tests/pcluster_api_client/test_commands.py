@@ -224,3 +224,22 @@ def test_timeout_and_read_timeout_together_are_refused(api: FakeApi, capsys: pyt
 
     assert (code, out) == (errors.EXIT_USAGE, "")
     assert_one_line_error(err, "--timeout is the older spelling of --read-timeout: pass only --read-timeout")
+
+
+@pytest.mark.usefixtures("aws")
+def test_parallelcluster_version_names_the_version_a_router_sends_a_creation_to(api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    """Behind the version router (ParallelClusterVersions), the header X-ParallelCluster-Version, signed."""
+    full_stack()
+    config = tmp_path / "cluster.yaml"
+    config.write_text("Region: eu-west-1\n")
+    code, _, err = run(
+        capsys, "--endpoint-url", api.url, "--parallelcluster-version", "3.15.1",
+        "create-cluster", "-n", "hpc", "-c", str(config),
+    )
+    assert code == 0, err
+    [seen] = api.seen
+    # HTTP header names are case-insensitive (the router reads them so).
+    assert {name.lower(): value for name, value in seen.headers.items()}["x-parallelcluster-version"] == "3.15.1"
+    assert "x-parallelcluster-version" in seen.signed_headers
+    code, _, err = run(capsys, "--endpoint-url", api.url, "--parallelcluster-version", "latest", "list-clusters")
+    assert code == 2 and err.strip().endswith("--parallelcluster-version: expected a version X.Y.Z; got 'latest'")
