@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import cfnlint.api
 import pytest
 
 from tests.conftest import CONFIGURATIONS, TEST_REGION, synthesize
+from tests.lint import lint
 
 # W3005 (a DependsOn that a reference already implies) comes from CDK's own L2 constructs.
 ACCEPTED_RULES = {"W3005"}
@@ -18,8 +18,7 @@ EVERY_PARTITION = (TEST_REGION, "cn-north-1", "us-gov-west-1")
 
 
 def findings(template: dict, regions: tuple[str, ...] = (TEST_REGION,)) -> list[str]:
-    matches = cfnlint.api.lint(json.dumps(template), regions=list(regions))
-    return [f"{match.rule.id} {match.message} ({'/'.join(map(str, match.path))})" for match in matches if match.rule.id not in ACCEPTED_RULES]
+    return [f"{rule} {message}" for rule, message in lint(template, regions) if rule not in ACCEPTED_RULES]
 
 
 @pytest.mark.parametrize("configuration", sorted(CONFIGURATIONS))

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import cfnlint.api
 import pytest
 import yaml
 
@@ -25,6 +24,7 @@ from stacks.portable_template import parameters
 from stacks.settings import Settings
 from tests.cloudformation import Deployment, Refused
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CONFIGURATIONS, PSEUDO_PARAMETERS, TEST_REGION, synthesize
+from tests.lint import lint
 from tests.stacks.portable import portable
 from tools import portable_template
 from tools.configurations import synthesize_settings
@@ -192,16 +192,14 @@ def test_the_spec_location_defaults_to_the_official_spec_of_the_region():
 @pytest.mark.parametrize("region", [TEST_REGION, "cn-north-1", "us-gov-west-1"])
 def test_cfn_lint_reports_nothing_in_every_partition(region):
     template, _ = portable(region)
-    matches = cfnlint.api.lint(json.dumps(template), regions=[region])
-    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+    assert [f"{rule} {message}" for rule, message in lint(template, [region]) if rule not in ACCEPTED_LINT_RULES] == []
 
 
 def test_the_template_for_a_stack_with_aws_custom_domain_is_clean_and_keeps_that_domain():
     """make template OFFICIAL_DOMAIN=<domain>,<zone>: SAM's logical ids for those values, and no other domain."""
     domain = OfficialDomain("pcluster.example.com", "Z0123456789ABCDEFGHIJ")
     template, report = portable(TEST_REGION, domain)
-    matches = cfnlint.api.lint(json.dumps(template), regions=[TEST_REGION])
-    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+    assert [f"{rule} {message}" for rule, message in lint(template, [TEST_REGION]) if rule not in ACCEPTED_LINT_RULES] == []
     assert {plugin["conclusion"] for plugin in report["pluginReports"]} == {"success"}
     assert template["Parameters"]["CustomDomainName"]["Default"] == domain.domain_name
     with pytest.raises(Refused, match="CustomDomainName: .*this template keeps the custom domain pcluster.example.com"):
@@ -219,8 +217,7 @@ def test_the_template_of_every_other_served_version(version):
     """``make template VERSION=...``: lint and audit clean, and what the app makes of that version."""
     template, report = portable(TEST_REGION, version=version)
     assert template["Description"].startswith(f"AWS ParallelCluster API {version}")
-    matches = cfnlint.api.lint(json.dumps(template), regions=[TEST_REGION])
-    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+    assert [f"{rule} {message}" for rule, message in lint(template, [TEST_REGION]) if rule not in ACCEPTED_LINT_RULES] == []
     conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
     assert set(conclusions.values()) == {"success"} and len(conclusions) == len(audit.PACKS) + 1
     for name in ("layer", "iam-admin-boundary"):
