@@ -47,11 +47,12 @@ LOAD_ASSEMBLY_UNVALIDATED = "(0, spec_1.loadAssemblyFromPath)(packageDir, false)
 # kernel passes the package's name and version as the first two comments.
 EXTRACT = "function extract(file, outDir, options, ...comments) {"
 EXTRACT_OR_LINK = EXTRACT + """
-            const unpacked = require("path").join(__dirname, "..", "node_modules", comments[0]);
+            const fs = require("fs"), path = require("path");
+            const unpacked = path.join(__dirname, "..", "node_modules", comments[0]);
             try {
-                if (JSON.parse(require("fs").readFileSync(require("path").join(unpacked, "package.json"), "utf-8")).version === comments[1]) {
-                    require("fs").mkdirSync(require("path").dirname(outDir), { recursive: true });
-                    require("fs").symlinkSync(unpacked, outDir, "dir");
+                if (JSON.parse(fs.readFileSync(path.join(unpacked, "package.json"), "utf-8")).version === comments[1]) {
+                    fs.mkdirSync(path.dirname(outDir), { recursive: true });
+                    fs.symlinkSync(unpacked, outDir, "dir");
                     return { cache: "unpacked at build time" };
                 }
             } catch (error) {
@@ -78,8 +79,10 @@ def tarballs() -> dict[str, Path]:
 def unpack(tarball: Path, node_modules: Path) -> None:
     """Unpack ``tarball`` as the kernel does: into node_modules/<name>, without its leading directory."""
     with tarfile.open(tarball) as archive:
-        manifest = json.load(archive.extractfile("package/package.json"))  # type: ignore[arg-type]
-        destination = node_modules / manifest["name"]
+        manifest = archive.extractfile("package/package.json")
+        if manifest is None:
+            raise SystemExit(f"{tarball} has no package/package.json")
+        destination = node_modules / json.load(manifest)["name"]
         members = []
         for member in archive.getmembers():
             _, _, inner = member.name.partition("/")

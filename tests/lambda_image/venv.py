@@ -167,9 +167,10 @@ def ensure_venvs(version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> LambdaVenvs:
         _run([str(image_python), *PIP, *locks.INSTALL_OPTIONS, "-r", str(locked)], log, env)
         check = subprocess.run([str(image_python), "-m", "pip", "check"], capture_output=True, text=True, env=env)
         pip_check.write_text(check.stdout + check.stderr)
-        # The image's build steps, as the Dockerfile runs them after the install (they may need Node.js).
+        # The image's build steps, as the Dockerfile runs them after the install: with its ENV (and Node.js).
+        step_env = {**env, **image_environment(root / "opt"), "PATH": os.pathsep.join([node_dir(), env.get("PATH", "")])}
         for script, arguments in image_build_steps(root / "opt"):
-            _run([str(image_python), str(script), *arguments], log, {**env, "PATH": os.pathsep.join([node_dir(), env.get("PATH", "")])})
+            _run([str(image_python), str(script), *arguments], log, step_env)
 
         _run([python, "-m", "venv", str(test)], log, env)
         Path(_purelib(test_python), "lambda_image_venv.pth").write_text(_purelib(image_python) + "\n")
