@@ -154,9 +154,9 @@ def run_process(venvs: venv.LambdaVenvs, environment: str, server: MotoServer, e
 
 
 def _expect(results: list[dict[str, Any]], status: int, what: str) -> None:
-    wrong = [result["status"] for result in results if result["status"] != status]
+    wrong = [f"{result['status']}: {result['message']}" for result in results if result["status"] != status]
     if wrong:
-        raise RuntimeError(f"{what}: expected status {status}, got {wrong}")
+        raise RuntimeError(f"{what}: expected status {status}, got " + "; ".join(wrong))
 
 
 def bench_version(venvs: venv.LambdaVenvs) -> dict[tuple[str, str], Samples]:
@@ -167,11 +167,12 @@ def bench_version(venvs: venv.LambdaVenvs) -> dict[tuple[str, str], Samples]:
             # What the reading operations read: a cluster and an image, created through the handler.
             setup = [_create_cluster(CLUSTER, dryrun=False), _build_image(IMAGE, dryrun=False)]
             _expect(run_process(venvs, "image", server, setup), 202, f"{venvs.version} setup")
-            for operation, (status, event) in OPERATIONS.items():
+            for number, (operation, (status, event)) in enumerate(OPERATIONS.items()):
                 for run in range(RUNS):
                     # Alternating which environment goes first, as well as the environments.
                     for environment in ENVIRONMENTS if run % 2 == 0 else ENVIRONMENTS[::-1]:
-                        names = [f"bench-{environment}-{run}-{call}" for call in range(1 + WARM)]
+                        # Clusters and images are stacks: each name once.
+                        names = [f"bench-{number}-{environment}-{run}-{call}" for call in range(1 + WARM)]
                         results = run_process(venvs, environment, server, [event(name) for name in names])
                         _expect(results, status, f"{venvs.version} {operation} ({environment})")
                         samples[operation, environment].cold.append(results[0])

@@ -12,7 +12,8 @@ REQUEST.json: {"endpoint": moto's URL, "moto_pid": its process, "events": [API G
 event, ...], "stubs": [stub], "stand_in_outputs": {stack name: {output: value}}} (stubs and
 stand-ins as invoke_handler.py describes them, placeholders already filled in).
 
-RESULTS.json: one {"status", "cpu", "wall", "moto_cpu"} per event, in order. The first call's
+RESULTS.json: one {"status", "message" (the answer's start), "cpu", "wall", "moto_cpu"} per
+event, in order. The first call's
 figures include importing the handler (with boto3), as a cold start's do. "cpu" is the CPU time
 of this process and its children (Node.js, which jsii starts), without the stubs' and stand-ins'
 own; "moto_cpu" is the moto server's CPU time during the call, with the stubs' and stand-ins'.
@@ -55,9 +56,12 @@ def _descendants_cpu():
 
 
 def tree_cpu():
-    """CPU seconds of this process, its reaped children and its live descendants."""
+    """CPU seconds of this process, its reaped children and its live descendants: (now, and after
+    reading them, which takes this process some more that no call should count)."""
+    own = time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime + _descendants_cpu()
+    now = own + children.ru_utime + children.ru_stime + _descendants_cpu()
+    return now, now + time.process_time() - own
 
 
 class TimedRecorder(invoke_handler.CallRecorder):
@@ -91,26 +95,30 @@ def main(request_path, results_path):
 
     results = []
     recorder = TimedRecorder()
-    cpu, wall, moto = tree_cpu(), time.perf_counter(), _stat(moto_pid)[1]
+    (_, cpu), wall, moto = tree_cpu(), time.perf_counter(), _stat(moto_pid)[1]
     recorder.install(request["stubs"], True, request["stand_in_outputs"])
     from pcluster.api.awslambda.entrypoint import lambda_handler
 
     for event in request["events"]:
         recorder.start()
         try:
-            status = lambda_handler(event, invoke_handler.FakeLambdaContext())["statusCode"]
+            answer = lambda_handler(event, invoke_handler.FakeLambdaContext())
+            status, message = answer["statusCode"], answer["body"][:300]
         except Exception as exc:  # noqa: BLE001  (reported; the bench refuses a run that failed)
-            status = f"{type(exc).__name__}: {exc}"
+            status, message = None, f"{type(exc).__name__}: {exc}"
         recorder.stop()
-        now_cpu, now_wall, now_moto = tree_cpu(), time.perf_counter(), _stat(moto_pid)[1]
+        now_wall, now_moto = time.perf_counter(), _stat(moto_pid)[1]
+        now_cpu, after_reading = tree_cpu()
         stand_ins, recorder.seconds = recorder.seconds, 0.0
         results.append({
             "status": status,
+            "message": message,
             "cpu": round(now_cpu - cpu - stand_ins, 3),
             "wall": round(now_wall - wall, 3),
             "moto_cpu": round(now_moto - moto + stand_ins, 3),
         })
-        cpu, wall, moto = now_cpu, now_wall, now_moto
+        cpu, moto = after_reading, now_moto
+        wall = time.perf_counter()
 
     with open(results_path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)
