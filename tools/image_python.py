@@ -46,11 +46,16 @@ def _rooted(value: str, root: Path) -> str:
     return str(root / value.removeprefix(IMAGE_FILES)) if value.startswith(IMAGE_FILES) else value
 
 
+def copied_files() -> list[tuple[Path, str]]:
+    """(file of lambda_image/, where in the image) of each `COPY` but the lock's."""
+    copies = [shlex.split(args) for keyword, args in instructions() if keyword == "COPY" and not args.startswith("locks/")]
+    return [(LAMBDA_IMAGE_DIR / source, destination) for source, destination in copies]
+
+
 def image_build_steps(root: Path) -> list[tuple[Path, list[str]]]:
     """The build steps that run a script of lambda_image/ (`COPY <script> <path>`, then
     `RUN python3 <path> ...`), as (script, arguments), paths under /opt/ placed under ``root``."""
-    copied = {shlex.split(args)[1]: LAMBDA_IMAGE_DIR / shlex.split(args)[0]
-              for keyword, args in instructions() if keyword == "COPY" and not args.startswith("locks/")}
+    copied = {destination: source for source, destination in copied_files()}
     steps = []
     for keyword, args in instructions():
         for command in args.split("&&") if keyword == "RUN" else []:
