@@ -15,7 +15,7 @@ share (the server's CPU time, with the tests' stubs and stand-in stacks) is repo
 the two environments alternate, so that the load of this shared machine falls on both alike.
 
 The last line compares cold create-cluster in the default version, median CPU seconds of the runs.
-BENCH_RUNS (default 3) sets the runs per operation and environment, BENCH_WARM (default 2) the warm
+BENCH_RUNS (default 3) sets the runs per operation and environment, BENCH_WARM (default 3) the warm
 calls after each cold one, BENCH_VERSIONS (comma-separated) the versions.
 """
 
@@ -41,7 +41,7 @@ from tests.lambda_image.events import IN_REGION, cluster_event, image_event, res
 
 DRIVER = Path(__file__).resolve().parents[1] / "tests" / "lambda_image" / "bench_handler.py"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-WARM = int(os.environ.get("BENCH_WARM", "2"))
+WARM = int(os.environ.get("BENCH_WARM", "3"))
 # Lambda: "At 1,769 MB, a function has the equivalent of one vCPU (one vCPU-second of credits per
 # second)" (Lambda Developer Guide, "Configure Lambda function memory"); the function has 2,048 MB.
 FUNCTION_MEMORY_MB = 2048
