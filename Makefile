@@ -20,35 +20,40 @@ NODE_STAMP := node_modules/.package-lock-installed
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	# The app and tests use the project as users install it (editable: the sources stay here).
+	# The app and tests use the project's two distributions as users install them, the construct
+	# library and the API client (editable: the sources stay here). The client last: it owns the
+	# pcluster-api command, which the library's distribution held before they were two.
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ./client
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Through tools/cdk.py: a refused setting's one line is the last the CLI prints.
 synth: setup
-	$(CDK) synth --quiet $(CDK_ARGS)
+	@$(PYTHON) -m tools.cdk synth --quiet $(CDK_ARGS)
 
 deploy: setup
-	$(CDK) deploy $(CDK_ARGS)
+	@$(PYTHON) -m tools.cdk deploy $(CDK_ARGS)
 
 # The portable template (create-stack, StackSets, Service Catalog, the ParallelCluster UI):
 # dist/<REGION>/parallelcluster-api.yaml. VERSION=X.Y.Z picks another supported version;
-# DEFAULTS="Name=Value ..." gives parameters other defaults (e.g. LambdaImageSource=layer).
+# DEFAULTS="Name=Value ..." gives parameters other defaults (e.g. LambdaImageSource=imagebuilder);
+# OFFICIAL_DOMAIN=<domain>,<hosted zone id> keeps the custom domain of a stack of AWS's template.
 template: setup
 	$(if $(REGION),,$(error REGION is required: make template REGION=eu-west-1))
 	$(PYTHON) -m tools.portable_template --region $(REGION) $(if $(VERSION),--version $(VERSION)) \
-		$(foreach default,$(DEFAULTS),--default $(default))
+		$(foreach default,$(DEFAULTS),--default $(default)) $(if $(OFFICIAL_DOMAIN),--official-domain $(OFFICIAL_DOMAIN))
 
 # ruff on everything; mypy, strict, on the library and the client, and on the helpers' runtime code.
 lint: setup
 	$(PYTHON) -m ruff check .
-	$(PYTHON) -m mypy constructs_lib pcluster_api_client
+	$(PYTHON) -m mypy constructs_lib client/pcluster_api_client
 	$(PYTHON) -m tools.typecheck_runtime
 
 test: setup lint

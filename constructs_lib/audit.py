@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -55,10 +56,14 @@ def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
     _acknowledge_each(construct, [(rule, reason) for rule in rules])
 
 
+def _check_reason(reason: str) -> None:
+    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
+        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+
+
 def _acknowledge_each(construct: IConstruct, rules_and_reasons: list[tuple[str, str]]) -> None:
     for _, reason in rules_and_reasons:
-        if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
-            raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+        _check_reason(reason)
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=f"{_pack_of(rule)}::{rule}", reason=reason) for rule, reason in rules_and_reasons)
     )
@@ -70,8 +75,7 @@ TEMPLATE_VALIDATION = "CloudFormation-Validate"
 
 def acknowledge_template_check(construct: IConstruct, reason: str, *rules: str) -> None:
     """Acknowledge findings of CDK's own template validation (rules such as ``F3031``) on ``construct``."""
-    if len(reason.split()) < 8 or not reason.rstrip().endswith("."):
-        raise ValueError(f"an acknowledgement needs a reason of at least one real sentence: {reason!r}")
+    _check_reason(reason)
     Validations.of(construct).acknowledge(
         *(Acknowledgment(id=f"{TEMPLATE_VALIDATION}::{rule}", reason=reason) for rule in rules)
     )
@@ -114,26 +118,68 @@ def acknowledge_wildcards(
     that statement needs its wildcards; a wildcard
     statement without a reason is an error, so no wildcard goes unexplained.
     """
-    # A finding that several statements share is acknowledged once, with each statement's reason.
-    acknowledged: dict[str, list[str]] = {}
     # One resolution for all statements: each jsii call costs about a millisecond.
     as_json = [s if isinstance(s, Mapping) else s.to_statement_json() for s in statements]
-    for statement in Stack.of(construct).resolve(as_json):
+    resolved = Stack.of(construct).resolve(as_json)
+    _acknowledge_wildcard_findings(construct, [(statement, reasons.get(statement.get("Sid"))) for statement in resolved])
+
+
+def _acknowledge_wildcard_findings(construct: IConstruct, explained: list[tuple[dict[str, Any], str | None]]) -> None:
+    """Acknowledge the wildcards of each resolved statement with its reason (None: it has no reason)."""
+    # A finding that several statements share is acknowledged once, with each statement's reason.
+    acknowledged: dict[str, list[str]] = {}
+    for statement, reason in explained:
         findings = [f"Action::{action}" for action in _as_list(statement["Action"]) if "*" in action]
         resources = [_render(resource) for resource in _as_list(statement["Resource"])]
         findings += [f"Resource::{text}" for text in resources if "*" in text]
         if not findings:
             continue
-        sid = statement.get("Sid")
-        if sid not in reasons:
-            raise KeyError(f"statement {sid} has wildcards ({', '.join(findings)}) but no reason")
+        if reason is None:
+            raise KeyError(f"statement {statement.get('Sid')} has wildcards ({', '.join(findings)}) but no reason")
         for finding in findings:
             why = acknowledged.setdefault(f"AwsSolutions-IAM5[{finding}]", [])
             # Sentence by sentence, so that a sentence several reasons end with is said once.
-            why += [sentence for sentence in re.split(r"(?<=\.)\s+", reasons[sid].strip()) if sentence not in why]
+            why += [sentence for sentence in re.split(r"(?<=\.)\s+", reason.strip()) if sentence not in why]
     if acknowledged:
         _acknowledge_each(construct, [(rule, " ".join(why)) for rule, why in acknowledged.items()])
 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+@dataclass(frozen=True)
+class ExplainedStatement:
+    """A policy statement and, beside it, why it needs its wildcards (``None`` when it has none).
+
+    The reason acknowledges the statement's wildcard findings (AwsSolutions-IAM5), so each
+    wildcard is explained where it is granted, as the function's permissions are
+    (:class:`constructs_lib.parallelcluster_api.function_permissions.Permission`).
+    """
+
+    statement: iam.PolicyStatement
+    why: str | None = None
+
+
+def policy_statement(
+    *,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    sid: str | None = None,
+    conditions: Mapping[str, Any] | None = None,
+    why: str | None = None,
+) -> ExplainedStatement:
+    """An Allow statement (``iam.PolicyStatement``'s props) with the reason for its wildcards."""
+    statement = iam.PolicyStatement(
+        sid=sid, actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
+    )
+    return ExplainedStatement(statement, why)
+
+
+def acknowledge_explained(construct: IConstruct, statements: Sequence[ExplainedStatement]) -> None:
+    """Acknowledge each wildcard (AwsSolutions-IAM5) of ``statements`` with its statement's reason.
+
+    A wildcard statement without a reason is an error, so no wildcard goes unexplained.
+    """
+    resolved = Stack.of(construct).resolve([explained.statement.to_statement_json() for explained in statements])
+    _acknowledge_wildcard_findings(construct, [(json_, explained.why) for json_, explained in zip(resolved, statements, strict=True)])

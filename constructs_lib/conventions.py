@@ -14,7 +14,8 @@ from constructs_lib.audit import acknowledge
 from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
 
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Days every log group of the API keeps its events, as AWS's template keeps the function's.
+LOG_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,14 @@ class Conventions:
         """The first group of the stack's UUID, as the official template suffixes its names."""
         return Fn.select(0, Fn.split("-", self.stack_uuid))
 
+    def stack_scoped_name(self, base: str) -> str:
+        """``<prefix><base>-<first group of the stack's UUID>``, as AWS's template names its roles.
+
+        The prefix may be empty: AWS's template gives such a role this name either way, so a role
+        named like this keeps its name (and ARN) when a stack moves from AWS's template to ours.
+        """
+        return Fn.join("", [self.prefixed(f"{base}-"), self.stack_id_suffix])
+
     def prefixed(self, base: str) -> str:
         """``base`` after the prefix (which may be empty, or a value known at deploy time)."""
         if Token.is_unresolved(self.prefix):
@@ -68,24 +77,23 @@ class Conventions:
         """With a prefix, an explicit name that starts with it; else ``default`` (``None``: CloudFormation's own)."""
         if not self.has_prefix.possible:
             return default
-        name = Fn.join("", [self.prefixed(f"{base}-"), self.stack_id_suffix])
+        name = self.stack_scoped_name(base)
         if self.has_prefix.known:
             return name
         return Token.as_string(self.has_prefix.pick(name, Aws.NO_VALUE if default is None else default))
 
     def log_group(self, scope: Construct, construct_id: str, **props: Any) -> logs.LogGroup:
         """A log group: 30 days, deleted with the stack, encrypted with ``logs_key`` when given."""
-        log_group = logs.LogGroup(
-            scope,
-            construct_id,
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
-            encryption_key=self.logs_key if self.has_logs_key.certain else None,
-            **props,
-        )
-        if self.has_logs_key.possible and not self.has_logs_key.known:
+        return self.configure_log_group(logs.LogGroup(scope, construct_id, **props))
+
+    def configure_log_group(self, log_group: logs.LogGroup) -> logs.LogGroup:
+        """Give a log group made elsewhere (CDK makes the API function's) what :meth:`log_group` gives."""
+        cfn_log_group = l1(log_group, logs.CfnLogGroup)
+        cfn_log_group.retention_in_days = LOG_RETENTION_DAYS
+        log_group.apply_removal_policy(RemovalPolicy.DESTROY)
+        if self.has_logs_key.possible:
             assert self.logs_key is not None
-            l1(log_group, logs.CfnLogGroup).kms_key_id = self.has_logs_key.optional(self.logs_key.key_arn)
+            cfn_log_group.kms_key_id = self.has_logs_key.optional(self.logs_key.key_arn)
         if not self.has_logs_key.certain:
             acknowledge(
                 log_group,

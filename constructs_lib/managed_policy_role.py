@@ -18,17 +18,27 @@ class ManagedPolicyRole(iam.Role):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, policy_name: str | None = None, **role_props: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        policy_name: str | None = None,
+        policy_scope: Construct | None = None,
+        **role_props: Any,
     ) -> None:
+        """:param policy_scope: Where the policy is made. Default: under the role, so that whatever
+            depends on the role (a function) waits for its permissions; beside it when a statement
+            names something that depends on the role (the function's own log group)."""
         super().__init__(scope, construct_id, **role_props)
         self._policy_name = policy_name
+        self._policy_scope = policy_scope
         self.managed_policy: iam.ManagedPolicy | None = None
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         if self.managed_policy is None:
             self.managed_policy = iam.ManagedPolicy(
-                self,
-                "Policy",
+                self._policy_scope or self,
+                f"{self.node.id}Policy" if self._policy_scope else "Policy",
                 managed_policy_name=self._policy_name,
                 description=f"Permissions of {self.node.path}",
                 roles=[self],

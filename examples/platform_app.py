@@ -21,7 +21,7 @@ A private API cannot have a regional custom domain, hence two APIs; and the offi
 pins two logical ids (``ParallelClusterFunction``, ``APIGatewayExecutionRole``), so each API gets
 a ``NestedStack`` of its own. The four cdk-nag packs of the main app audit every synth.
 
-With this project installed (``pip install ".[cdk]"``), from the repository root (whose ``cdk.json``
+With this project installed (``pip install .``), from the repository root (whose ``cdk.json``
 holds the CDK feature flags)::
 
     npx cdk synth --app ".venv/bin/python examples/platform_app.py"

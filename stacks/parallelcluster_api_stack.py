@@ -13,7 +13,7 @@ from constructs import Construct
 from constructs_lib import ParallelClusterApi, audit
 from constructs_lib.parallelcluster_api.api import official_api_definition_s3_uri
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
-from pcluster_api_client import outputs
+from stacks import outputs
 from stacks.settings import Settings
 
 NAG_PACKS = {
@@ -42,14 +42,18 @@ class ParallelClusterApiStack(Stack):
     """
 
     @classmethod
-    def from_app_context(cls, app: App, *, deploy_region: str | None) -> ParallelClusterApiStack:
+    def from_app_context(
+        cls, app: App, *, deploy_region: str | None, deploy_account: str | None = None
+    ) -> ParallelClusterApiStack:
         """The stack that the app's CDK context describes (see :class:`Settings`).
 
         The stack stays environment-agnostic, so that every ARN is built from the partition and
         Region pseudo parameters; ``deploy_region``, when known, only picks the default location
-        of the OpenAPI spec (``AWS::Include`` cannot resolve ``AWS::Region`` in it).
+        of the OpenAPI spec (``AWS::Include`` cannot resolve ``AWS::Region`` in it), and
+        ``deploy_account``, when known, which principals are of another account.
         """
         settings = Settings.from_context(app.node.get_all_context())
+        settings.refuse_principals_of_other_accounts(deploy_account)
         add_nag_packs(app, settings.packs)
         if settings.api_definition_s3_uri is None and deploy_region:
             version = settings.parallelcluster_version or DEFAULT_PARALLELCLUSTER_VERSION

@@ -2,7 +2,9 @@
 
 A drop-in for the official ``parallelcluster-api.yaml``: ``aws cloudformation create-stack`` and
 ``update-stack``, StackSets, Service Catalog and the ParallelCluster UI's nested stack take it with
-the official parameter names. It is the same construct as the CDK app's: this stack builds
+the official parameter names (every parameter of AWS's template), and an ``update-stack`` from AWS's
+template keeps the stack's API, roles and logs (its resources take AWS's logical ids and names). Its
+default code is AWS's layer, as AWS's template's is. It is the same construct as the CDK app's: this stack builds
 :class:`~constructs_lib.ParallelClusterApi` from a :class:`Plan` whose choices are conditions over
 the parameters, so the template holds, for any parameter values, what the app synthesizes with the
 same settings (``tests/stacks/test_portable_template.py`` checks this). Parameters take the official
@@ -18,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aws_cdk import (
     Aws,
@@ -45,196 +46,27 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.audit import acknowledge_template_check
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
 from constructs_lib.l1 import l1
-from constructs_lib.parallelcluster_api.api import PlannedParallelClusterApi, official_api_definition_s3_uri
+from constructs_lib.parallelcluster_api.api import ParallelClusterApi
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
-from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
+from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, OfficialDomain, Plan, RolePlan
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
+from stacks.options import OPTIONS, TRUE_OR_FALSE, UNUSED_PARAMETERS, Parameter, parameter_groups, template_parameters
 from stacks.parallelcluster_api_stack import declare_outputs
 from stacks.settings import COMBINATIONS, Given
 
-TRUE_OR_FALSE = ["true", "false"]
-
-
-def _optional(rule: rules.Rule) -> str:
-    """A parameter pattern: nothing, or a value of ``rule``'s form (CloudFormation matches whole values)."""
-    return f"^$|^(?:{rule.pattern})$"
-
-
-def _list_of(rule: rules.Rule) -> str:
-    return f"^$|^(?:{rule.pattern})(?:,(?:{rule.pattern}))*$"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A template parameter: its name, description, default and constraints."""
-
-    name: str
-    description: str
-    default: str = ""
-    allowed_values: list[str] | None = None
-    pattern: str | None = None
-    constraint: str | None = None
-    max_length: int | None = None
+CODE_SOURCE = "LambdaImageSource"
+# The parameters that name an image for the function; one that is set overrides LambdaImageSource.
+NAMED_IMAGES = ("EcrImageUri", "PublicEcrImageUri")
 
 
 def parameters(region: str, parallelcluster_version: str) -> list[Parameter]:
-    """The template's parameters: the official ones first, with their defaults and constraints."""
-    return [
-        Parameter(
-            "Region",
-            "'*' lets the API manage ParallelCluster resources in every Region; a Region name (e.g. eu-west-1) limits it to that Region.",
-            default=rules.ALL_REGIONS,
-            pattern=r"^\*$|^[a-z]{2}(?:-[a-z]+)+-[0-9]+$",
-            constraint="'*' or a Region name such as eu-west-1",
-        ),
-        Parameter(
-            "ParallelClusterFunctionRole",
-            "ARN of an existing role for the API function (trusted by Lambda). Default: a role the stack creates with the permissions the release needs.",
-            pattern=_optional(rules.IAM_ROLE_ARN),
-            constraint=rules.IAM_ROLE_ARN.expected,
-        ),
-        Parameter(
-            "ApiDefinitionS3Uri",
-            f"S3 URI of the ParallelCluster OpenAPI spec, in the Region you deploy to. Default: the official spec of {parallelcluster_version} in {region}.",
-            default=official_api_definition_s3_uri(parallelcluster_version, region),
-            pattern=f"^(?:{rules.S3_URI.pattern})$",
-            constraint=rules.S3_URI.expected,
-        ),
-        Parameter(
-            "CustomDomainName",
-            "Custom domain name of the API (with CustomDomainCertificate), e.g. hpc-api.example.com.",
-            pattern=_optional(rules.DOMAIN_NAME),
-            constraint=rules.DOMAIN_NAME.expected,
-        ),
-        Parameter(
-            "CustomDomainCertificate",
-            "ARN of the ACM certificate of the custom domain name, in the Region you deploy to.",
-            pattern=_optional(rules.ACM_CERTIFICATE_ARN),
-            constraint=rules.ACM_CERTIFICATE_ARN.expected,
-        ),
-        Parameter(
-            "CustomDomainHostedZoneId",
-            "Route 53 hosted zone that gets the custom domain's alias record. Without it, point your DNS at the ParallelClusterApiDomainTarget output.",
-            pattern=_optional(rules.HOSTED_ZONE_ID),
-            constraint=rules.HOSTED_ZONE_ID.expected,
-        ),
-        Parameter(
-            "VpcEndpointId",
-            "An execute-api interface VPC endpoint: the API becomes private, reachable only through it.",
-            pattern=_optional(rules.VPC_ENDPOINT_ID),
-            constraint=rules.VPC_ENDPOINT_ID.expected,
-        ),
-        Parameter(
-            "EnableIamAdminAccess",
-            "true lets the API create the IAM roles of clusters and images (under parallelcluster/). WARNING: this grants IAM admin privileges to the API function.",
-            default="false",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "EnableFSxS3Access",
-            "true lets the API read, list and write the S3 buckets of FsxS3Buckets, for FSx for Lustre data repositories.",
-            default="false",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "FsxS3Buckets",
-            "With EnableFSxS3Access: comma-separated S3 bucket ARNs (arn:aws:s3:::<bucket>), or '*' for every bucket.",
-            # The official template's pattern.
-            pattern=r"^((arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)?(,arn:[a-z\-\*]*:s3:[a-z0-9\-]*:([0-9]{12})*:[^,\s\/]+)*)$|^\*$",
-            constraint="comma-separated S3 bucket ARNs, e.g. arn:aws:s3:::bucket-1,arn:aws:s3:::bucket-2, or '*'",
-        ),
-        Parameter(
-            "PermissionsBoundaryPolicy",
-            "ARN of an IAM managed policy: the permissions boundary of every role this stack creates, and of every role the API creates for clusters and images.",
-            # The official template's pattern.
-            pattern=r"^(arn:.*:iam::.*:policy\/([a-zA-Z0-9_-]+))|()$",
-            constraint="an IAM managed policy ARN, arn:<partition>:iam::<account id>:policy/<name>",
-        ),
-        Parameter(
-            "CreateApiUserRole",
-            "true creates an IAM role allowed to invoke the API; the API's resource policy then denies every other principal.",
-            default="true",
-            allowed_values=TRUE_OR_FALSE,
-        ),
-        Parameter(
-            "IAMRoleAndPolicyPrefix",
-            "Prefix of the names of the IAM roles and policies this stack creates.",
-            pattern=f"^(?:{rules.IAM_PREFIX.pattern})$",
-            constraint=rules.IAM_PREFIX.expected,
-            max_length=rules.MAX_IAM_PREFIX_LENGTH,
-        ),
-        Parameter(
-            "ParallelClusterFunctionAdditionalPolicies",
-            "Comma-separated ARNs of further IAM managed policies for the API function's role.",
-            pattern=_list_of(rules.IAM_POLICY_ARN),
-            constraint=f"comma-separated values, each {rules.IAM_POLICY_ARN.expected}",
-        ),
-        Parameter(
-            "LambdaImageSource",
-            "imagebuilder: EC2 Image Builder builds the API's container image in your account (about 20 minutes on first creation). layer: the function runs AWS's official ParallelCluster Lambda layer.",
-            default="imagebuilder",
-            allowed_values=["imagebuilder", "layer"],
-        ),
-        Parameter(
-            "EcrImageUri",
-            "A private ECR image for the function to run, instead of building one.",
-            pattern=_optional(rules.ECR_IMAGE_URI),
-            constraint=rules.ECR_IMAGE_URI.expected,
-        ),
-        Parameter(
-            "PublicEcrImageUri",
-            "An existing image (tag or digest) that EC2 Image Builder copies into your account, e.g. public.ecr.aws/parallelcluster/pcluster-api:3.5.1.",
-            pattern=_optional(rules.CONTAINER_IMAGE_URI),
-            constraint=rules.CONTAINER_IMAGE_URI.expected,
-        ),
-        Parameter(
-            "ImageBuilderVpcId",
-            "VPC of the image build instance (with ImageBuilderSubnetId). Default: the default VPC.",
-            pattern=_optional(rules.VPC_ID),
-            constraint=rules.VPC_ID.expected,
-        ),
-        Parameter(
-            "ImageBuilderSubnetId",
-            "Subnet of the image build instance, with a route to the internet.",
-            pattern=_optional(rules.SUBNET_ID),
-            constraint=rules.SUBNET_ID.expected,
-        ),
-        Parameter(
-            "ApiGatewayAccountRole",
-            "ensure: keep the account's API Gateway CloudWatch role, or set one where it has none. existing: the account's role is managed elsewhere. none: no CloudWatch logging of API requests.",
-            default="ensure",
-            allowed_values=["ensure", "existing", "none"],
-        ),
-        Parameter(
-            "WebAclArn",
-            "ARN of a regional AWS WAF web ACL to associate with the API's stage.",
-            pattern=_optional(rules.WEB_ACL_ARN),
-            constraint=rules.WEB_ACL_ARN.expected,
-        ),
-        Parameter(
-            "LogsKmsKeyArn",
-            "ARN of a KMS key that encrypts the stack's log groups; its key policy must let CloudWatch Logs use it.",
-            pattern=_optional(rules.KMS_KEY_ARN),
-            constraint=rules.KMS_KEY_ARN.expected,
-        ),
-        Parameter(
-            "AlarmTopicArn",
-            "ARN of an SNS topic, in the Region you deploy to, that the stack's CloudWatch alarms notify (README: Operations). Default: the alarms notify nobody.",
-            pattern=_optional(rules.SNS_TOPIC_ARN),
-            constraint=rules.SNS_TOPIC_ARN.expected,
-        ),
-        Parameter(
-            "ReservedConcurrency",
-            "Concurrent executions reserved for (and capping) the API function. Default: none, the account's unreserved pool.",
-            pattern=r"^$|^[1-9][0-9]*$",
-            constraint="a positive whole number, or nothing for no reservation",
-        ),
-    ]
+    """The template's parameters (the options of ``stacks/options.py`` that have one), the official ones first."""
+    return template_parameters(OPTIONS, region, parallelcluster_version)
 
 
 def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> list[Parameter]:
@@ -242,34 +74,46 @@ def with_defaults(declared: list[Parameter], defaults: Mapping[str, str]) -> lis
     by_name = {parameter.name: parameter for parameter in declared}
     for name, value in defaults.items():
         if name not in by_name:
-            raise rules.InvalidSettingError("--default", f"parameter names of the template ({', '.join(by_name)})", name)
+            raise forms.InvalidSettingError("--default", f"parameter names of the template ({', '.join(by_name)})", name)
         parameter = by_name[name]
         fits = (parameter.allowed_values is None or value in parameter.allowed_values) and (
             parameter.pattern is None or re.fullmatch(parameter.pattern, value, flags=re.ASCII) is not None
         ) and (parameter.max_length is None or len(value) <= parameter.max_length)
         if not fits:
             expected = " or ".join(parameter.allowed_values) if parameter.allowed_values else parameter.constraint
-            raise rules.InvalidSettingError(name, str(expected), value)
+            raise forms.InvalidSettingError(name, str(expected), value)
         by_name[name] = dataclasses.replace(parameter, default=value)
     return list(by_name.values())
 
 
+def for_official_domain(declared: list[Parameter], domain: OfficialDomain) -> list[Parameter]:
+    """``declared`` for a stack of AWS's template whose custom domain and hosted zone are ``domain``'s.
+
+    The domain resources are named after these values (as SAM names them), so the parameters take
+    them as defaults and accept nothing else: another domain needs its own template.
+    """
+    forms.DOMAIN_NAME.check("official_domain", domain.domain_name)
+    forms.HOSTED_ZONE_ID.check("official_hosted_zone", domain.hosted_zone_id)
+    fixed = {"CustomDomainName": domain.domain_name, "CustomDomainHostedZoneId": domain.hosted_zone_id}
+    return [
+        dataclasses.replace(
+            parameter,
+            default=fixed[parameter.name],
+            pattern=f"^{re.escape(fixed[parameter.name])}$",
+            constraint=(
+                f"this template keeps the custom domain {domain.domain_name} (hosted zone {domain.hosted_zone_id}) "
+                "that a stack of AWS's template created; make another template for another domain"
+            ),
+        )
+        if parameter.name in fixed
+        else parameter
+        for parameter in declared
+    ]
+
+
 # How the CloudFormation console (and Service Catalog) groups the parameters
 # (AWS::CloudFormation::Interface); every parameter is in one group.
-PARAMETER_GROUPS = {
-    "API": [
-        "Region", "ApiDefinitionS3Uri", "CreateApiUserRole", "VpcEndpointId",
-        "CustomDomainName", "CustomDomainCertificate", "CustomDomainHostedZoneId",
-    ],
-    "Function permissions": [
-        "ParallelClusterFunctionRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
-        "EnableFSxS3Access", "FsxS3Buckets", "ParallelClusterFunctionAdditionalPolicies",
-    ],
-    "Function code": [
-        "LambdaImageSource", "EcrImageUri", "PublicEcrImageUri", "ImageBuilderVpcId", "ImageBuilderSubnetId",
-    ],
-    "Logging and protection": ["ApiGatewayAccountRole", "WebAclArn", "LogsKmsKeyArn", "AlarmTopicArn", "ReservedConcurrency"],
-}
+PARAMETER_GROUPS = parameter_groups(OPTIONS)
 
 
 class PortableTemplateStack(Stack):
@@ -278,7 +122,11 @@ class PortableTemplateStack(Stack):
     :param region: The Region the template is made for: the default location of the OpenAPI spec.
     :param parallelcluster_version: The ParallelCluster version the API serves.
     :param defaults: Other defaults for some parameters (by name), for deployers who cannot pass
-        them: e.g. ``LambdaImageSource=layer`` for the ParallelCluster UI's nested stack.
+        them: e.g. ``EcrImageUri=<uri>`` for the ParallelCluster UI's nested stack.
+    :param official_domain: For a stack of AWS's template with a custom domain and a hosted zone:
+        that domain and zone. SAM named the domain's resources after them; the template's domain
+        resources take the same logical ids (so the stack keeps its domain, see the README), and
+        its CustomDomainName and CustomDomainHostedZoneId parameters accept those values alone.
     """
 
     def __init__(
@@ -289,10 +137,14 @@ class PortableTemplateStack(Stack):
         region: str,
         parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
         defaults: Mapping[str, str] | None = None,
+        official_domain: OfficialDomain | None = None,
     ) -> None:
-        rules.check_region("region", region)
-        rules.check_version("parallelcluster_version", parallelcluster_version)
+        forms.check_region("region", region)
+        forms.check_version("parallelcluster_version", parallelcluster_version)
         declared = with_defaults(parameters(region, parallelcluster_version), defaults or {})
+        if official_domain is not None:
+            declared = for_official_domain(declared, official_domain)
+        self._official_domain = official_domain
         super().__init__(
             scope,
             construct_id,
@@ -326,8 +178,16 @@ class PortableTemplateStack(Stack):
             }
         }
         self._refuse_contradictions()
-        self.api = PlannedParallelClusterApi(self, "Api", plan=self._plan(parallelcluster_version))
+        self._refuse_unused_values()
+        self.api = ParallelClusterApi.from_plan(self, "Api", plan=self._plan(parallelcluster_version))
         declare_outputs(self, self.api)
+        acknowledge_template_check(
+            self,
+            "The invoke URL output names each REST API inside Fn::If on that API's own condition; "
+            "CDK's validation does not follow Fn::If in outputs and reports the reference as possibly "
+            "missing, while cfn-lint, which follows it, reports nothing on this template.",
+            "W1001",
+        )
         self._carry_conditional_dependencies()
         self._acknowledge_parameter_defaults()
 
@@ -341,9 +201,12 @@ class PortableTemplateStack(Stack):
         """A rule's test of a setting: set to its value (``true`` for a boolean), or not empty."""
         if given.value is not None:
             return self._equals(given.key, given.value)
-        if self.parameters[given.key].allowed_values == TRUE_OR_FALSE:
+        if self.parameters[given.key].allowed_values == list(TRUE_OR_FALSE):
             return self._equals(given.key, "true")
         return Fn.condition_not(self._equals(given.key, ""))
+
+    def _no_named_image(self) -> ICfnConditionExpression:
+        return Fn.condition_and(*(self._equals(name, "") for name in NAMED_IMAGES))
 
     def _all_set(self, *names: str) -> ICfnConditionExpression:
         tests = [Fn.condition_not(self._equals(name, "")) for name in names]
@@ -356,7 +219,12 @@ class PortableTemplateStack(Stack):
         return self._when(condition, Fn.condition_not(self._equals(parameter, "")))
 
     def _refuse_contradictions(self) -> None:
-        """The app's refused combinations of settings, as rules CloudFormation checks before any change."""
+        """The app's refused combinations of settings, as rules CloudFormation checks before any change.
+
+        LambdaImageSource has a default here (the layer), which a named image overrides: the app's
+        rules about its value hold where no image is named, and those about the image keys need
+        no rule.
+        """
         for index, combination in enumerate(COMBINATIONS):
             keys = (combination.when.key, combination.then.key)
             if not all(key in self.parameters for key in keys):
@@ -365,16 +233,32 @@ class PortableTemplateStack(Stack):
                 self.parameters[combination.when.key].allowed_values or [combination.when.value]
             ):
                 continue  # a value the template does not offer (LambdaImageSource=asset)
+            when = self._given(combination.when)
+            if combination.when.key == CODE_SOURCE:
+                if combination.then.key in NAMED_IMAGES:
+                    continue
+                when = Fn.condition_and(when, self._no_named_image())
             then = self._given(combination.then)
             CfnRule(
                 self,
                 f"Rule{index}{combination.when.key}{combination.then.key}",
-                rule_condition=self._given(combination.when),
+                rule_condition=when,
                 assertions=[
                     CfnRuleAssertion(
                         assert_=Fn.condition_not(then) if combination.excludes else then,
                         assert_description=f"{combination.then.key}: expected {combination.expected}",
                     )
+                ],
+            )
+
+    def _refuse_unused_values(self) -> None:
+        """AWS's parameters that have no use here accept nothing but empty, in the app's words."""
+        for name, expected in UNUSED_PARAMETERS.items():
+            CfnRule(
+                self,
+                f"Rule{name}NotUsed",
+                assertions=[
+                    CfnRuleAssertion(assert_=self._equals(name, ""), assert_description=f"{name}: expected {expected}")
                 ],
             )
 
@@ -423,8 +307,9 @@ class PortableTemplateStack(Stack):
         resources = _cfn_resources(self)
         function = l1(api.function, lambda_.CfnFunction)
         function_role = l1(api.function_role, iam.CfnRole)
-        build = api.image_build
-        assert build is not None  # built in the account unless the layer or a given image is chosen
+        build, layer = api.image_build, api.layer
+        # Built in the account unless the layer or a given image is chosen; the layer unless an image is.
+        assert build is not None and layer is not None
         properties: list[tuple[list[CfnResource], str, str, str]] = [
             ([r for r in resources if isinstance(r, iam.CfnRole)], "PermissionsBoundary", "PermissionsBoundaryPolicy", "F3033"),
             ([r for r in resources if isinstance(r, logs.CfnLogGroup)], "KmsKeyId", "LogsKmsKeyArn", "F3031"),
@@ -435,6 +320,7 @@ class PortableTemplateStack(Stack):
             ([build.infrastructure], "SubnetId", "ImageBuilderSubnetId", "E1154"),
             ([build.recipe], "ParentImage", "PublicEcrImageUri", "F3033"),
             ([r for r in resources if isinstance(r, cloudwatch.CfnAlarm)], "AlarmActions (and OKActions)", "AlarmTopicArn", "F3033"),
+            ([l1(layer, lambda_.CfnLayerVersion)], "Content", "CustomBucket", "F3033"),
         ]
         for targets, property_name, parameter, rule in properties:
             for resource in targets:
@@ -451,11 +337,11 @@ class PortableTemplateStack(Stack):
         has_boundary = self._set("HasPermissionBoundary", "PermissionsBoundaryPolicy")
         logs_key_arn = value("LogsKmsKeyArn")
         prefix = value("IAMRoleAndPolicyPrefix")
-        uses_layer = self._when("UseLayer", self._equals("LambdaImageSource", "layer"))
+        uses_layer = self._when("UseLayer", Fn.condition_and(self._equals(CODE_SOURCE, "layer"), self._no_named_image()))
         return Plan(
             parallelcluster_version=parallelcluster_version,
             permissions=PermissionScope(
-                value("Region"), all_regions=self._when("AllRegions", self._equals("Region", rules.ALL_REGIONS))
+                value("Region"), all_regions=self._when("AllRegions", self._equals("Region", forms.ALL_REGIONS))
             ),
             api_definition_location=value("ApiDefinitionS3Uri"),
             conventions=Conventions(
@@ -469,6 +355,8 @@ class PortableTemplateStack(Stack):
                 uses_layer=uses_layer,
                 uses_ecr_image=self._set("UseEcrImage", "EcrImageUri"),
                 ecr_image_uri=value("EcrImageUri"),
+                uses_custom_bucket=self._set("UseCustomBucket", "CustomBucket"),
+                layer_bucket=value("CustomBucket"),
                 copies_image=self._set("CopyImage", "PublicEcrImageUri"),
                 copy_image_uri=value("PublicEcrImageUri"),
                 has_build_network=self._when("UseBuildNetwork", self._all_set("ImageBuilderVpcId", "ImageBuilderSubnetId")),
@@ -486,7 +374,7 @@ class PortableTemplateStack(Stack):
                     "EnableFSxS3AccessCondition",
                     Fn.condition_and(self._equals("EnableFSxS3Access", "true"), self._all_set("FsxS3Buckets")),
                 ),
-                fsx_all_buckets=self._when("AllFsxS3Buckets", self._equals("FsxS3Buckets", rules.ALL_BUCKETS)),
+                fsx_all_buckets=self._when("AllFsxS3Buckets", self._equals("FsxS3Buckets", forms.ALL_BUCKETS)),
                 fsx_bucket_arns=[value("FsxS3Buckets")],
                 has_additional_policies=self._set(
                     "HasAdditionalPolicies", "ParallelClusterFunctionAdditionalPolicies"
@@ -508,6 +396,7 @@ class PortableTemplateStack(Stack):
                 hosted_zone=route53.HostedZone.from_hosted_zone_id(
                     self, "CustomDomainHostedZone", value("CustomDomainHostedZoneId")
                 ),
+                official_domain=self._official_domain,
                 ensures_account_role=self._when("EnsureAccountRole", self._equals("ApiGatewayAccountRole", "ensure")),
                 logs_requests=self._when(
                     "LogApiRequests", Fn.condition_not(self._equals("ApiGatewayAccountRole", "none"))
@@ -530,7 +419,7 @@ class PortableTemplateStack(Stack):
 
 # The string property of each resource type that carries a dependency on a conditional resource.
 DEPENDENCY_CARRIERS: dict[type[CfnResource], str] = {
-    lambda_.CfnFunction: "function_name",
+    lambda_.CfnFunction: "description",
     apigateway.CfnStage: "stage_name",
 }
 

@@ -1,6 +1,7 @@
 """The app's settings: CDK context keys named like the official template's parameters.
 
-This module alone knows the flat keys. ``Settings.from_context`` reads each key once into a typed
+The keys, their parsers and what the README says of them are the rows of ``stacks/options.py``;
+``Settings`` has one field per row. ``Settings.from_context`` reads each key once into a typed
 field (text, boolean, number, list), refusing unknown keys and contradicting pairs;
 ``Settings.api_props`` turns the fields into the construct's typed props inside the stack. Every
 value is checked once, where it becomes a prop (the construct and its props check their own
@@ -12,10 +13,10 @@ names. Defaults are the construct's own: a key that is not set is not passed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
-import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import aws_certificatemanager as acm
@@ -27,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import audit
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.parallelcluster_api.props import (
     AccountRoleMode,
     ApiEndpoint,
@@ -39,120 +40,25 @@ from constructs_lib.parallelcluster_api.props import (
     FunctionRole,
 )
 from constructs_lib.validation import InvalidSettingError, UnknownSettingError
+from stacks.options import BY_KEY, OPTIONS, Option, boolean, prop_keys
 
 DEFAULT_STACK_NAME = "ParallelClusterApi"
 
 
-def _text(key: str, raw: Any) -> str | None:
-    """An optional text setting: empty means "not set"."""
-    if not isinstance(raw, str):
-        raise InvalidSettingError(key, "a string", raw)
-    return raw or None
+class _Settings:
+    """What every settings class has: see :func:`settings_class`."""
 
-
-def _boolean(key: str, raw: Any) -> bool:
-    # cdk.json may hold JSON booleans; `-c Key=value` always gives text. Identity, not equality:
-    # 1 == True in Python, and a JSON number is not a boolean.
-    if raw is True or raw == "true":
-        return True
-    if raw is False or raw == "false":
-        return False
-    raise InvalidSettingError(key, "true or false", raw)
-
-
-def _positive_integer(key: str, raw: Any) -> int | None:
-    if raw == "" or raw is None:
-        return None
-    # ASCII digits only (str.isdigit() takes superscripts, which int() refuses); a JSON boolean
-    # is not a number.
-    text = raw if isinstance(raw, str) else str(raw) if type(raw) is int else ""
-    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
-        raise InvalidSettingError(key, "a positive whole number, or nothing for no reservation", raw)
-    return int(text)
-
-
-def _list(key: str, raw: Any) -> tuple[str, ...]:
-    """A comma-separated list; empty means none."""
-    if not isinstance(raw, str):
-        raise InvalidSettingError(key, "a comma-separated list", raw)
-    return tuple(item.strip() for item in raw.split(",")) if raw else ()
-
-
-def _choice(*values: str, expected: str) -> Callable[[str, Any], str | None]:
-    def parse(key: str, raw: Any) -> str | None:
-        if raw == "":
-            return None
-        if raw not in values:
-            raise InvalidSettingError(key, expected, raw)
-        return str(raw)
-
-    return parse
-
-
-def _setting(key: str, parse: Callable[[str, Any], Any], *, app_only: bool = False) -> Any:
-    return field(default=None, metadata={"key": key, "parse": parse, "app_only": app_only})
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The settings the app's CDK context sets (``None``: not set, the construct's default).
-
-    Field metadata: the context key and its parser.
-    """
-
-    stack_name: str | None = _setting("StackName", _text, app_only=True)
-    parallelcluster_version: str | None = _setting("ParallelClusterVersion", _text)
-    region: str | None = _setting("Region", _text)
-    api_definition_s3_uri: str | None = _setting("ApiDefinitionS3Uri", _text)
-    parallelcluster_function_role: str | None = _setting("ParallelClusterFunctionRole", _text)
-    parallelcluster_function_additional_policies: tuple[str, ...] | None = _setting(
-        "ParallelClusterFunctionAdditionalPolicies", _list
-    )
-    enable_iam_admin_access: bool | None = _setting("EnableIamAdminAccess", _boolean)
-    enable_fsx_s3_access: bool | None = _setting("EnableFSxS3Access", _boolean)
-    fsx_s3_buckets: tuple[str, ...] | None = _setting("FsxS3Buckets", _list)
-    permissions_boundary_policy: str | None = _setting("PermissionsBoundaryPolicy", _text)
-    iam_role_and_policy_prefix: str | None = _setting("IAMRoleAndPolicyPrefix", _text)
-    create_api_user_role: bool | None = _setting("CreateApiUserRole", _boolean)
-    allowed_principal_arns: tuple[str, ...] | None = _setting("AllowedPrincipalArns", _list)
-    allow_cross_account_principals: bool | None = _setting("AllowCrossAccountPrincipals", _boolean)
-    custom_domain_name: str | None = _setting("CustomDomainName", _text)
-    custom_domain_certificate: str | None = _setting("CustomDomainCertificate", _text)
-    custom_domain_hosted_zone_id: str | None = _setting("CustomDomainHostedZoneId", _text)
-    vpc_endpoint_id: str | None = _setting("VpcEndpointId", _text)
-    lambda_image_source: str | None = _setting(
-        "LambdaImageSource",
-        _choice(
-            "imagebuilder",
-            "asset",
-            "layer",
-            expected="imagebuilder (build in the account), asset (build with local Docker) or layer (the official Lambda layer)",
-        ),
-    )
-    ecr_image_uri: str | None = _setting("EcrImageUri", _text)
-    public_ecr_image_uri: str | None = _setting("PublicEcrImageUri", _text)
-    image_builder_vpc_id: str | None = _setting("ImageBuilderVpcId", _text)
-    image_builder_subnet_id: str | None = _setting("ImageBuilderSubnetId", _text)
-    api_gateway_account_role: str | None = _setting(
-        "ApiGatewayAccountRole",
-        _choice(
-            *(mode.value for mode in AccountRoleMode),
-            expected="ensure (keep the account's role, else set one), existing (managed elsewhere) or none (no API logging)",
-        ),
-    )
-    web_acl_arn: str | None = _setting("WebAclArn", _text)
-    logs_kms_key_arn: str | None = _setting("LogsKmsKeyArn", _text)
-    reserved_concurrency: int | None = _setting("ReservedConcurrency", _positive_integer)
-    alarm_topic_arn: str | None = _setting("AlarmTopicArn", _text)
-    nag_packs: tuple[str, ...] | None = _setting("NagPacks", _list, app_only=True)
+    options: tuple[Option, ...] = OPTIONS
+    #: The values as the context held them, which refusals show.
+    typed: Mapping[str, Any]
 
     @classmethod
     def keys(cls) -> dict[str, str]:
         """Context key → field name, for every setting."""
-        return {f.metadata["key"]: f.name for f in fields(cls)}
+        return {option.key: option.field for option in cls.options}
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> Settings:
+    def from_context(cls, context: Mapping[str, Any]) -> Any:
         """Parse the CDK context; keys of CDK itself (``@...``, ``aws:...``) are left alone."""
         known = cls.keys()
         for key in context:
@@ -161,11 +67,12 @@ class Settings:
             guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f"did you mean {guess[0]}?" if guess else f"known settings: {', '.join(known)}"
             raise UnknownSettingError(key, hint)
-        values = {f.name: f.metadata["parse"](f.metadata["key"], context[f.metadata["key"]]) for f in fields(cls) if f.metadata["key"] in context}
-        settings = cls(**values)
+        values = {option.field: option.parse(option.key, context[option.key]) for option in cls.options if option.key in context}
+        typed = {key: context[key] for key in known if key in context}
+        settings = cls(**values, typed=typed)
         settings._check_combinations()
         if settings.stack_name is not None:
-            rules.STACK_NAME.check("StackName", settings.stack_name)
+            forms.STACK_NAME.check("StackName", settings.stack_name)
         for pack in settings.packs:
             if pack not in audit.PACKS:
                 raise InvalidSettingError("NagPacks", f"comma-separated cdk-nag packs among {', '.join(audit.PACKS)}", ",".join(settings.packs))
@@ -179,9 +86,6 @@ class Settings:
     def packs(self) -> tuple[str, ...]:
         return audit.PACKS if self.nag_packs is None else self.nag_packs
 
-    def _given(self, name: str) -> bool:
-        return getattr(self, name) not in (None, (), False)
-
     def _check_combinations(self) -> None:
         """Refuse keys that need a partner or contradict each other: the typed props cannot say them."""
         by_key = {key: getattr(self, name) for key, name in self.keys().items()}
@@ -189,7 +93,26 @@ class Settings:
             if combination.when.holds(by_key.get(combination.when.key)) and (
                 combination.then.holds(by_key.get(combination.then.key)) is combination.excludes
             ):
-                raise InvalidSettingError(combination.then.key, combination.expected, by_key.get(combination.then.key))
+                raise InvalidSettingError(combination.then.key, combination.expected, self.typed.get(combination.then.key))
+
+    def refuse_principals_of_other_accounts(self, deploy_account: str | None) -> None:
+        """Without AllowCrossAccountPrincipals, refuse a role of another account than the stack's.
+
+        The resource policy denies principals of other accounts then (``aws:PrincipalAccount``), so
+        such a role would get 403 only after the deploy. The stack's account is the one the CDK CLI
+        deploys to when it is known; when it is not, roles of two accounts cannot both be of it.
+        """
+        if self.allow_cross_account_principals or not self.allowed_principal_arns:
+            return
+        accounts = sorted({arn.split(":")[4] for arn in self.allowed_principal_arns if arn.count(":") >= 5})
+        foreign = [account for account in accounts if account != deploy_account] if deploy_account else accounts[1:]
+        if foreign:
+            of = f"the account the stack deploys to, {deploy_account}" if deploy_account else "one account, the stack's"
+            raise InvalidSettingError(
+                "AllowedPrincipalArns",
+                f"roles of {of} (a role of another account, here {foreign[0]}, needs AllowCrossAccountPrincipals=true)",
+                self.typed.get("AllowedPrincipalArns"),
+            )
 
     @contextlib.contextmanager
     def naming_keys(self) -> Iterator[None]:
@@ -206,34 +129,26 @@ class Settings:
 
         References that CDK makes from ARNs and ids are created in ``scope`` (they add no resource).
         """
-        props: dict[str, Any] = {}
-        for name, prop in (
-            ("parallelcluster_version", "parallelcluster_version"),
-            ("region", "region"),
-            ("api_definition_s3_uri", "api_definition_s3_uri"),
-            ("iam_role_and_policy_prefix", "iam_role_and_policy_prefix"),
-            ("create_api_user_role", "create_api_user_role"),
-            ("allow_cross_account_principals", "allow_cross_account_principals"),
-            ("web_acl_arn", "web_acl_arn"),
-            ("reserved_concurrency", "reserved_concurrent_executions"),
-        ):
-            if getattr(self, name) is not None:
-                props[prop] = getattr(self, name)
+        props: dict[str, Any] = {
+            option.prop: getattr(self, option.field)
+            for option in self.options
+            if option.prop and getattr(self, option.field) is not None
+        }
         if self.api_gateway_account_role is not None:
             props["api_gateway_account_role"] = AccountRoleMode(self.api_gateway_account_role)
         if self.permissions_boundary_policy is not None:
-            arn = rules.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
+            arn = forms.IAM_POLICY_ARN.check("PermissionsBoundaryPolicy", self.permissions_boundary_policy)
             props["permissions_boundary"] = iam.ManagedPolicy.from_managed_policy_arn(scope, "PermissionsBoundaryPolicy", arn)
         if self.alarm_topic_arn is not None:
-            arn = rules.SNS_TOPIC_ARN.check("AlarmTopicArn", self.alarm_topic_arn)
+            arn = forms.SNS_TOPIC_ARN.check("AlarmTopicArn", self.alarm_topic_arn)
             props["alarm_topic"] = sns.Topic.from_topic_arn(scope, "AlarmTopic", arn)
         if self.logs_kms_key_arn is not None:
-            arn = rules.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
+            arn = forms.KMS_KEY_ARN.check("LogsKmsKeyArn", self.logs_kms_key_arn)
             props["logs_key"] = kms.Key.from_key_arn(scope, "LogsKmsKey", arn)
         if self.allowed_principal_arns:
             props["allowed_principals"] = [
                 iam.Role.from_role_arn(
-                    scope, f"AllowedPrincipal{index}", rules.IAM_ROLE_ARN.check("AllowedPrincipalArns", arn), mutable=False
+                    scope, f"AllowedPrincipal{index}", forms.IAM_ROLE_ARN.check("AllowedPrincipalArns", arn), mutable=False
                 )
                 for index, arn in enumerate(self.allowed_principal_arns)
             ]
@@ -263,14 +178,15 @@ class Settings:
         if source is FunctionCodeSource.LOCAL_DOCKER:
             return FunctionCode.from_local_docker()
         if source is FunctionCodeSource.OFFICIAL_LAYER:
-            return FunctionCode.official_layer()
+            with _as("CustomBucket", "bucket_name"):
+                return FunctionCode.official_layer(bucket_name=self.custom_bucket)
         if network is not None or source is FunctionCodeSource.BUILD_IN_ACCOUNT:
             return FunctionCode.build_in_account(network=network)
         return None
 
     def _function_role(self, scope: Construct) -> FunctionRole | None:
         if self.parallelcluster_function_role is not None:
-            arn = rules.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
+            arn = forms.IAM_ROLE_ARN.check("ParallelClusterFunctionRole", self.parallelcluster_function_role)
             # Immutable: the construct must not add statements to a role it does not own.
             return FunctionRole.use(iam.Role.from_role_arn(scope, "ParallelClusterFunctionRole", arn, mutable=False))
         fsx = None
@@ -278,7 +194,7 @@ class Settings:
             with _as("FsxS3Buckets", "bucket_arns", "fsx_s3_access"):
                 fsx = (
                     FsxS3Access.all_buckets()
-                    if self.fsx_s3_buckets == (rules.ALL_BUCKETS,)
+                    if self.fsx_s3_buckets == (forms.ALL_BUCKETS,)
                     else FsxS3Access.of_bucket_arns(*(self.fsx_s3_buckets or ()))
                 )
         policies = [
@@ -297,7 +213,7 @@ class Settings:
 
     def _endpoint(self, scope: Construct) -> ApiEndpoint | None:
         if self.vpc_endpoint_id is not None:
-            endpoint_id = rules.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
+            endpoint_id = forms.VPC_ENDPOINT_ID.check("VpcEndpointId", self.vpc_endpoint_id)
             return ApiEndpoint.private(
                 ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
                     scope, "VpcEndpoint", vpc_endpoint_id=endpoint_id, port=443
@@ -305,10 +221,10 @@ class Settings:
             )
         if self.custom_domain_name is None or self.custom_domain_certificate is None:
             return None
-        certificate_arn = rules.ACM_CERTIFICATE_ARN.check("CustomDomainCertificate", self.custom_domain_certificate)
+        certificate_arn = forms.ACM_CERTIFICATE_ARN.check("CustomDomainCertificate", self.custom_domain_certificate)
         zone = None
         if self.custom_domain_hosted_zone_id is not None:
-            zone_id = rules.HOSTED_ZONE_ID.check("CustomDomainHostedZoneId", self.custom_domain_hosted_zone_id)
+            zone_id = forms.HOSTED_ZONE_ID.check("CustomDomainHostedZoneId", self.custom_domain_hosted_zone_id)
             zone = route53.HostedZone.from_hosted_zone_id(scope, "CustomDomainHostedZone", zone_id)
         with _as("CustomDomainName", "domain_name"):
             domain = CustomDomain(
@@ -321,7 +237,7 @@ class Settings:
 
 def _policy_arn(key: str, arn: str) -> str:
     expected = "comma-separated IAM managed policy ARNs, arn:<partition>:iam::<account id or aws>:policy/<name>"
-    if not rules.IAM_POLICY_ARN.matches(arn):
+    if not forms.IAM_POLICY_ARN.matches(arn):
         raise InvalidSettingError(key, expected, arn)
     return arn
 
@@ -367,7 +283,7 @@ class Combination:
         """What the refused key should be, as the refusal says it."""
         if self.excludes:
             return f"no value when {self.when}" + (f" ({self.why})" if self.why else "")
-        wanted = "true" if self.then.key.startswith(("Enable", "Allow")) else "a value"
+        wanted = self.then.value or ("true" if BY_KEY[self.then.key].parse is boolean else "a value")
         return f"{wanted} when {self.when}"
 
 
@@ -383,6 +299,7 @@ _NOTHING_BUILT = "the function runs that image, so nothing is built"
 _LOCAL_DOCKER = "the image is built with local Docker"
 _LAYER = "the function runs the official layer"
 _NOT_OWNED = "the stack creates no ParallelCluster policy for a role it does not own"
+_CUSTOM_BUCKET = "CustomBucket is where the official layer comes from"
 # Settings that need a partner or contradict each other; the portable template turns those of its
 # parameters into CloudFormation rules, with the same words.
 COMBINATIONS = (
@@ -394,6 +311,9 @@ COMBINATIONS = (
     _needs("ImageBuilderVpcId", "ImageBuilderSubnetId"),
     _needs("ImageBuilderSubnetId", "ImageBuilderVpcId"),
     _needs("AllowCrossAccountPrincipals", "AllowedPrincipalArns"),
+    # AWS's template reads CustomBucket for its layer alone.
+    *(_excludes(Given("CustomBucket"), key, _CUSTOM_BUCKET) for key in ("EcrImageUri", "PublicEcrImageUri")),
+    Combination(Given("CustomBucket"), Given("LambdaImageSource", "layer")),
     _excludes(
         Given("VpcEndpointId"),
         "CustomDomainName",
@@ -415,15 +335,16 @@ COMBINATIONS = (
 )
 
 
+def settings_class(options: Sequence[Option]) -> type:
+    """The frozen dataclass of settings with one field per option (``None``: not set)."""
+    fields_of_options = [(option.field, Any, field(default=None)) for option in options]
+    typed = ("typed", Mapping[str, Any], field(default_factory=dict, compare=False, repr=False))
+    return dataclasses.make_dataclass(
+        "Settings", [*fields_of_options, typed], bases=(_Settings,), frozen=True, namespace={"options": tuple(options)}
+    )
+
+
+#: The settings the app's CDK context sets (``Settings.from_context``), a field per :data:`OPTIONS` row.
+Settings = settings_class(OPTIONS)
 # The construct's prop names (and props' argument names) → the context keys the user wrote.
-PROP_KEYS = {
-    "parallelcluster_version": "ParallelClusterVersion",
-    "region": "Region",
-    "api_definition_s3_uri": "ApiDefinitionS3Uri",
-    "iam_role_and_policy_prefix": "IAMRoleAndPolicyPrefix",
-    "allowed_principals": "AllowedPrincipalArns",
-    "web_acl_arn": "WebAclArn",
-    "reserved_concurrent_executions": "ReservedConcurrency",
-    "alarm_topic": "AlarmTopicArn",
-    "additional_policies": "ParallelClusterFunctionAdditionalPolicies",
-}
+PROP_KEYS = prop_keys(OPTIONS)

@@ -102,6 +102,7 @@ DEPLOYER_CHOICES = {
     "additional-policies": {"AwsSolutions-IAM4"},
     # The official layer is built for python3.12.
     "layer": {"AwsSolutions-L1"},
+    "layer-custom-bucket": {"AwsSolutions-L1"},
     "parallelcluster-ui": {"AwsSolutions-L1"},
     **{name: {"AwsSolutions-L1"} for name, settings in CONFIGURATIONS.items() if settings.get("LambdaImageSource") == "layer"},
 }

@@ -1,17 +1,22 @@
-"""What users install is what we test: the wheel holds every file the constructs read at synth time.
+"""What users install is what we test: the repository's two distributions, as wheels.
 
-The wheel is built from a copy of the files a clone would have (``git ls-files``: tracked and new,
-minus ignored), never in the working tree, where a ``build/`` left by an earlier build could hide
-a missing file. It is installed into a fresh venv that borrows the project venv's dependencies
-through a ``.pth`` file (no download) and used from outside the repository: the construct
-synthesizes and ``pcluster-api --help`` answers. The client alone is installed too, into a venv
-that sees boto3 and its dependencies only: the command runs there without the CDK.
+The construct library (``pyproject.toml``: the constructs, the app's stacks, the image and helper
+files they read at synth time) depends on the CDK, as CDK construct libraries do; the API client
+(``client/pyproject.toml``: ``pcluster_api_client`` and its ``pcluster-api`` command) on boto3
+alone. Each wheel is built from a copy of the files a clone would have (``git ls-files``: tracked
+and new, minus ignored), never in the working tree, where a ``build/`` left by an earlier build
+could hide a missing file. The library's is installed into a fresh venv that borrows the project
+venv's dependencies through a ``.pth`` file (no download) and used from outside the repository:
+the construct synthesizes, without the client. The client's is installed into a venv that sees
+boto3 and its dependencies only: the command runs there without the CDK.
 """
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import importlib.metadata
+import itertools
 import json
 import os
 import re
@@ -34,13 +39,16 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.xdist_group("packaging")
 
-PACKAGES = ("constructs_lib", "stacks", "lambda_image", "pcluster_api_client")
+PACKAGES = ("constructs_lib", "stacks", "lambda_image")
 # Files that are not modules but must ship: read at synth time, or by type checkers. The locks say
 # which versions the construct can build an image of.
-DATA_FILES = {"constructs_lib/py.typed", "pcluster_api_client/py.typed", "lambda_image/Dockerfile"} | {
+DATA_FILES = {"constructs_lib/py.typed", "lambda_image/Dockerfile"} | {
     f"lambda_image/locks/{version}.txt" for version in locked_versions()
 }
 CDK_REQUIREMENTS = ("aws-cdk-lib", "constructs", "cdk-nag")
+# The client's project, in the repository, and its package.
+CLIENT_DIR = "client"
+CLIENT_PACKAGE = "pcluster_api_client"
 # Directories of helper functions' code, inlined into templates: modules, not packages (no __init__.py).
 RUNTIME_DIRS = ("constructs_lib/api_image/runtime", "constructs_lib/api_logging/runtime", "constructs_lib/helper_function/runtime")
 # pyproject.toml's build requirement; an older setuptools in the venv means an isolated build.
@@ -78,16 +86,26 @@ def source(tmp_path_factory) -> Path:
     return checkout_copy(tmp_path_factory.mktemp("source"))
 
 
-@pytest.fixture(scope="session")
-def wheel(source, tmp_path_factory) -> Path:
-    """``pip wheel .``: without build isolation when the venv's setuptools can (offline, ~2 s),
+def build_wheel(project: Path, dist: Path) -> Path:
+    """``pip wheel <project>``: without build isolation when the venv's setuptools can (offline, ~2 s),
     else in an isolated build environment that pip fills from the package index (~5 s)."""
-    dist = tmp_path_factory.mktemp("dist")
     isolation = ["--no-build-isolation"] if venv_setuptools_builds_it() else []
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *isolation, "-w", str(dist), str(source)]
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *isolation, "-w", str(dist), str(project)]
     subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
     (built,) = dist.glob("*.whl")
     return built
+
+
+@pytest.fixture(scope="session")
+def wheel(source, tmp_path_factory) -> Path:
+    """The construct library's wheel (``pip wheel .``)."""
+    return build_wheel(source, tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def client_wheel(source, tmp_path_factory) -> Path:
+    """The client's wheel (``pip wheel ./client``)."""
+    return build_wheel(source / CLIENT_DIR, tmp_path_factory.mktemp("client-dist"))
 
 
 @pytest.fixture(scope="session")
@@ -129,20 +147,41 @@ def test_the_wheel_holds_the_packages_their_data_and_nothing_else(wheel, source)
         assert all(path.suffix == ".py" and path.name != "__init__.py" for path in handlers)
 
 
-def test_the_wheel_declares_its_version_dependencies_and_command(wheel):
+def test_the_client_wheel_holds_the_client_and_nothing_else(client_wheel, source):
+    shipped = {name for name in wheel_names(client_wheel) if ".dist-info/" not in name}
+    project = source / CLIENT_DIR
+    modules = {path.relative_to(project).as_posix() for path in (project / CLIENT_PACKAGE).rglob("*.py")}
+    assert shipped == modules | {f"{CLIENT_PACKAGE}/py.typed"}
+
+
+def wheel_metadata(wheel: Path) -> tuple[email.message.Message, dict[str, str], str | None]:
+    """The wheel's METADATA, its requirements by name, and its entry points (None: it has none)."""
     with zipfile.ZipFile(wheel) as archive:
         (metadata,) = [archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        (entry_points,) = [archive.read(n).decode() for n in archive.namelist() if n.endswith("/entry_points.txt")]
-    metadata = email.parser.Parser().parsestr(metadata)
+        entry_points = [archive.read(n).decode() for n in archive.namelist() if n.endswith("/entry_points.txt")]
+    parsed = email.parser.Parser().parsestr(metadata)
+    requirements = {re.match(r"[A-Za-z0-9._-]+", line)[0]: line for line in parsed.get_all("Requires-Dist")}
+    return parsed, requirements, entry_points[0] if entry_points else None
+
+
+def test_the_construct_library_depends_on_the_cdk_as_cdk_libraries_do(wheel):
+    metadata, requirements, entry_points = wheel_metadata(wheel)
     assert metadata["Name"] == "parallelcluster-api-cdk"
     assert wheel.name == f"parallelcluster_api_cdk-{metadata['Version']}-py3-none-any.whl"
-    requirements = {re.match(r"[A-Za-z0-9._-]+", line)[0]: line for line in metadata.get_all("Requires-Dist")}
-    # The client needs boto3 alone; the constructs come with the `cdk` extra.
-    assert set(requirements) == {"boto3", *CDK_REQUIREMENTS}
-    assert "extra" not in requirements["boto3"]
-    assert all(requirements[name].endswith('; extra == "cdk"') for name in CDK_REQUIREMENTS)
-    assert metadata.get_all("Provides-Extra") == ["cdk"]
-    assert "pcluster-api = pcluster_api_client.cli:main" in entry_points
+    # The CDK comes with the library, no extra needed; the client is not a requirement.
+    assert set(requirements) == set(CDK_REQUIREMENTS)
+    assert not any("extra" in line for line in requirements.values())
+    assert metadata.get_all("Provides-Extra") is None
+    assert entry_points is None
+
+
+def test_the_client_declares_its_version_dependency_and_command(client_wheel):
+    metadata, requirements, entry_points = wheel_metadata(client_wheel)
+    assert metadata["Name"] == "parallelcluster-api-client"
+    assert client_wheel.name == f"parallelcluster_api_client-{metadata['Version']}-py3-none-any.whl"
+    # boto3 alone.
+    assert set(requirements) == {"boto3"} and "extra" not in requirements["boto3"]
+    assert entry_points is not None and "pcluster-api = pcluster_api_client.cli:main" in entry_points
 
 
 SYNTH_SCRIPT = textwrap.dedent(
@@ -155,9 +194,11 @@ SYNTH_SCRIPT = textwrap.dedent(
 
     app = cdk.App(outdir=sys.argv[1])
     stack = cdk.Stack(app, "S")
-    ParallelClusterApi(stack, "Api")
+    stacks.parallelcluster_api_stack.declare_outputs(stack, ParallelClusterApi(stack, "Api"))
     app.synth()
     print(json.dumps([constructs_lib.__file__, lambda_image.__file__, stacks.__file__, str(LAMBDA_IMAGE_DIR)]))
+    # Installed without the client, which is a distribution of its own.
+    assert "pcluster_api_client" not in sys.modules
     """
 )
 
@@ -188,6 +229,16 @@ def test_the_installed_construct_synthesizes_the_api(user_synth):
     resources = user_synth["template"]["Resources"]
     assert resources["ParallelClusterFunction"]["Type"] == "AWS::Lambda::Function"
     assert resources["APIGatewayExecutionRole"]["Type"] == "AWS::IAM::Role"
+    assert "ParallelClusterApiInvokeUrl" in user_synth["template"]["Outputs"]
+
+
+def test_the_library_installs_without_the_client(installed, tmp_path):
+    python = str(installed / "bin" / "python")
+    result = subprocess.run(
+        [python, "-c", "import pcluster_api_client"], cwd=tmp_path, env=user_env(), capture_output=True, text=True
+    )
+    assert "No module named 'pcluster_api_client'" in result.stderr
+    assert not (installed / "bin" / "pcluster-api").exists()
 
 
 def test_the_installed_recipe_is_made_from_the_packaged_lambda_image(user_synth):
@@ -214,9 +265,9 @@ def test_the_installed_helpers_run_the_packaged_code_inline(user_synth):
 
 
 @pytest.mark.parametrize("command", [["bin/pcluster-api"], ["bin/python", "-m", "pcluster_api_client"]])
-def test_the_installed_command_answers_help(installed, tmp_path, command):
+def test_the_installed_command_answers_help(client_only, tmp_path, command):
     result = subprocess.run(
-        [str(installed / command[0]), *command[1:], "--help"],
+        [str(client_only / command[0]), *command[1:], "--help"],
         cwd=tmp_path, env=user_env(), capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -239,8 +290,8 @@ def requirement_closure(name: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def client_only(wheel, tmp_path_factory) -> Path:
-    """A fresh venv with the wheel installed (no extra) beside boto3 and its dependencies, and nothing else.
+def client_only(client_wheel, tmp_path_factory) -> Path:
+    """A fresh venv with the client's wheel installed beside boto3 and its dependencies, and nothing else.
 
     The project venv's copies of boto3's distributions are linked into a directory of their own,
     which a ``.pth`` file puts on the new venv's path; the project venv's pip installs the wheel
@@ -263,10 +314,10 @@ def client_only(wheel, tmp_path_factory) -> Path:
     (Path(purelib) / "boto3_only.pth").write_text(f"{boto3_site}\n")
     pip = [sys.executable, "-m", "pip", "--python", python]
     subprocess.run(
-        [*pip, "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+        [*pip, "install", "--no-deps", "--no-index", "--quiet", str(client_wheel)],
         check=True, capture_output=True, text=True, timeout=120, env=user_env(),
     )
-    # Every requirement of what is installed (the wheel without extras, boto3's own) is met.
+    # Every requirement of what is installed (the client's, boto3's own) is met.
     check = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=120, env=user_env())
     assert check.returncode == 0, check.stdout + check.stderr
     return prefix
@@ -284,10 +335,12 @@ def test_the_client_installs_and_runs_with_boto3_alone(client_only, tmp_path):
     cdk = subprocess.run([python, "-c", "import aws_cdk"], cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True)
     assert "No module named 'aws_cdk'" in cdk.stderr
 
-    for command in ([str(client_only / "bin" / "pcluster-api")], [python, "-m", "pcluster_api_client"]):
-        # The command gets as far as boto3's configuration: no Region anywhere.
+    commands = ([str(client_only / "bin" / "pcluster-api")], [python, "-m", "pcluster_api_client"])
+    requests = (["GET", "/v3/clusters"], ["describe-cluster", "-n", "hpc", "--query", "clusterStatus"])
+    # A raw request and a named one (JMESPath): the command gets as far as boto3's configuration, no Region anywhere.
+    for command, request in itertools.product(commands, requests):
         result = subprocess.run(
-            [*command, "--stack-name", "ParallelClusterApi", "GET", "/v3/clusters"],
+            [*command, "--stack-name", "ParallelClusterApi", *request],
             cwd=tmp_path, env=client_env(tmp_path), capture_output=True, text=True, timeout=60,
         )
         assert (result.returncode, result.stdout) == (2, ""), result.stderr

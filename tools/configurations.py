@@ -58,6 +58,8 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     },
     "local-image": {"LambdaImageSource": "asset"},
     "layer": {"LambdaImageSource": "layer"},
+    # AWS's template's CustomBucket: the layer from another bucket.
+    "layer-custom-bucket": {"LambdaImageSource": "layer", "CustomBucket": "my-parallelcluster-artifacts"},
     "account-role-existing": {"ApiGatewayAccountRole": "existing"},
     "no-api-logging": {"ApiGatewayAccountRole": "none"},
     "hardened": {

@@ -8,7 +8,7 @@ Both run on a filesystem read-only but /tmp, as on Lambda (readonly.py).
 
 Each run of an operation is a fresh process (tests/lambda_image/bench_handler.py): its first call
 is cold (importing the handler, then the call), the next ones warm. The AWS calls go to one moto
-server per version, seeded with the handler tests' account (scenarios.py) and a cluster and an
+server per version (tests/constructs_lib/version_router/moto_server.py), seeded with the handler tests' account (scenarios.py) and a cluster and an
 image created through the handler, so that a cold process finds the account as a new Lambda
 execution environment does. CPU time is the handler's process and its Node.js children; moto's own
 share (the server's CPU time, with the tests' stubs and stand-in stacks) is reported apart. Runs of
@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS, release
+from tests.constructs_lib.version_router import moto_server as moto_server_module
 from tests.lambda_image import batches, invoke_handler, readonly, scenarios, venv
 from tests.lambda_image.events import IN_REGION, cluster_event, image_event, rest_event
 
@@ -91,45 +90,28 @@ class Samples:
         return statistics.median(call[key] for call in calls)
 
 
+@dataclass
 class MotoServer:
-    """moto in server mode (this interpreter's moto), seeded with the handler tests' account."""
+    """A moto server holding the handler tests' account (what its process and seed calls give)."""
 
-    def __init__(self, version: str, workdir: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.endpoint = f"http://127.0.0.1:{port}"
-        amis = workdir / "moto-amis.json"
-        amis.write_text(json.dumps(scenarios.amis(version)))
-        env = {**os.environ, "MOTO_AMIS_PATH": str(amis), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    process: subprocess.Popen[str]
+    endpoint: str
+    saved: dict[str, Any]
+    stubs: list[dict[str, Any]]
+    stand_in_outputs: dict[str, dict[str, str]]
+
+
+@contextmanager
+def moto_server(version: str) -> Iterator[MotoServer]:
+    served = release(version)
+    account = {"amis": scenarios.amis(version), "values": scenarios.VALUES,
+               "seed": [*batches.seed(version), *scenarios.seed(served)]}
+    with tempfile.TemporaryDirectory(prefix="moto-bench-") as tmp, moto_server_module.started(account, tmp) as (process, endpoint, saved):
+        yield MotoServer(
+            process, endpoint, saved,
+            stubs=invoke_handler._substitute(scenarios.stubs(served), saved),
+            stand_in_outputs=invoke_handler._substitute(scenarios.stand_in_outputs(served), saved),
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the moto server did not start") from None
-                time.sleep(0.2)
-        served = release(version)
-        aws = {**invoke_handler.LAMBDA_ENV, "AWS_ENDPOINT_URL": self.endpoint}
-        previous = {name: os.environ.get(name) for name in aws}
-        os.environ.update(aws)
-        try:
-            self.saved = invoke_handler._seed([*batches.seed(version), *scenarios.seed(served)], scenarios.VALUES)
-        finally:
-            for name, value in previous.items():
-                os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
-        self.stubs = invoke_handler._substitute(scenarios.stubs(served), self.saved)
-        self.stand_in_outputs = invoke_handler._substitute(scenarios.stand_in_outputs(served), self.saved)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def run_process(venvs: venv.LambdaVenvs, environment: str, server: MotoServer, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -161,25 +143,21 @@ def _expect(results: list[dict[str, Any]], status: int, what: str) -> None:
 
 def bench_version(venvs: venv.LambdaVenvs) -> dict[tuple[str, str], Samples]:
     samples = {(operation, environment): Samples() for operation in OPERATIONS for environment in ENVIRONMENTS}
-    with tempfile.TemporaryDirectory(prefix="moto-bench-") as tmp:
-        server = MotoServer(venvs.version, Path(tmp))
-        try:
-            # What the reading operations read: a cluster and an image, created through the handler.
-            setup = [_create_cluster(CLUSTER, dryrun=False), _build_image(IMAGE, dryrun=False)]
-            _expect(run_process(venvs, "image", server, setup), 202, f"{venvs.version} setup")
-            for number, (operation, (status, event)) in enumerate(OPERATIONS.items()):
-                for run in range(RUNS):
-                    # Alternating which environment goes first, as well as the environments.
-                    for environment in ENVIRONMENTS if run % 2 == 0 else ENVIRONMENTS[::-1]:
-                        # Clusters and images are stacks: each name once.
-                        names = [f"bench-{number}-{environment}-{run}-{call}" for call in range(1 + WARM)]
-                        results = run_process(venvs, environment, server, [event(name) for name in names])
-                        _expect(results, status, f"{venvs.version} {operation} ({environment})")
-                        samples[operation, environment].cold.append(results[0])
-                        samples[operation, environment].warm.extend(results[1:])
-                print(f"  {venvs.version} {operation}: done", file=sys.stderr, flush=True)
-        finally:
-            server.stop()
+    with moto_server(venvs.version) as server:
+        # What the reading operations read: a cluster and an image, created through the handler.
+        setup = [_create_cluster(CLUSTER, dryrun=False), _build_image(IMAGE, dryrun=False)]
+        _expect(run_process(venvs, "image", server, setup), 202, f"{venvs.version} setup")
+        for number, (operation, (status, event)) in enumerate(OPERATIONS.items()):
+            for run in range(RUNS):
+                # Alternating which environment goes first, as well as the environments.
+                for environment in ENVIRONMENTS if run % 2 == 0 else ENVIRONMENTS[::-1]:
+                    # Clusters and images are stacks: each name once.
+                    names = [f"bench-{number}-{environment}-{run}-{call}" for call in range(1 + WARM)]
+                    results = run_process(venvs, environment, server, [event(name) for name in names])
+                    _expect(results, status, f"{venvs.version} {operation} ({environment})")
+                    samples[operation, environment].cold.append(results[0])
+                    samples[operation, environment].warm.extend(results[1:])
+            print(f"  {venvs.version} {operation}: done", file=sys.stderr, flush=True)
     return samples
 
 

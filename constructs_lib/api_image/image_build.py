@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from constructs_lib.api_image.dockerfile import RecipeDockerfile
-from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.audit import ExplainedStatement, acknowledge_explained, policy_statement
 from constructs_lib.conventions import Conventions
 from constructs_lib.flags import NO, Flag
 from constructs_lib.helper_function import HelperFunction
@@ -73,14 +74,6 @@ FIRST_BUILD_TAG_PATTERN = "*-1"
 KEPT_FIRST_BUILDS = 2
 # Other images kept, the newest first (each refresh of the image pushes one).
 KEPT_IMAGES = 5
-
-# Why the build instance's statements have wildcards, and what limits them.
-BUILD_WILDCARD_REASONS = {
-    "SsmAgent": "Image Builder drives the build instance through the SSM agent, whose actions have no resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
-    "BuildTools": "Image Builder's tools live in AWS-owned buckets named ec2imagebuilder-* per Region; the build may only read them.",
-    "RegistryLogin": "ECR's GetAuthorizationToken has no resource-level permissions; pushing is limited to this stack's repository.",
-    "BuildLogs": "Image Builder names the build's log group and streams at build time under /aws/imagebuilder/; the wildcard stays within that prefix, in this account and Region.",
-}
 
 
 @dataclass(frozen=True)
@@ -322,34 +315,26 @@ class ApiImageBuild(Construct):
             },
             # Room to wait for an update of the function in progress (ResourceConflictException).
             timeout=Duration.minutes(5),
-        )
-        # GetImage on a build, ListImageBuildVersions on its recipe version (image/<name>/<version>/*):
-        # both within the images of this stack's recipe.
-        read_images = iam.PolicyStatement(
-            sid="ReadRecipeImages",
-            actions=["imagebuilder:GetImage", "imagebuilder:ListImageBuildVersions"],
-            resources=[self._recipe_images_arn],
-        )
-        statements = [
-            read_images,
-            iam.PolicyStatement(
-                sid="TagRunningImage",
-                actions=["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
-                resources=[repository.repository_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UpdateFunction",
-                actions=["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"],
-                resources=[function.function_arn],
-            ),
-        ]
-        for statement in statements:
-            updater.function.add_to_role_policy(statement)
-        updater.acknowledge_xray()
-        acknowledge_wildcards(
-            updater.role.policy,
-            [read_images],
-            {"ReadRecipeImages": RECIPE_IMAGES_REASON},
+            statements=[
+                # GetImage on a build, ListImageBuildVersions on its recipe version
+                # (image/<name>/<version>/*): both within the images of this stack's recipe.
+                policy_statement(
+                    sid="ReadRecipeImages",
+                    actions=["imagebuilder:GetImage", "imagebuilder:ListImageBuildVersions"],
+                    resources=[self._recipe_images_arn],
+                    why=RECIPE_IMAGES_REASON,
+                ),
+                policy_statement(
+                    sid="TagRunningImage",
+                    actions=["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
+                    resources=[repository.repository_arn],
+                ),
+                policy_statement(
+                    sid="UpdateFunction",
+                    actions=["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"],
+                    resources=[function.function_arn],
+                ),
+            ],
         )
         # Notifications SNS cannot deliver go to the updater's dead-letter queue too. The
         # subscription's invoke permission is limited to this topic (SourceArn).
@@ -393,38 +378,52 @@ class ApiImageBuild(Construct):
     def _grant_build(self, repository: ecr.Repository) -> None:
         """What the build instance needs: the SSM agent, the recipe, and pushing to the repository."""
         statements = [
-                iam.PolicyStatement(sid="SsmAgent", actions=list(SSM_AGENT_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(
-                    sid="ReadRecipe", actions=["imagebuilder:GetContainerRecipe"], resources=[self.recipe.attr_arn]
-                ),
-                # The build downloads Image Builder's own tools (AWSTOE) from AWS's buckets, as the
-                # AWS managed instance profile policies for Image Builder allow.
-                iam.PolicyStatement(
-                    sid="BuildTools", actions=["s3:GetObject"], resources=[f"arn:{Aws.PARTITION}:s3:::ec2imagebuilder*"]
-                ),
-                iam.PolicyStatement(
-                    sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-                ),
-                iam.PolicyStatement(
-                    sid="PushImage",
-                    actions=[
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                        "ecr:InitiateLayerUpload",
-                        "ecr:UploadLayerPart",
-                        "ecr:CompleteLayerUpload",
-                        "ecr:PutImage",
-                    ],
-                    resources=[repository.repository_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="BuildLogs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/imagebuilder/*"
-                    ],
-                ),
+            policy_statement(
+                sid="SsmAgent",
+                actions=SSM_AGENT_ACTIONS,
+                resources=["*"],
+                why="Image Builder drives the build instance through the SSM agent, whose actions have no "
+                "resource-level permissions; these are the actions of AWS's AmazonSSMManagedInstanceCore policy.",
+            ),
+            policy_statement(
+                sid="ReadRecipe", actions=["imagebuilder:GetContainerRecipe"], resources=[self.recipe.attr_arn]
+            ),
+            # The build downloads Image Builder's own tools (AWSTOE) from AWS's buckets, as the
+            # AWS managed instance profile policies for Image Builder allow.
+            policy_statement(
+                sid="BuildTools",
+                actions=["s3:GetObject"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::ec2imagebuilder*"],
+                why="Image Builder's tools live in AWS-owned buckets named ec2imagebuilder-* per Region; the build "
+                "may only read them.",
+            ),
+            policy_statement(
+                sid="RegistryLogin",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+                why="ECR's GetAuthorizationToken has no resource-level permissions; pushing is limited to this "
+                "stack's repository.",
+            ),
+            policy_statement(
+                sid="PushImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:PutImage",
+                ],
+                resources=[repository.repository_arn],
+            ),
+            policy_statement(
+                sid="BuildLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/imagebuilder/*"],
+                why="Image Builder names the build's log group and streams at build time under /aws/imagebuilder/; "
+                "the wildcard stays within that prefix, in this account and Region.",
+            ),
         ]
         policy = iam.ManagedPolicy(
             self,
@@ -432,9 +431,9 @@ class ApiImageBuild(Construct):
             managed_policy_name=self._conventions.iam_name("ParallelClusterApiImageBuildPolicy"),
             description="ParallelCluster API image build instance - SSM agent, recipe, ECR push",
             roles=[self.instance_role],
-            statements=statements,
+            statements=[explained.statement for explained in statements],
         )
-        acknowledge_wildcards(policy, statements, BUILD_WILDCARD_REASONS)
+        acknowledge_explained(policy, statements)
 
     def _check_build_network(self, network: BuildNetworkChoice) -> CustomResource:
         """A custom resource that fails, naming the setting to change, when the build cannot work."""
@@ -443,39 +442,32 @@ class ApiImageBuild(Construct):
             source=RUNTIME_DIR / "check_build_network.py",
             description="Checks that the ParallelCluster API image build can reach the internet",
             timeout=Duration.minutes(2),
-        )
-        # Describe and Get calls of EC2 have no resource-level permissions.
-        preflight.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ReadNetworkAndAccountSettings",
-                actions=[
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeRouteTables",
-                    "ec2:DescribeNatGateways",
-                    "ec2:DescribeVpcBlockPublicAccessOptions",
-                    "ec2:DescribeVpcBlockPublicAccessExclusions",
-                    "ec2:GetAllowedImagesSettings",
-                ],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:RequestedRegion": Aws.REGION}},
-            )
-        )
-        acknowledge(
-            preflight.role.policy,
-            "EC2's Describe and Get actions and X-Ray's writes have no resource-level permissions; "
-            "the EC2 reads are limited to this Region and change nothing.",
-            "AwsSolutions-IAM5[Resource::*]",
+            statements=[
+                policy_statement(
+                    sid="ReadNetworkAndAccountSettings",
+                    actions=[
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeRouteTables",
+                        "ec2:DescribeNatGateways",
+                        "ec2:DescribeVpcBlockPublicAccessOptions",
+                        "ec2:DescribeVpcBlockPublicAccessExclusions",
+                        "ec2:GetAllowedImagesSettings",
+                    ],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:RequestedRegion": Aws.REGION}},
+                    why="EC2's Describe and Get actions and X-Ray's writes have no resource-level permissions; "
+                    "the EC2 reads are limited to this Region and change nothing.",
+                ),
+            ],
         )
         checked = (
             {"VpcId": network.given.pick(network.vpc_id), "SubnetId": network.given.pick(network.subnet_id)}
             if network.given.possible
             else {}
         )
-        return CustomResource(
-            self,
+        return preflight.custom_resource(
             "Preflight",
-            service_token=preflight.function.function_arn,
             resource_type="Custom::ImageBuildPreflight",
             # The recipe: each new recipe (whose first build a stack update starts) is checked again.
             properties={**checked, "RecipeArn": self.recipe.attr_arn},
@@ -489,23 +481,18 @@ class ApiImageBuild(Construct):
             source=RUNTIME_DIR / "ensure_service_linked_role.py",
             description="Creates Image Builder's service-linked role if the account has none",
             timeout=Duration.minutes(2),
+            statements=[
+                # Creating a service-linked role: IAM user guide, "Service-linked role permissions".
+                policy_statement(
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[self.service_role_arn],
+                    conditions={"StringEquals": {"iam:AWSServiceName": IMAGE_BUILDER_SERVICE}},
+                ),
+                policy_statement(actions=["iam:GetRole"], resources=[self.service_role_arn]),
+            ],
         )
-        # Creating a service-linked role: IAM user guide, "Service-linked role permissions".
-        setup.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[self.service_role_arn],
-                conditions={"StringEquals": {"iam:AWSServiceName": IMAGE_BUILDER_SERVICE}},
-            )
-        )
-        setup.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["iam:GetRole"], resources=[self.service_role_arn])
-        )
-        setup.acknowledge_xray()
-        return CustomResource(
-            self,
+        return setup.custom_resource(
             "ServiceRole",
-            service_token=setup.function.function_arn,
             resource_type="Custom::ServiceLinkedRole",
             properties={"ServiceName": IMAGE_BUILDER_SERVICE, "RoleName": IMAGE_BUILDER_SERVICE_ROLE},
             service_timeout=Duration.minutes(5),
@@ -518,27 +505,19 @@ class ApiImageBuild(Construct):
             source=RUNTIME_DIR / "delete_pipeline_images.py",
             description="Deletes the ParallelCluster API pipeline's images when the stack is deleted",
             timeout=Duration.minutes(5),
+            statements=[
+                policy_statement(actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]),
+                policy_statement(
+                    sid="DeletePipelineImages",
+                    # Images still building are cancelled; they cannot be deleted yet.
+                    actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
+                    resources=[self._recipe_images_arn],
+                    why=RECIPE_IMAGES_REASON,
+                ),
+            ],
         )
-        cleaner.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["imagebuilder:ListImagePipelineImages"], resources=[self.pipeline.attr_arn]
-            )
-        )
-        delete_images = iam.PolicyStatement(
-            sid="DeletePipelineImages",
-            # Images still building are cancelled; they cannot be deleted yet.
-            actions=["imagebuilder:DeleteImage", "imagebuilder:CancelImageCreation"],
-            resources=[self._recipe_images_arn],
-        )
-        cleaner.function.add_to_role_policy(delete_images)
-        cleaner.acknowledge_xray()
-        acknowledge_wildcards(
-            cleaner.role.policy, [delete_images], {"DeletePipelineImages": RECIPE_IMAGES_REASON}
-        )
-        CustomResource(
-            self,
+        cleaner.custom_resource(
             "PipelineImages",
-            service_token=cleaner.function.function_arn,
             resource_type="Custom::PipelineImagesCleanup",
             properties={"ImagePipelineArn": self.pipeline.attr_arn},
             # A lost response fails the operation after this, not after CloudFormation's hour.
@@ -552,6 +531,7 @@ class ApiImageBuild(Construct):
         source: Path,
         description: str,
         timeout: Duration,
+        statements: Sequence[ExplainedStatement],
         environment: dict[str, str] | None = None,
     ) -> HelperFunction:
         return HelperFunction(
@@ -561,5 +541,6 @@ class ApiImageBuild(Construct):
             description=description,
             timeout=timeout,
             conventions=self._conventions,
+            statements=statements,
             environment=environment,
         )

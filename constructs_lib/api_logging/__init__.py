@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, CfnDeletionPolicy, CustomResource, Duration
+from aws_cdk import Aws, CfnDeletionPolicy, Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from constructs_lib.audit import acknowledge, acknowledge_wildcards
+from constructs_lib.audit import acknowledge, acknowledge_explained, policy_statement
 from constructs_lib.conventions import Conventions
-from constructs_lib.helper_function import HelperFunction
+from constructs_lib.helper_function import TRACING_HAS_NO_RESOURCES, HelperFunction
 from constructs_lib.l1 import l1
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -61,10 +61,12 @@ class ApiGatewayAccountRole(Construct):
         # One path per Region: a role may write logs in its own Region only, so it may be handed
         # the setting of that Region only.
         self.role_path = f"{ROLE_PATH_PREFIX}{Aws.REGION}/"
-        push_logs = iam.PolicyStatement(
+        push_logs = policy_statement(
             sid="PushApiLogs",
-            actions=list(PUSH_TO_CLOUDWATCH_ACTIONS),
+            actions=PUSH_TO_CLOUDWATCH_ACTIONS,
             resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"],
+            why="The account role serves every API of the account and Region, whose execution and access log "
+            "groups are named per API and stage; it is limited to this account's logs in this Region.",
         )
         self.role = iam.Role(
             self,
@@ -77,7 +79,9 @@ class ApiGatewayAccountRole(Construct):
             # In the role, not in a policy resource of the stack, which would go with the stack
             # while the retained role may still serve other APIs.
             inline_policies={
-                conventions.iam_name("PushApiLogs", default="PushApiLogs"): iam.PolicyDocument(statements=[push_logs])
+                conventions.iam_name("PushApiLogs", default="PushApiLogs"): iam.PolicyDocument(
+                    statements=[push_logs.statement]
+                )
             },
         )
         role_resource = l1(self.role, iam.CfnRole)
@@ -96,16 +100,10 @@ class ApiGatewayAccountRole(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
         )
-        acknowledge_wildcards(
-            self.role,
-            [push_logs],
-            {
-                "PushApiLogs": "The account role serves every API of the account and Region, whose "
-                "execution and access log groups are named per API and stage; it is limited to this "
-                "account's logs in this Region."
-            },
-        )
+        acknowledge_explained(self.role, [push_logs])
 
+        apigateway = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}:"
+        offered_roles = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{self.role_path}*"
         setter = HelperFunction(
             self,
             "Setter",
@@ -115,67 +113,60 @@ class ApiGatewayAccountRole(Construct):
             # reading the Region's API stages on deletion.
             timeout=Duration.minutes(5),
             conventions=conventions,
+            statements=[
+                policy_statement(
+                    sid="ReadAndSetAccountRole",
+                    actions=["apigateway:GET", "apigateway:PATCH"],
+                    resources=[f"{apigateway}:/account"],
+                ),
+                policy_statement(
+                    sid="ReadApiStages",
+                    actions=["apigateway:GET"],
+                    resources=[
+                        f"{apigateway}:/restapis",
+                        f"{apigateway}:/restapis/*/stages",
+                        f"{apigateway}:/apis",
+                        f"{apigateway}:/apis/*/stages",
+                    ],
+                    why="On deletion the setter checks whether any REST or WebSocket API of the Region logs "
+                    "through the account's role; their ids are only known at run time, and it only reads their "
+                    "stages.",
+                ),
+                policy_statement(
+                    sid="FindOfferedRoles",
+                    actions=["iam:ListRoles"],
+                    resources=["*"],
+                    why=f"{TRACING_HAS_NO_RESOURCES}. IAM's ListRoles has none either; the setter lists the roles "
+                    "of one path, those other stacks of this project offered in this Region.",
+                ),
+                # UpdateAccount passes the role to API Gateway: this stack's, or another stack's on hand-over.
+                policy_statement(
+                    sid="PassOfferedRoles",
+                    actions=["iam:PassRole"],
+                    resources=[offered_roles],
+                    why="On deletion the setter may hand the account's setting over to a role another stack of "
+                    "this project offered in this Region, named only at run time; it may pass only the roles of "
+                    "that dedicated path.",
+                ),
+                # Whether the role the setting names still exists (a deleted one counts as no role), and
+                # whether an offered role does before the setting is handed over to it.
+                policy_statement(
+                    sid="CheckRoleExists",
+                    actions=["iam:GetRole"],
+                    resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"],
+                    why="The account's setting may name any role of the account, known only at run time; the "
+                    "setter only reads whether that role still exists, so that a setting naming a deleted role is "
+                    "replaced rather than kept.",
+                ),
+                policy_statement(
+                    sid="DeleteOwnRole",
+                    actions=["iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole"],
+                    resources=[self.role.role_arn],
+                ),
+            ],
         )
-        apigateway = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}:"
-        offered_roles = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{self.role_path}*"
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadAndSetAccountRole",
-                actions=["apigateway:GET", "apigateway:PATCH"],
-                resources=[f"{apigateway}:/account"],
-            ),
-            iam.PolicyStatement(
-                sid="ReadApiStages",
-                actions=["apigateway:GET"],
-                resources=[
-                    f"{apigateway}:/restapis",
-                    f"{apigateway}:/restapis/*/stages",
-                    f"{apigateway}:/apis",
-                    f"{apigateway}:/apis/*/stages",
-                ],
-            ),
-            # ListRoles has no resource-level permissions.
-            iam.PolicyStatement(sid="FindOfferedRoles", actions=["iam:ListRoles"], resources=["*"]),
-            # UpdateAccount passes the role to API Gateway: this stack's, or another stack's on hand-over.
-            iam.PolicyStatement(sid="PassOfferedRoles", actions=["iam:PassRole"], resources=[offered_roles]),
-            # Whether the role the setting names still exists (a deleted one counts as no role), and
-            # whether an offered role does before the setting is handed over to it.
-            iam.PolicyStatement(
-                sid="CheckRoleExists",
-                actions=["iam:GetRole"],
-                resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"],
-            ),
-            iam.PolicyStatement(
-                sid="DeleteOwnRole",
-                actions=["iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole"],
-                resources=[self.role.role_arn],
-            ),
-        ]
-        for statement in statements:
-            setter.function.add_to_role_policy(statement)
-        setter.acknowledge_xray(
-            also="IAM's ListRoles has none either; the setter lists the roles of one path, those "
-            "other stacks of this project offered in this Region."
-        )
-        acknowledge_wildcards(
-            setter.role.policy,
-            [statement for statement in statements if statement.sid != "FindOfferedRoles"],
-            {
-                "ReadApiStages": "On deletion the setter checks whether any REST or WebSocket API "
-                "of the Region logs through the account's role; their ids are only known at run "
-                "time, and it only reads their stages.",
-                "PassOfferedRoles": "On deletion the setter may hand the account's setting over to "
-                "a role another stack of this project offered in this Region, named only at run "
-                "time; it may pass only the roles of that dedicated path.",
-                "CheckRoleExists": "The account's setting may name any role of the account, known "
-                "only at run time; the setter only reads whether that role still exists, so that a "
-                "setting naming a deleted role is replaced rather than kept.",
-            },
-        )
-        self.resource = CustomResource(
-            self,
+        self.resource = setter.custom_resource(
             "Setting",
-            service_token=setter.function.function_arn,
             resource_type="Custom::ApiGatewayAccountRole",
             properties={"RoleArn": self.role.role_arn},
             service_timeout=Duration.minutes(10),

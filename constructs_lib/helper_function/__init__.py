@@ -10,15 +10,17 @@ it with ``from <shared module> import ...``, so the inline file stands alone.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.audit import acknowledge
+from constructs_lib.audit import ExplainedStatement, acknowledge, acknowledge_explained
 from constructs_lib.conventions import Conventions
 from constructs_lib.managed_policy_role import ManagedPolicyRole
 
@@ -27,42 +29,62 @@ HELPER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 SHARED_RUNTIME_DIR = Path(__file__).parent / "runtime"
 # CloudFormation writes inline code to a file named index (Code.ZipFile documentation).
 INLINE_MODULE = "index"
+# Tracing lets every helper write to X-Ray on every resource.
+TRACING_HAS_NO_RESOURCES = "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
 
 
 def inline_source(handler_module: Path) -> str:
     """``handler_module``'s text with each shared runtime module it imports spliced in its place.
 
     ``from cfn_response import send_response`` becomes the body of ``runtime/cfn_response.py``
-    (without its docstring and ``__future__`` import). A top-level name both files bind must be
-    the same import in both, so that splicing cannot change what either file means.
+    (without its docstring and ``__future__`` import), itself with the shared modules it imports
+    spliced in (``custom_resource`` imports ``cfn_response``). Each shared module is spliced once,
+    where it is first imported; a later import of it goes, its names being bound above. A top-level
+    name both a file and a module spliced into it bind must be the same import in both, so that
+    splicing cannot change what either file means.
     """
-    text = handler_module.read_text()
+    return _spliced(handler_module, {})
+
+
+def _spliced(module: Path, spliced: dict[str, dict[str, str | None]]) -> str:
+    """``module``'s text with its shared imports spliced in; ``spliced``: the shared modules spliced
+    above this point of the inline file, with the names each binds there."""
+    text = module.read_text()
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
     shared = {path.stem: path for path in SHARED_RUNTIME_DIR.glob("*.py")}
-    own = _bindings(tree)
-    for node in sorted(tree.body, key=lambda statement: statement.lineno, reverse=True):
-        if not (isinstance(node, ast.ImportFrom) and node.module in shared):
-            continue
-        module_text = shared[node.module].read_text()
-        module_tree = ast.parse(module_text)
-        theirs = _bindings(module_tree)
-        imported = {alias.asname or alias.name for alias in node.names}
-        missing = {alias.name for alias in node.names} - set(theirs)
+    imports = [
+        (node, node.module)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module is not None and node.module in shared
+    ]
+    # Names imported from shared modules are bound by the splices themselves.
+    from_shared = {alias.asname or alias.name for node, _ in imports for alias in node.names}
+    own = {name: origin for name, origin in _bindings(tree).items() if name not in from_shared}
+    replacements: list[tuple[ast.ImportFrom, list[str]]] = []
+    for node, name in imports:
+        replacement: list[str] = []
+        if name not in spliced:
+            spliced[name] = {}  # a module that imports this one back finds it spliced
+            module_text = _spliced(shared[name], spliced)
+            module_tree = ast.parse(module_text)
+            spliced[name] = theirs = _bindings(module_tree)
+            clashes = sorted(bound for bound in set(own) & set(theirs) if own[bound] != theirs[bound] or own[bound] is None)
+            if clashes:
+                raise ValueError(f"{module.name} and {name}.py both define {', '.join(clashes)}")
+            body = [statement for statement in module_tree.body if not _is_docstring(statement) and not _is_future(statement)]
+            replacement = [
+                f"# ---- {name}.py, shared by this project's custom resources ----\n",
+                "".join(module_text.splitlines(keepends=True)[body[0].lineno - 1 :]),
+                f"# ---- end of {name}.py ----\n",
+            ]
+        missing = {alias.name for alias in node.names} - set(spliced[name])
         if missing:
-            raise ValueError(f"{handler_module.name}: {node.module} has no {', '.join(sorted(missing))}")
-        clashes = sorted(
-            name for name in set(own) & set(theirs) - imported if own[name] != theirs[name] or own[name] is None
-        )
-        if clashes:
-            raise ValueError(f"{handler_module.name} and {node.module}.py both define {', '.join(clashes)}")
-        body = [statement for statement in module_tree.body if not _is_docstring(statement) and not _is_future(statement)]
-        spliced = "".join(module_text.splitlines(keepends=True)[body[0].lineno - 1 :])
-        lines[node.lineno - 1 : node.end_lineno] = [
-            f"# ---- {node.module}.py, shared by this project's custom resources ----\n",
-            spliced,
-            f"# ---- end of {node.module}.py ----\n",
-        ]
+            raise ValueError(f"{module.name}: {name} has no {', '.join(sorted(missing))}")
+        replacements.append((node, replacement))
+    # From the last import up, so that the line numbers of those above still hold.
+    for node, replacement in reversed(replacements):
+        lines[node.lineno - 1 : node.end_lineno] = replacement
     return "".join(lines)
 
 
@@ -96,10 +118,12 @@ class HelperFunction(Construct):
     """A Python function from a module beside the construct that deploys it, delivered inline.
 
     ``source`` is the module; its ``handler`` function is the entry point. The function runs with
-    a role of its own (named by the ``conventions``) whose permissions live in a customer-managed
-    policy, logs to a log group of its own (the ``conventions``' retention and encryption), traces
-    with X-Ray, and sends the events it failed to process to an encrypted dead-letter queue.
-    Attributes: ``function``, ``role``, ``dead_letter_queue``.
+    a role of its own (named by the ``conventions``) whose permissions, ``statements``, live in a
+    customer-managed policy, each with the reason for its wildcards beside it; logs to a log group
+    of its own (the ``conventions``' retention and encryption), traces with X-Ray, and sends the
+    events it failed to process to an encrypted dead-letter queue. A custom resource the function
+    serves comes from :meth:`custom_resource`. Attributes: ``function``, ``role``,
+    ``dead_letter_queue``.
     """
 
     def __init__(
@@ -111,9 +135,14 @@ class HelperFunction(Construct):
         description: str,
         timeout: Duration,
         conventions: Conventions,
+        statements: Sequence[ExplainedStatement] = (),
         environment: dict[str, str] | None = None,
     ) -> None:
+        """:param statements: What the function may do. Tracing adds X-Ray's writes, on ``*``; a
+            statement of ``statements`` on ``*`` shares that finding of cdk-nag (AwsSolutions-IAM5
+            ``Resource::*``), so its reason says why both need every resource."""
         super().__init__(scope, construct_id)
+        self._scope = scope
         # IAM names (with the caller's prefix, when it has one) derive from the construct id.
         self.role = ManagedPolicyRole(
             self,
@@ -167,15 +196,34 @@ class HelperFunction(Construct):
             "NIST.800.53.R5-LambdaConcurrency",
             "HIPAA.Security-LambdaConcurrency",
         )
-
-    def acknowledge_xray(self, *, also: str | None = None) -> None:
-        """Acknowledge the one wildcard every helper role has: X-Ray writes on ``*``.
-
-        ``also``: the sentence that explains the helper's other actions on ``*``, if it has any
-        (one finding, so one reason, covers every action on ``*``).
-        """
-        reason = (
-            "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
-            + ("; the policy's other statements name this stack's resources." if also is None else f". {also}")
+        for explained in statements:
+            self.function.add_to_role_policy(explained.statement)
+        unscoped = [explained.why for explained in statements if "*" in explained.statement.resources]
+        if None in unscoped:
+            raise ValueError(f"{self.node.path}: a statement on every resource (*) needs its reason")
+        acknowledge(
+            self.role.policy,
+            " ".join(str(why) for why in unscoped)
+            or f"{TRACING_HAS_NO_RESOURCES}; the policy's other statements name this stack's resources.",
+            "AwsSolutions-IAM5[Resource::*]",
         )
-        acknowledge(self.role.policy, reason, "AwsSolutions-IAM5[Resource::*]")
+        acknowledge_explained(
+            self.role.policy, [explained for explained in statements if "*" not in explained.statement.resources]
+        )
+
+    def custom_resource(
+        self, construct_id: str, *, resource_type: str, properties: Mapping[str, Any], service_timeout: Duration
+    ) -> CustomResource:
+        """A custom resource this function serves, made beside it (in the same scope).
+
+        :param service_timeout: How long CloudFormation waits for the reply; beyond the function's
+            timeout, room for Lambda's retries when the reply was lost.
+        """
+        return CustomResource(
+            self._scope,
+            construct_id,
+            service_token=self.function.function_arn,
+            resource_type=resource_type,
+            properties=dict(properties),
+            service_timeout=service_timeout,
+        )

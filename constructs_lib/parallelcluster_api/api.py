@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib.api_alarms import ApiAlarms
 from constructs_lib.api_image.image_build import ApiImageBuild
 from constructs_lib.api_logging import ApiGatewayAccountRole
@@ -23,7 +23,12 @@ from constructs_lib.conventions import Conventions
 from constructs_lib.flags import Flag
 from constructs_lib.helper_function import HelperFunction
 from constructs_lib.l1 import l1
-from constructs_lib.parallelcluster_api.function import API_HANDLER, FUNCTION_LOGICAL_ID, ApiFunction
+from constructs_lib.parallelcluster_api.function import (
+    API_HANDLER,
+    FUNCTION_LOGICAL_ID,
+    ApiFunctionBuilder,
+    check_additional_policies,
+)
 from constructs_lib.parallelcluster_api.function_permissions import PermissionScope
 from constructs_lib.parallelcluster_api.plan import CodePlan, FrontEndPlan, Plan, RolePlan
 from constructs_lib.parallelcluster_api.props import (
@@ -36,13 +41,13 @@ from constructs_lib.parallelcluster_api.props import (
 from constructs_lib.parallelcluster_api.rest_api import (
     EXECUTION_ROLE_LOGICAL_ID,
     STAGE_NAME,
-    ApiFrontEnd,
+    ApiFrontEndBuilder,
     api_definition_location,
     official_api_definition_s3_uri,
 )
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION
 
-__all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "PlannedParallelClusterApi", "official_api_definition_s3_uri"]
+__all__ = ["API_HANDLER", "STAGE_NAME", "ParallelClusterApi", "official_api_definition_s3_uri"]
 
 VERSION_TAG = "parallelcluster:version"
 
@@ -58,7 +63,7 @@ class ParallelClusterApi(Construct):
     Only one ``ParallelClusterApi`` fits in a stack (the spec pins two logical ids); put each
     further one in its own stack or ``NestedStack``.
 
-    Attributes: ``function``, ``function_role``, ``log_group``, ``rest_api``, ``invoke_url``,
+    Attributes: ``function``, ``function_role``, ``log_group``, ``rest_api`` (``rest_apis``), ``invoke_url``,
     ``invoke_arn``, ``api_user_role``, ``execution_role``, ``access_log_group``, ``domain``,
     ``domain_target``, ``repository``, ``image_build``, ``layer``, ``account_role``,
     ``alarms``, ``conventions``.
@@ -70,7 +75,7 @@ class ParallelClusterApi(Construct):
         construct_id: str,
         *,
         parallelcluster_version: str = DEFAULT_PARALLELCLUSTER_VERSION,
-        region: str = rules.ALL_REGIONS,
+        region: str = forms.ALL_REGIONS,
         api_definition_s3_uri: str | None = None,
         function_code: FunctionCode | None = None,
         function_role: FunctionRole | None = None,
@@ -122,20 +127,10 @@ class ParallelClusterApi(Construct):
             notify, when they fire and when they are back to OK. Default: the alarms notify nobody.
         """
         super().__init__(scope, construct_id)
-        rules.check_version("parallelcluster_version", parallelcluster_version)
-        rules.check_region("region", region)
-        rules.IAM_PREFIX.check("iam_role_and_policy_prefix", iam_role_and_policy_prefix)
-        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
-            raise rules.InvalidSettingError(
-                "reserved_concurrent_executions", "a positive number of executions", reserved_concurrent_executions
-            )
-        if web_acl_arn is not None:
-            rules.WEB_ACL_ARN.check("web_acl_arn", web_acl_arn)
-        if alarm_topic is not None:
-            rules.SNS_TOPIC_ARN.check("alarm_topic", alarm_topic.topic_arn)
+        # The props' own values are checked by _check_plan, at the top of _build, for this API and
+        # for one made from a plan alike; the spec's location is checked before it becomes one.
+        forms.check_version("parallelcluster_version", parallelcluster_version)
         principal_arns = [role.role_arn for role in allowed_principals]
-        if not allow_cross_account_principals:
-            self._refuse_other_accounts(principal_arns)
         code = function_code or FunctionCode.build_in_account()
         role = function_role or FunctionRole.create()
         endpoint = endpoint or ApiEndpoint.regional()
@@ -152,6 +147,8 @@ class ParallelClusterApi(Construct):
                 conventions=Conventions.of(self, prefix=iam_role_and_policy_prefix, logs_key=logs_key),
                 code=CodePlan(
                     uses_layer=Flag(source is FunctionCodeSource.OFFICIAL_LAYER),
+                    uses_custom_bucket=Flag(code.layer_bucket is not None),
+                    layer_bucket=code.layer_bucket or "",
                     uses_ecr_image=Flag(source is FunctionCodeSource.ECR_IMAGE),
                     ecr_image_uri=image_uri if source is FunctionCodeSource.ECR_IMAGE else "",
                     copies_image=Flag(source is FunctionCodeSource.COPY_OF_IMAGE),
@@ -166,7 +163,7 @@ class ParallelClusterApi(Construct):
                     existing=role.existing,
                     iam_admin=Flag(role.enable_iam_admin_access),
                     fsx=Flag(fsx is not None),
-                    fsx_all_buckets=Flag(fsx is not None and fsx.bucket_arns == (rules.ALL_BUCKETS,)),
+                    fsx_all_buckets=Flag(fsx is not None and fsx.bucket_arns == (forms.ALL_BUCKETS,)),
                     fsx_bucket_arns=fsx.bucket_arns if fsx else (),
                     has_additional_policies=Flag(bool(role.additional_policies)),
                     additional_policies=role.additional_policies,
@@ -197,19 +194,45 @@ class ParallelClusterApi(Construct):
             )
         )
 
+    @classmethod
+    def from_plan(cls, scope: Construct, construct_id: str, *, plan: Plan) -> ParallelClusterApi:
+        """The API built from a :class:`Plan` whose choices may be decided at deploy time.
+
+        The portable template (``stacks/portable_template.py``) builds the API this way, from
+        conditions over its parameters. The plan's values are checked as the props' are; those that
+        are parameters are checked when CloudFormation reads them (their constraints and rules).
+        """
+        return _PlannedApi(scope, construct_id, plan)
+
+    def _check_plan(self, plan: Plan) -> None:
+        """Refuse, in one line naming the prop, a value that does not have its form (tokens pass)."""
+        forms.check_version("parallelcluster_version", plan.parallelcluster_version)
+        forms.check_region("region", plan.permissions.region)
+        forms.IAM_PREFIX.check("iam_role_and_policy_prefix", plan.conventions.prefix)
+        reserved = plan.reserved_concurrent_executions
+        if plan.reserves_concurrency.certain and not Token.is_unresolved(reserved):
+            forms.RESERVED_CONCURRENCY.check("reserved_concurrent_executions", str(reserved))
+        if plan.front_end.has_web_acl.certain:
+            forms.WEB_ACL_ARN.check("web_acl_arn", plan.front_end.web_acl_arn)
+        if plan.has_alarm_topic.certain and plan.alarm_topic is not None:
+            forms.SNS_TOPIC_ARN.check("alarm_topic", plan.alarm_topic.topic_arn)
+        if not plan.front_end.allow_cross_account_principals:
+            self._refuse_other_accounts(plan.front_end.allowed_principal_arns)
+        check_additional_policies(plan)
+
     def _build(self, plan: Plan) -> None:
         """Build what ``plan`` says (its choices known now, or decided at deploy time)."""
+        self._check_plan(plan)
         self._refuse_second_api_in_stack()
         #: The choices the API was built with (known at synth time unless made from a template's parameters).
         self.plan = plan
         self.parallelcluster_version = plan.parallelcluster_version
-        self.region = plan.permissions.region
         self.conventions = plan.conventions
         if plan.has_boundary.possible:
             assert plan.boundary is not None
             iam.PermissionsBoundary.of(self).apply(plan.boundary)
 
-        function = ApiFunction(self, plan)
+        function = ApiFunctionBuilder(self, plan)
         self.function: lambda_.Function = function.function
         self.function_role: iam.IRole = function.role
         self.log_group: logs.LogGroup = function.log_group
@@ -217,8 +240,10 @@ class ParallelClusterApi(Construct):
         self.image_build: ApiImageBuild | None = function.image_build
         self.layer: lambda_.LayerVersion | None = function.layer
 
-        self._front_end = ApiFrontEnd(self, plan, function=self.function)
-        self.rest_api: apigateway.SpecRestApi = self._front_end.rest_api
+        self._front_end = ApiFrontEndBuilder(self, plan, function=self.function, waits_for=function.permissions)
+        #: Every REST API the stack may hold, by logical id: one, unless the kind of endpoint is
+        #: decided at deploy time (the portable template holds one per kind, by condition).
+        self.rest_apis: dict[str, apigateway.SpecRestApi] = self._front_end.rest_apis
         #: ``execute-api`` ARN of every stage, method and path of this API.
         self.invoke_arn: str = self._front_end.invoke_arn
         #: ``https://...`` URL of the ``prod`` stage (or the custom domain), without a trailing slash.
@@ -249,6 +274,11 @@ class ParallelClusterApi(Construct):
             has_topic=plan.has_alarm_topic,
         )
         Tags.of(self).add(VERSION_TAG, self.parallelcluster_version)
+
+    @property
+    def rest_api(self) -> apigateway.SpecRestApi:
+        """The REST API (its logical id is AWS's template's for the kind of endpoint)."""
+        return self._front_end.rest_api
 
     def grant_invoke(self, grantee: iam.IGrantable, *, admit: bool = True) -> iam.Grant:
         """Let ``grantee`` invoke every method of the API.
@@ -307,7 +337,7 @@ class ParallelClusterApi(Construct):
             return  # the resource policy still denies other accounts at request time
         for arn in principal_arns:
             if not Token.is_unresolved(arn) and arn.split(":")[4] != account:
-                raise rules.InvalidSettingError(
+                raise forms.InvalidSettingError(
                     "allowed_principals",
                     f"roles of this stack's account {account} (a role of another account needs "
                     "allow_cross_account_principals)",
@@ -326,15 +356,10 @@ class ParallelClusterApi(Construct):
                 )
 
 
-class PlannedParallelClusterApi(ParallelClusterApi):
-    """The API built from a :class:`Plan` whose choices may be decided at deploy time.
+class _PlannedApi(ParallelClusterApi):
+    """:meth:`ParallelClusterApi.from_plan`: the construct itself, without the typed props that
+    ``ParallelClusterApi.__init__`` turns into a plan."""
 
-    The portable template (``stacks/portable_template.py``) builds the API this way, from
-    conditions over its parameters; the plan's values are not checked here (the template's
-    parameter constraints and rules check them when CloudFormation reads the parameters).
-    """
-
-    def __init__(self, scope: Construct, construct_id: str, *, plan: Plan) -> None:
-        # The construct itself, without the typed props ParallelClusterApi turns into a plan.
+    def __init__(self, scope: Construct, construct_id: str, plan: Plan) -> None:
         Construct.__init__(self, scope, construct_id)
         self._build(plan)

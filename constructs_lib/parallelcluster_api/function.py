@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Aws, Duration, Fn, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import Annotations, Aws, CfnDeletionPolicy, Duration, Fn, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 from constructs_lib import versions
 from constructs_lib.api_image import dockerfile, locks
 from constructs_lib.api_image.image_build import ApiImageBuild, BuildNetworkChoice
@@ -26,6 +27,9 @@ from constructs_lib.parallelcluster_api.plan import Plan
 # The official OpenAPI spec refers to this logical id from its integrations
 # (`${ParallelClusterFunction.Arn}`); AWS::Include resolves it against this template.
 FUNCTION_LOGICAL_ID = "ParallelClusterFunction"
+# AWS's template's logical ids for the function's log group and its layer.
+LOG_GROUP_LOGICAL_ID = "ParallelClusterFunctionLogGroup"
+LAYER_LOGICAL_ID = "PclusterLayer"
 RESOURCE_TAG = "parallelcluster:resource"
 # The function's entry point in aws-parallelcluster[awslambda], in the image and in the layer.
 API_HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
@@ -33,8 +37,6 @@ API_HANDLER = "pcluster.api.awslambda.entrypoint.lambda_handler"
 LAYER_RUNTIME = lambda_.Runtime.PYTHON_3_12
 # With the layer the code is all in the layer; Lambda needs a non-empty package all the same.
 LAYER_PACKAGE_SOURCE = " "
-IMAGE_FUNCTION_NAME_PREFIX = "ParallelClusterFunction-"
-LAYER_FUNCTION_NAME_PREFIX = "ParallelClusterLayerFunction-"
 # Managed policies attached to one IAM role: 10 by default, at most 20 (IAM quotas documentation).
 DEFAULT_MANAGED_POLICIES_QUOTA = 10
 MAX_MANAGED_POLICIES_PER_ROLE = 20
@@ -42,7 +44,7 @@ MAX_MANAGED_POLICIES_PER_ROLE = 20
 AWSBATCH_POLICY = "ParallelClusterClusterPolicyBatch"
 
 
-class ApiFunction:
+class ApiFunctionBuilder:
     """``ParallelClusterFunction``, its role, its log group, and where its code comes from.
 
     Not a construct of its own: it adds its resources to the API construct's scope, where the
@@ -59,35 +61,20 @@ class ApiFunction:
         self._scope = scope
         self._plan = plan
         self._version = plan.parallelcluster_version
-        conventions = plan.conventions
         code, role = plan.code, plan.role
         self.repository: ecr.Repository | None = None
         self.image_build: ApiImageBuild | None = None
         self.layer: lambda_.LayerVersion | None = None
 
-        # A name of our choosing lets the log group exist, with its retention, before the function
-        # can write to it; otherwise Lambda would create /aws/lambda/<name> itself, kept forever.
-        # PackageType cannot change in place (it is create-only), so moving between an image and
-        # the layer replaces the function, which CloudFormation does only under a new name.
-        function_name = Token.as_string(
-            code.uses_layer.pick(
-                Fn.join("", [LAYER_FUNCTION_NAME_PREFIX, conventions.stack_id_suffix]),
-                f"{IMAGE_FUNCTION_NAME_PREFIX}{conventions.stack_uuid}",
-            )
-        )
-        self.log_group = conventions.log_group(scope, "FunctionLogGroup", log_group_name=f"/aws/lambda/{function_name}")
         created = self._create_role() if role.creates.possible else None
-        if created is not None:
-            self.log_group.grant_write(created)
         self.role: iam.IRole = created if created is not None else _given(role.existing)
 
         common: dict[str, Any] = dict(
-            function_name=function_name,
+            description=f"Runs the AWS ParallelCluster {self._version} API",
             role=self.role,
             memory_size=2048,
             timeout=Duration.seconds(30),
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=self.log_group,
             reserved_concurrent_executions=plan.reserves_concurrency.optional(plan.reserved_concurrent_executions),
         )
         if code.uses_layer.possible:
@@ -109,9 +96,17 @@ class ApiFunction:
             )
         cfn_function = l1(self.function, lambda_.CfnFunction)
         cfn_function.override_logical_id(FUNCTION_LOGICAL_ID)
+        # Where the template decides at deploy time, what the L2 props above cannot say: the code
+        # (PackageType is create-only, so no token reaches the L2 choice between image and zip),
+        # and the role (the deployer's, else the one created here, whose grants CDK makes).
         if image_uri is not None and not (code.uses_ecr_image.known and code.uses_layer.known):
-            # A deploy-time choice between images, or between an image and the layer.
             self._choose_code(cfn_function, image_uri)
+        #: What the API's stages wait for: the role's own policy (logs, X-Ray), which the function does not.
+        self.permissions: list[IConstruct] = [created.policy] if created is not None else []
+        if created is not None and role.uses_existing.possible:
+            cfn_function.role = Token.as_string(role.uses_existing.pick(_given(role.existing).role_arn, created.role_arn))
+            role.creates.guard(created, *self.permissions)
+        self.log_group = self._log_group(created)
         if code.uses_layer.possible:
             acknowledge(
                 self.function,
@@ -120,16 +115,39 @@ class ApiFunction:
                 "AwsSolutions-L1",
                 "Serverless-LambdaLatestVersion",
             )
-        if created is not None and role.uses_existing.possible:
-            # The deployer's role when one is given; the role the construct creates is then not made.
-            cfn_function.role = Token.as_string(role.uses_existing.pick(_given(role.existing).role_arn, created.role_arn))
-            role.creates.guard(created)
         self._acknowledge_findings()
         Tags.of(self.function).add(RESOURCE_TAG, "api")
         if self.image_build is not None:
             assert self.repository is not None
             self.image_build.keep_function_current(self.function)
             code.builds_in_account.guard(self.repository, self.image_build)
+
+    def _log_group(self, created: ManagedPolicyRole | None) -> logs.LogGroup:
+        """The function's log group, named and kept as AWS's template has it.
+
+        The function has no name of ours and logs where Lambda sends it by default,
+        ``/aws/lambda/<function name>`` (as AWS's template does): so a stack that moves from AWS's
+        template keeps its function and its logs. Lambda replaces a function whose package type
+        changes (PackageType is create-only), which renames it and therefore replaces this group
+        too; the replaced group stays, outside the stack, with its logs until they expire.
+        """
+        # CDK makes that group for a function without one where @aws-cdk/aws-lambda:useCdkManagedLogGroup
+        # is on (this app's cdk.json); elsewhere the construct makes it.
+        made_by_cdk = self.function.node.try_find_child("LogGroup")
+        if isinstance(made_by_cdk, logs.LogGroup):
+            log_group = self._plan.conventions.configure_log_group(made_by_cdk)
+        else:
+            log_group = self._plan.conventions.log_group(
+                self._scope, "FunctionLogGroup", log_group_name=f"/aws/lambda/{self.function.function_name}"
+            )
+        cfn_log_group = l1(log_group, logs.CfnLogGroup)
+        cfn_log_group.override_logical_id(LOG_GROUP_LOGICAL_ID)
+        cfn_log_group.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        if created is not None:
+            # The grant goes to the role's policy, which the function does not wait for (the
+            # group's name is the function's): the API's stages wait for it instead.
+            log_group.grant_write(created)
+        return log_group
 
     def _choose_code(self, function: lambda_.CfnFunction, image_uri: str) -> None:
         """The image the plan picks at deploy time, or the official layer when it picks that."""
@@ -147,10 +165,14 @@ class ApiFunction:
     def _official_layer(self) -> lambda_.LayerVersion:
         """AWS's own ParallelCluster layer of this version, from the deployment Region's bucket.
 
-        CloudFormation copies the layer archive when it creates the layer version, so the function
-        keeps working whatever happens to the bucket later.
+        Named and found as AWS's template has it (its logical id, its name, the key in the bucket,
+        or in the plan's other bucket: AWS's template's CustomBucket). CloudFormation copies the
+        layer archive when it creates the layer version, so the function keeps working whatever
+        happens to the bucket later.
         """
-        bucket = s3.Bucket.from_bucket_name(self._scope, "ParallelClusterBucket", f"{Aws.REGION}-aws-parallelcluster")
+        code = self._plan.code
+        bucket_name = Token.as_string(code.uses_custom_bucket.pick(code.layer_bucket, f"{Aws.REGION}-aws-parallelcluster"))
+        bucket = s3.Bucket.from_bucket_name(self._scope, "ParallelClusterBucket", bucket_name)
         Annotations.of(bucket).acknowledge_warning(
             "@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified",
             "The key names the ParallelCluster version and AWS publishes one layer per version: "
@@ -162,8 +184,10 @@ class ApiFunction:
             code=lambda_.Code.from_bucket(bucket, official_layer_s3_key(self._version)),
             compatible_runtimes=[LAYER_RUNTIME],
             description=f"aws-parallelcluster {self._version} and its dependencies (official layer)",
+            layer_version_name=Fn.join("", ["PCLayer-", self._plan.conventions.stack_uuid]),
         )
-        self._plan.code.uses_layer.guard(layer)
+        l1(layer, lambda_.CfnLayerVersion).override_logical_id(LAYER_LOGICAL_ID)
+        code.uses_layer.guard(layer)
         return layer
 
     def _image_code(self) -> tuple[lambda_.DockerImageCode, str | None]:
@@ -236,53 +260,10 @@ class ApiFunction:
             policy_name=iam_name("ParallelClusterLambdaRuntimePolicy"),
             description="Runs the ParallelCluster API function",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            # Its policy names the function's log group, which is named after the function.
+            policy_scope=scope,
         )
-        where = plan.permissions
-        release = versions.release(self._version)
-        # With a boundary alone, the function may still create the roles of clusters and images
-        # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
-        # policies grant.
-        iam_admin = role.iam_admin | plan.has_boundary
-        policies: dict[str, tuple[Flag, str, list[permissions.Permission]]] = {
-            "ParallelClusterClusterPolicy1": (
-                role.creates,
-                "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
-                permissions.cluster_statements_ec2_and_stacks(where),
-            ),
-            "ParallelClusterClusterPolicy2": (
-                role.creates,
-                "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
-                permissions.cluster_statements_iam_and_storage(where),
-            ),
-            "ParallelClusterImageManagedPolicy": (
-                role.creates,
-                "Image operations: build, delete, list and describe custom images",
-                permissions.image_statements(where),
-            ),
-            "ParallelClusterLogRetrievalPolicy": (
-                role.creates,
-                "Reading and exporting cluster and image logs",
-                permissions.log_retrieval_statements(where),
-            ),
-        }
-        if release.awsbatch:
-            policies[AWSBATCH_POLICY] = (
-                role.creates,
-                "Clusters with the AWS Batch scheduler",
-                permissions.awsbatch_statements(where),
-            )
-        if iam_admin.possible:
-            policies["DefaultParallelClusterIamAdminPolicy"] = (
-                role.creates & iam_admin,
-                "IAM admin access: roles and instance profiles under parallelcluster/",
-                permissions.iam_admin_statements(where, release, plan.boundary_arn, plan.has_boundary),
-            )
-        if role.fsx.possible:
-            policies["ParallelClusterFSxS3AccessPolicy"] = (
-                role.creates & role.fsx,
-                "FSx for Lustre data repositories in S3",
-                permissions.fsx_s3_statements(where, role.fsx_bucket_arns, role.fsx_all_buckets),
-            )
+        policies = function_policies(plan)
         for name, (wanted, description, granted) in policies.items():
             statements = [permission.statement for permission in granted]
             policy = iam.ManagedPolicy(
@@ -308,7 +289,6 @@ class ApiFunction:
                     "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
                 )
         if role.has_additional_policies.known:
-            # The role's own managed policy (its log group and X-Ray) counts too.
             self._attach_additional_policies(created, role.additional_policies, own_policies=len(policies) + 1)
         elif role.has_additional_policies.possible:
             arns = Fn.split(",", role.additional_policy_arns)
@@ -320,15 +300,9 @@ class ApiFunction:
     def _attach_additional_policies(
         self, role: iam.Role, policies: Sequence[iam.IManagedPolicy], own_policies: int
     ) -> None:
-        """Attach the deployer's policies; AWS managed ones are acknowledged as their explicit choice."""
+        """Attach the deployer's policies (counted by :func:`check_additional_policies`); AWS managed
+        ones are acknowledged as their explicit choice."""
         total = own_policies + len(policies)
-        if total > MAX_MANAGED_POLICIES_PER_ROLE:
-            raise rules.InvalidSettingError(
-                "additional_policies",
-                f"at most {MAX_MANAGED_POLICIES_PER_ROLE - own_policies} policies (IAM attaches at most "
-                f"{MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role, {own_policies} of them the API's own)",
-                len(policies),
-            )
         if total > DEFAULT_MANAGED_POLICIES_QUOTA:
             Annotations.of(self._scope).add_warning_v2(
                 "ParallelClusterApi:ManagedPolicyQuota",
@@ -378,6 +352,73 @@ class ApiFunction:
                 "permissions; the policy's other statements name the function's own log group.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
+
+
+def function_policies(plan: Plan) -> dict[str, tuple[Flag, str, list[permissions.Permission]]]:
+    """The managed policies of the function's role: name → (wanted, description, statements)."""
+    role, where = plan.role, plan.permissions
+    release = versions.release(plan.parallelcluster_version)
+    # With a boundary alone, the function may still create the roles of clusters and images
+    # that carry the boundary (ParallelCluster's PermissionsBoundary mode), as the official
+    # policies grant.
+    iam_admin = role.iam_admin | plan.has_boundary
+    policies: dict[str, tuple[Flag, str, list[permissions.Permission]]] = {
+        "ParallelClusterClusterPolicy1": (
+            role.creates,
+            "Cluster operations: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch",
+            permissions.cluster_statements_ec2_and_stacks(where),
+        ),
+        "ParallelClusterClusterPolicy2": (
+            role.creates,
+            "Cluster operations: IAM reads and pass role, Lambda, S3, FSx, EFS, logs, login nodes",
+            permissions.cluster_statements_iam_and_storage(where),
+        ),
+        "ParallelClusterImageManagedPolicy": (
+            role.creates,
+            "Image operations: build, delete, list and describe custom images",
+            permissions.image_statements(where),
+        ),
+        "ParallelClusterLogRetrievalPolicy": (
+            role.creates,
+            "Reading and exporting cluster and image logs",
+            permissions.log_retrieval_statements(where),
+        ),
+    }
+    if release.awsbatch:
+        policies[AWSBATCH_POLICY] = (
+            role.creates,
+            "Clusters with the AWS Batch scheduler",
+            permissions.awsbatch_statements(where),
+        )
+    if iam_admin.possible:
+        policies["DefaultParallelClusterIamAdminPolicy"] = (
+            role.creates & iam_admin,
+            "IAM admin access: roles and instance profiles under parallelcluster/",
+            permissions.iam_admin_statements(where, release, plan.boundary_arn, plan.has_boundary),
+        )
+    if role.fsx.possible:
+        policies["ParallelClusterFSxS3AccessPolicy"] = (
+            role.creates & role.fsx,
+            "FSx for Lustre data repositories in S3",
+            permissions.fsx_s3_statements(where, role.fsx_bucket_arns, role.fsx_all_buckets),
+        )
+    return policies
+
+
+def check_additional_policies(plan: Plan) -> None:
+    """Refuse more additional policies than IAM attaches to one role, beside the API's own."""
+    role = plan.role
+    if not (role.creates.possible and role.has_additional_policies.known):
+        return
+    # The role's own managed policy (its log group and X-Ray) counts too.
+    own = len(function_policies(plan)) + 1
+    if own + len(role.additional_policies) > MAX_MANAGED_POLICIES_PER_ROLE:
+        raise forms.InvalidSettingError(
+            "additional_policies",
+            f"at most {MAX_MANAGED_POLICIES_PER_ROLE - own} policies (IAM attaches at most "
+            f"{MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a role, {own} of them the API's own)",
+            len(role.additional_policies),
+        )
 
 
 def _chosen_statements(scope: Construct, granted: Sequence[permissions.Permission]) -> list[Any]:

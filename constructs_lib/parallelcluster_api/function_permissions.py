@@ -151,11 +151,11 @@ class PermissionScope:
         return Permission(statement, reason, choice=(part.flag, without))
 
 
-def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission]:
+def cluster_statements_ec2_and_stacks(where: PermissionScope) -> list[Permission]:
     """Cluster operations, first half: EC2, DynamoDB, Route 53, CloudFormation, CloudWatch."""
-    stacks = scope.arn("cloudformation", "stack/*")
+    stacks = where.arn("cloudformation", "stack/*")
     return [
-        scope.statement(
+        where.statement(
             "EC2ReadAndWrite",
             [
                 "ec2:Describe*",
@@ -206,7 +206,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
             region_limited=True,
             why="ParallelCluster launches, describes and tears down the EC2 instances, network interfaces, volumes, security groups and launch templates of clusters whose ids are only known at run time; EC2 has no resource-level permissions for Describe* and RunInstances spans many resource types.",
         ),
-        scope.statement(
+        where.statement(
             "DynamoDB",
             [
                 "dynamodb:DescribeTable",
@@ -230,11 +230,11 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
                 "dynamodb:DeleteItem",
                 "dynamodb:BatchWriteItem",
             ],
-            [scope.arn("dynamodb", "table/parallelcluster-*")],
+            [where.arn("dynamodb", "table/parallelcluster-*")],
             why="Each cluster gets its own DynamoDB table; the wildcard only covers tables named parallelcluster-*.",
         ),
         # Route 53 is global: neither a Region in its ARNs nor a requested Region applies.
-        scope.statement(
+        where.statement(
             "Route53HostedZones",
             [
                 "route53:ChangeResourceRecordSets",
@@ -252,7 +252,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
             ],
             why="Each cluster may get a private hosted zone whose id Route 53 assigns at creation; CreateHostedZone and GetChange have no resource-level permissions.",
         ),
-        scope.statement(
+        where.statement(
             "CloudFormationCreate",
             ["cloudformation:CreateStack"],
             [stacks],
@@ -261,7 +261,7 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
         ),
         # Updates are limited by the stack's own tag: deleting a cluster but keeping its logs
         # updates its stack without Tags, where a condition on the request's tag keys is false.
-        scope.statement(
+        where.statement(
             "CloudFormationUpdate",
             # The nested stacks of a cluster (its queues, its login nodes) carry its tags too.
             ["cloudformation:UpdateStack", "cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"],
@@ -271,14 +271,14 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
         ),
         # ParallelCluster tags every cluster stack (models/cluster.py, _get_cfn_tags), and CloudFormation
         # its nested stacks with the same tags: the function deletes no other stack of the account.
-        scope.statement(
+        where.statement(
             "CloudFormationDelete",
             ["cloudformation:DeleteStack"],
             [stacks],
             {"Null": {"aws:ResourceTag/parallelcluster:cluster-name": "false"}},
             why="Cluster stacks are named by the user; deletion is limited to stacks tagged parallelcluster:cluster-name.",
         ),
-        scope.statement(
+        where.statement(
             "CloudFormationReadAndDelete",
             [
                 "cloudformation:DescribeStacks",
@@ -294,13 +294,13 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
         ),
         # list-clusters and list-images describe every stack to find ParallelCluster's: DescribeStacks
         # without a stack name also needs ListStacks, which has no resource types.
-        scope.statement(
+        where.statement(
             "CloudFormationList",
             ["cloudformation:DescribeStacks", "cloudformation:ListStacks"],
             region_limited=True,
             why="Listing clusters and images describes every stack of the account to find ParallelCluster's, which needs all stacks; these are read-only actions.",
         ),
-        scope.statement(
+        where.statement(
             "CloudWatch",
             [
                 "cloudwatch:PutDashboard",
@@ -322,36 +322,36 @@ def cluster_statements_ec2_and_stacks(scope: PermissionScope) -> list[Permission
         ),
         # EBS volumes, EFS and FSx file systems encrypted with the configuration's KMS key: the
         # service uses the key on the caller's behalf (kms:ViaService), and grants for it.
-        scope.statement(
+        where.statement(
             "KmsForEncryptedStorage",
             ["kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Decrypt"],
-            [scope.arn("kms", "key/*", account="*")],
-            {"StringLike": {"kms:ViaService": storage_services(scope)}},
+            [where.arn("kms", "key/*", account="*")],
+            {"StringLike": {"kms:ViaService": storage_services(where)}},
             why="Cluster volumes and file systems are encrypted with keys users name in their configurations; only EC2, EFS and FSx may use them on the function's behalf.",
         ),
-        scope.statement(
+        where.statement(
             "KmsGrantsForEncryptedStorage",
             ["kms:CreateGrant"],
-            [scope.arn("kms", "key/*", account="*")],
-            {"StringLike": {"kms:ViaService": storage_services(scope)}, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            [where.arn("kms", "key/*", account="*")],
+            {"StringLike": {"kms:ViaService": storage_services(where)}, "Bool": {"kms:GrantIsForAWSResource": "true"}},
             why="EC2, EFS and FSx create grants on the configuration's key for the resources they encrypt; grants are limited to those services acting for AWS resources.",
         ),
         # Validators read the metadata of the KMS keys a cluster or image configuration names
         # (KmsKeyId), which may belong to a key account of the organization.
-        scope.statement(
+        where.statement(
             "KmsDescribeKey",
             ["kms:DescribeKey"],
-            [scope.arn("kms", "key/*", account="*")],
+            [where.arn("kms", "key/*", account="*")],
             why="Cluster and image configurations may name any KMS key, including one of another account of the organization; DescribeKey only reads its metadata.",
         ),
     ]
 
 
-def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permission]:
+def cluster_statements_iam_and_storage(where: PermissionScope) -> list[Permission]:
     """Cluster operations, second half: IAM reads, Lambda, S3, FSx, EFS, logs, login nodes."""
-    cluster_roles = scope.iam_arn("role/parallelcluster/*")
+    cluster_roles = where.iam_arn("role/parallelcluster/*")
     return [
-        scope.statement(
+        where.statement(
             "IamRead",
             [
                 "iam:GetRole",
@@ -361,14 +361,14 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "iam:GetInstanceProfile",
             ],
             [
-                scope.iam_arn("role/*"),
-                scope.iam_arn("policy/*"),
+                where.iam_arn("role/*"),
+                where.iam_arn("policy/*"),
                 f"arn:{Aws.PARTITION}:iam::aws:policy/*",
-                scope.iam_arn("instance-profile/*"),
+                where.iam_arn("instance-profile/*"),
             ],
             why="ParallelCluster validates the roles, instance profiles and policies that users name in cluster and image configurations, which can be any in the account; these are read-only actions.",
         ),
-        scope.statement(
+        where.statement(
             "IamInstanceProfile",
             [
                 "iam:CreateInstanceProfile",
@@ -376,10 +376,10 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "iam:AddRoleToInstanceProfile",
                 "iam:RemoveRoleFromInstanceProfile",
             ],
-            [scope.iam_arn("instance-profile/parallelcluster/*")],
+            [where.iam_arn("instance-profile/parallelcluster/*")],
             why="Cluster instance profiles are created under the parallelcluster/ path only.",
         ),
-        scope.statement(
+        where.statement(
             "IamPassRole",
             ["iam:PassRole"],
             [cluster_roles],
@@ -395,7 +395,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             },
             why="Only roles under the parallelcluster/ path may be passed, and only to Lambda, EC2 and Spot Fleet.",
         ),
-        scope.statement(
+        where.statement(
             "ServiceLinkedRoles",
             ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
             conditions={
@@ -412,7 +412,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             },
             why="Service-linked roles have fixed names chosen by AWS; the condition limits them to FSx, FSx for Lustre S3 data repositories, Elastic Load Balancing, Auto Scaling and EFS.",
         ),
-        scope.statement(
+        where.statement(
             "Lambda",
             [
                 "lambda:CreateFunction",
@@ -434,12 +434,12 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
                 "lambda:PublishVersion",
             ],
             [
-                scope.arn("lambda", "function:parallelcluster-*"),
-                scope.arn("lambda", "function:pcluster-*"),
+                where.arn("lambda", "function:parallelcluster-*"),
+                where.arn("lambda", "function:pcluster-*"),
             ],
             why="Cluster helper functions are created at run time; the wildcard only covers functions named parallelcluster-* and pcluster-*.",
         ),
-        scope.statement(
+        where.statement(
             "S3ResourcesBucket",
             ["s3:*"],
             [
@@ -449,33 +449,33 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             region_limited=True,
             why="ParallelCluster keeps cluster artifacts in buckets it creates, named parallelcluster-* or aws-parallelcluster-*; the wildcard covers only those.",
         ),
-        scope.statement(
+        where.statement(
             "S3ParallelClusterReadOnly",
             ["s3:Get*", "s3:List*"],
-            [f"arn:{Aws.PARTITION}:s3:::{scope.region}-aws-parallelcluster*"],
+            [f"arn:{Aws.PARTITION}:s3:::{where.region}-aws-parallelcluster*"],
             region_limited=True,
             why="Read-only access to the AWS-owned ParallelCluster buckets of the Region, which hold cookbooks, templates and specs.",
         ),
         # FSx Describe* actions have no resource types: only Resource "*" grants them.
-        scope.statement(
+        where.statement(
             "FSxDescribe",
             ["fsx:Describe*"],
             region_limited=True,
             why="FSx Describe actions have no resource-level permissions (Service Authorization Reference); they only read file systems, volumes, backups and caches.",
         ),
-        scope.statement(
+        where.statement(
             "FSx",
             ["fsx:*"],
-            [scope.arn("fsx", "*")],
+            [where.arn("fsx", "*")],
             why="Clusters create and delete FSx file systems, backups and data repository associations whose ids are assigned at creation; limited to this account (and Region when set).",
         ),
-        scope.statement(
+        where.statement(
             "EFS",
             ["elasticfilesystem:*"],
-            [scope.arn("elasticfilesystem", "*")],
+            [where.arn("elasticfilesystem", "*")],
             why="Clusters create and delete EFS file systems, mount targets and access points whose ids are assigned at creation; limited to this account (and Region when set).",
         ),
-        scope.statement(
+        where.statement(
             "CloudWatchLogs",
             [
                 "logs:DeleteLogGroup",
@@ -497,7 +497,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
             region_limited=True,
             why="Each cluster gets log groups named after it; the API creates, tags, filters and deletes them.",
         ),
-        scope.statement(
+        where.statement(
             "ResourceGroupRead",
             ["resource-groups:ListGroupResources", "resource-groups:GetGroupConfiguration"],
             region_limited=True,
@@ -506,7 +506,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
         # describe-cluster finds the login nodes' load balancers by their cluster tags (3.16; 3.15 and
         # older read them with elasticloadbalancing:DescribeTags), and Resource Groups' ListGroupResources
         # needs it to list a capacity reservation group (every served release).
-        scope.statement(
+        where.statement(
             "TaggedResourcesRead",
             ["tag:GetResources"],
             region_limited=True,
@@ -514,19 +514,19 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
         ),
         # Directory service validation checks that PasswordSecretArn names a secret (metadata only;
         # reading secret values is withheld).
-        scope.statement(
+        where.statement(
             "SecretsMetadataRead",
             ["secretsmanager:DescribeSecret"],
-            [scope.arn("secretsmanager", "secret:*")],
+            [where.arn("secretsmanager", "secret:*")],
             why="Configurations name secrets of the account chosen by users; DescribeSecret reads their metadata, never their values.",
         ),
-        scope.statement(
+        where.statement(
             "LoginNodesRead",
             ["autoscaling:Describe*", "elasticloadbalancing:Describe*"],
             region_limited=True,
             why="Login node Auto Scaling groups and load balancers are read per cluster, and CloudFormation's handlers describe them; Describe actions have no resource-level permissions and only read.",
         ),
-        scope.statement(
+        where.statement(
             "LoginNodes",
             [
                 "autoscaling:DeleteAutoScalingGroup",
@@ -559,7 +559,7 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
         ),
         # Creating a group, a load balancer, a target group or a listener carries the stack's tags,
         # which a tag-keys condition would refuse.
-        scope.statement(
+        where.statement(
             "LoginNodesCreateAndTag",
             [
                 "autoscaling:CreateAutoScalingGroup",
@@ -578,19 +578,19 @@ def cluster_statements_iam_and_storage(scope: PermissionScope) -> list[Permissio
     ]
 
 
-def awsbatch_statements(scope: PermissionScope) -> list[Permission]:
+def awsbatch_statements(where: PermissionScope) -> list[Permission]:
     """Clusters with the AWS Batch scheduler (releases with Batch: 3.15 and older).
 
     Their templates (``pcluster/templates/awsbatch_builder.py``) make CloudFormation create, with the
     function's credentials, a Batch compute environment, job queue and job definitions, a CodeBuild
     project that builds the job image into an ECR repository, and an EventBridge rule for the build.
     """
-    batch_resources = scope.arn("batch", "*")
+    batch_resources = where.arn("batch", "*")
     return [
-        scope.statement(
+        where.statement(
             "BatchPassRole",
             ["iam:PassRole"],
-            [scope.iam_arn("role/parallelcluster/*")],
+            [where.iam_arn("role/parallelcluster/*")],
             {
                 "StringEqualsIfExists": {
                     "iam:PassedToService": ["ecs-tasks.amazonaws.com", "batch.amazonaws.com", "codebuild.amazonaws.com"]
@@ -598,56 +598,56 @@ def awsbatch_statements(scope: PermissionScope) -> list[Permission]:
             },
             why="Only roles under the parallelcluster/ path may be passed, and only to ECS tasks, AWS Batch and CodeBuild.",
         ),
-        scope.statement(
+        where.statement(
             "BatchServiceLinkedRole",
             ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"],
-            [scope.iam_arn("role/aws-service-role/batch.amazonaws.com/*")],
+            [where.iam_arn("role/aws-service-role/batch.amazonaws.com/*")],
             {"StringEquals": {"iam:AWSServiceName": ["batch.amazonaws.com"]}},
             why="AWS Batch's service-linked role has a name chosen by AWS; the condition limits this to Batch.",
         ),
-        scope.statement(
+        where.statement(
             "Batch",
             ["batch:*"],
             [batch_resources],
             why="AWS Batch compute environments, job queues and job definitions are created per cluster with names CloudFormation generates; limited to this account (and Region when set).",
         ),
         # Batch's Describe* actions have no resource types: only Resource "*" grants them.
-        scope.statement(
+        where.statement(
             "BatchDescribe",
             ["batch:Describe*"],
             region_limited=True,
             why="AWS Batch's Describe actions have no resource-level permissions (Service Authorization Reference); they only read compute environments, job queues and job definitions.",
         ),
-        scope.statement(
+        where.statement(
             "CodeBuild",
             ["codebuild:*"],
-            [scope.arn("codebuild", "project/pcluster-*")],
+            [where.arn("codebuild", "project/pcluster-*")],
             why="Clusters with the AWS Batch scheduler build their job image with a CodeBuild project named pcluster-<cluster>-*; the wildcard covers only those.",
         ),
-        scope.statement(
+        where.statement(
             "ECR",
             ["ecr:*"],
-            [scope.arn("ecr", "repository/*")],
+            [where.arn("ecr", "repository/*")],
             why="Clusters with the AWS Batch scheduler keep their job image in a repository whose name CloudFormation generates; limited to this account's repositories (and Region when set).",
         ),
-        scope.statement(
+        where.statement(
             "EventBridge",
             ["events:*"],
-            [scope.arn("events", "rule/*")],
+            [where.arn("events", "rule/*")],
             why="Clusters with the AWS Batch scheduler get an EventBridge rule, named by CloudFormation, that reports the job image build; limited to this account's rules (and Region when set).",
         ),
     ]
 
 
-def storage_services(scope: PermissionScope) -> list[str]:
+def storage_services(where: PermissionScope) -> list[str]:
     """The kms:ViaService values of EC2, EFS and FSx in the scope's Region (each Region with ``*``)."""
-    return [f"{service}.{scope.region}.{Aws.URL_SUFFIX}" for service in ("ec2", "elasticfilesystem", "fsx")]
+    return [f"{service}.{where.region}.{Aws.URL_SUFFIX}" for service in ("ec2", "elasticfilesystem", "fsx")]
 
 
-def image_statements(scope: PermissionScope) -> list[Permission]:
+def image_statements(where: PermissionScope) -> list[Permission]:
     """Image operations: build-image, delete-image, list-images, describe-image."""
     image_resources = [
-        scope.arn("imagebuilder", f"{kind}/parallelclusterimage-*")
+        where.arn("imagebuilder", f"{kind}/parallelclusterimage-*")
         for kind in (
             "image",
             "image-recipe",
@@ -657,11 +657,11 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
         )
     ]
     image_profiles_and_roles = [
-        scope.iam_arn("instance-profile/parallelcluster/*"),
-        scope.iam_arn("role/parallelcluster/*"),
+        where.iam_arn("instance-profile/parallelcluster/*"),
+        where.iam_arn("role/parallelcluster/*"),
     ]
     return [
-        scope.statement(
+        where.statement(
             "EC2BuildAndDeleteImage",
             [
                 "ec2:DescribeImages",
@@ -673,7 +673,7 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
             region_limited=True,
             why="Image builds look up and deregister AMIs and snapshots whose ids are assigned at build time; EC2 Describe* actions have no resource-level permissions.",
         ),
-        scope.statement(
+        where.statement(
             "IAMBuildImage",
             [
                 "iam:CreateInstanceProfile",
@@ -682,10 +682,10 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "iam:GetRolePolicy",
                 "iam:GetInstanceProfile",
             ],
-            [*image_profiles_and_roles, scope.iam_arn("instance-profile/ParallelClusterImage*")],
+            [*image_profiles_and_roles, where.iam_arn("instance-profile/ParallelClusterImage*")],
             why="Image build roles and instance profiles are limited to the parallelcluster/ path and the ParallelClusterImage prefix.",
         ),
-        scope.statement(
+        where.statement(
             "IAMPassRoleBuildImage",
             ["iam:PassRole"],
             image_profiles_and_roles,
@@ -700,29 +700,29 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
             },
             why="Only roles and instance profiles under the parallelcluster/ path may be passed, and only to Lambda and EC2.",
         ),
-        scope.statement(
+        where.statement(
             "CloudWatchBuildImage",
             ["logs:CreateLogGroup", "logs:TagResource", "logs:UntagResource"],
-            [scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*")],
+            [where.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*")],
             why="Image builds create log groups named /aws/lambda/ParallelClusterImage-*; the wildcard covers only those.",
         ),
         # ParallelCluster tags every image stack with the image's id (models/imagebuilder.py): the function
         # creates and deletes only stacks with it. (CloudFormationReadAndDelete describes them.)
-        scope.statement(
+        where.statement(
             "CloudFormationBuildImage",
             ["cloudformation:CreateStack"],
-            [scope.arn("cloudformation", "stack/*")],
+            [where.arn("cloudformation", "stack/*")],
             {"Null": {"aws:RequestTag/parallelcluster:image_id": "false"}},
             why="Each image build is a CloudFormation stack named by the user; creation is limited to stacks tagged parallelcluster:image_id.",
         ),
-        scope.statement(
+        where.statement(
             "CloudFormationDeleteImage",
             ["cloudformation:DeleteStack"],
-            [scope.arn("cloudformation", "stack/*")],
+            [where.arn("cloudformation", "stack/*")],
             {"Null": {"aws:ResourceTag/parallelcluster:image_id": "false"}},
             why="Image stacks are named by the user; deletion is limited to stacks tagged parallelcluster:image_id.",
         ),
-        scope.statement(
+        where.statement(
             "LambdaBuildAndDeleteImage",
             [
                 "lambda:RemovePermission",
@@ -737,16 +737,16 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "lambda:GetFunctionRecursionConfig",
                 "lambda:GetRuntimeManagementConfig",
             ],
-            [scope.arn("lambda", "function:ParallelClusterImage-*")],
+            [where.arn("lambda", "function:ParallelClusterImage-*")],
             why="Image builds create helper functions named ParallelClusterImage-*; the wildcard covers only those.",
         ),
-        scope.statement(
+        where.statement(
             "ImageBuilderGetBuildImage",
             ["imagebuilder:Get*"],
             region_limited=True,
             why="Image builds read Image Builder images, recipes and components, including AWS-owned ones, whose ARNs depend on the build; these are read-only actions.",
         ),
-        scope.statement(
+        where.statement(
             "ImageBuilderBuildAndDeleteImage",
             [
                 "imagebuilder:CreateImage",
@@ -768,7 +768,7 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
             image_resources,
             why="Each image build creates Image Builder resources named parallelclusterimage-*; the wildcard covers only those.",
         ),
-        scope.statement(
+        where.statement(
             "SNSBuildAndDeleteImage",
             [
                 "sns:GetTopicAttributes",
@@ -782,23 +782,23 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
                 "sns:ListTagsForResource",
                 "sns:GetSubscriptionAttributes",
             ],
-            [scope.arn("sns", "ParallelClusterImage-*")],
+            [where.arn("sns", "ParallelClusterImage-*")],
             why="Image builds notify through topics named ParallelClusterImage-*; the wildcard covers only those.",
         ),
-        scope.statement(
+        where.statement(
             "IAMSLRBuildImage",
             ["iam:CreateServiceLinkedRole"],
-            [scope.iam_arn("role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder")],
+            [where.iam_arn("role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder")],
             {"StringLike": {"iam:AWSServiceName": ["imagebuilder.amazonaws.com"]}},
             why="The Image Builder service-linked role has a name chosen by AWS.",
         ),
-        scope.statement(
+        where.statement(
             "IAMDeleteImage",
             ["iam:RemoveRoleFromInstanceProfile"],
             image_profiles_and_roles,
             why="Limited to instance profiles and roles under the parallelcluster/ path.",
         ),
-        scope.statement(
+        where.statement(
             "S3BucketBuildAndDeleteImage",
             [
                 "s3:PutObject",
@@ -814,22 +814,22 @@ def image_statements(scope: PermissionScope) -> list[Permission]:
             region_limited=True,
             why="Image build artifacts live in buckets named parallelcluster-*; the wildcard covers only their objects.",
         ),
-        scope.statement(
+        where.statement(
             "CloudWatchDeleteImage",
             ["logs:DeleteLogGroup"],
             [
-                scope.arn("logs", "log-group:/aws/imagebuilder/ParallelClusterImage-*"),
-                scope.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*"),
+                where.arn("logs", "log-group:/aws/imagebuilder/ParallelClusterImage-*"),
+                where.arn("logs", "log-group:/aws/lambda/ParallelClusterImage-*"),
             ],
             why="Image builds leave log groups named ParallelClusterImage-*; the wildcard covers only those.",
         ),
     ]
 
 
-def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
+def log_retrieval_statements(where: PermissionScope) -> list[Permission]:
     """Reading and exporting cluster and image logs."""
     return [
-        scope.statement(
+        where.statement(
             "LogRetrieval",
             [
                 "logs:DescribeLogGroups",
@@ -846,22 +846,22 @@ def log_retrieval_statements(scope: PermissionScope) -> list[Permission]:
 
 
 def iam_admin_statements(
-    scope: PermissionScope, release: Release, permissions_boundary_arn: str, has_boundary: Flag
+    where: PermissionScope, release: Release, permissions_boundary_arn: str, has_boundary: Flag
 ) -> list[Permission]:
     """IAM admin access: manage the roles ParallelCluster creates under ``parallelcluster/``.
 
     With a permissions boundary (``has_boundary``), roles may only be created, and policies only
     put or attached, when the role carries that boundary (``iam:PermissionsBoundary``).
     """
-    cluster_roles = [scope.iam_arn("role/parallelcluster/*")]
+    cluster_roles = [where.iam_arn("role/parallelcluster/*")]
     boundary = [When(has_boundary, "StringEquals", {"iam:PermissionsBoundary": [permissions_boundary_arn]})]
     attachable = [
-        scope.iam_arn("policy/parallelcluster*"),
-        scope.iam_arn("policy/parallelcluster/*"),
+        where.iam_arn("policy/parallelcluster*"),
+        where.iam_arn("policy/parallelcluster/*"),
         *(f"arn:{Aws.PARTITION}:iam::aws:policy/{name}" for name in attachable_aws_managed_policies(release)),
     ]
     return [
-        scope.statement(
+        where.statement(
             "IamRole",
             [
                 "iam:CreateServiceLinkedRole",
@@ -880,14 +880,14 @@ def iam_admin_statements(
             cluster_roles,
             why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path.",
         ),
-        scope.statement(
+        where.statement(
             "IamInlinePolicyAndCreateRole",
             ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
             cluster_roles,
             when=boundary,
             why="IAM admin access, asked for with EnableIamAdminAccess or PermissionsBoundaryPolicy: limited to roles under the parallelcluster/ path, and to roles with the permissions boundary when one is set.",
         ),
-        scope.statement(
+        where.statement(
             "IamPolicy",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             cluster_roles,
@@ -903,7 +903,7 @@ def attachable_aws_managed_policies(release: Release) -> tuple[str, ...]:
     return ATTACHABLE_AWS_MANAGED_POLICIES + (AWSBATCH_ATTACHABLE_AWS_MANAGED_POLICIES if release.awsbatch else ())
 
 
-def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag) -> list[Permission]:
+def fsx_s3_statements(where: PermissionScope, bucket_arns: Sequence[str], all_buckets: Flag) -> list[Permission]:
     """FSx for Lustre data repositories: S3 access on the listed buckets, or all (``all_buckets``).
 
     In the portable template ``bucket_arns`` is one comma-separated value, and ``all_buckets``
@@ -920,13 +920,13 @@ def fsx_s3_statements(scope: PermissionScope, bucket_arns: Sequence[str], all_bu
             all_buckets.pick([ALL_BUCKETS], Fn.split(",", Fn.join(",", [listed, objects])))
         )
     return [
-        scope.statement(
+        where.statement(
             "FSxS3PoliciesAttach",
             ["iam:CreateServiceLinkedRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
-            [scope.iam_arn("role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*")],
+            [where.iam_arn("role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*")],
             why="FSx for Lustre data repositories need their service-linked role, whose name is chosen by AWS.",
         ),
-        scope.statement(
+        where.statement(
             "EnableFSxS3Access",
             ["s3:Get*", "s3:List*", "s3:PutObject"],
             buckets_and_objects,

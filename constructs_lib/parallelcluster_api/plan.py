@@ -38,6 +38,10 @@ class CodePlan:
     copy_image_uri: str = ""
     #: The deployer's Docker builds the image (the CDK app only: a template has no assets).
     local_docker: bool = False
+    #: The official layer comes from ``layer_bucket`` rather than the Region's ParallelCluster bucket
+    #: (AWS's template's CustomBucket).
+    uses_custom_bucket: Flag = NO
+    layer_bucket: str = ""
     has_build_network: Flag = NO
     vpc_id: str = ""
     subnet_id: str = ""
@@ -76,6 +80,19 @@ class RolePlan:
 
 
 @dataclass(frozen=True)
+class OfficialDomain:
+    """The custom domain and hosted zone a stack of AWS's template was created with.
+
+    SAM names that stack's domain resources after these values; the domain resources built from a
+    plan that names them take the same logical ids, so that the stack keeps its domain when it
+    moves to this template (``rest_api.sam_logical_id``).
+    """
+
+    domain_name: str
+    hosted_zone_id: str
+
+
+@dataclass(frozen=True)
 class FrontEndPlan:
     """Who reaches the API and how: user role, endpoint, custom domain, request logging, WAF."""
 
@@ -87,6 +104,8 @@ class FrontEndPlan:
     certificate: acm.ICertificate | None = None
     has_hosted_zone: Flag = NO
     hosted_zone: route53.IHostedZone | None = None
+    #: Where the stack comes from AWS's template: its domain, after which the domain resources are named.
+    official_domain: OfficialDomain | None = None
     allowed_principal_arns: Sequence[str] = ()
     allow_cross_account_principals: bool = False
     #: The construct sets the account's API Gateway CloudWatch role where it has none.

@@ -21,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 
-from constructs_lib import validation as rules
+from constructs_lib import validation as forms
 
 
 class AccountRoleMode(enum.Enum):
@@ -51,8 +51,8 @@ class BuildNetwork:
     subnet_id: str
 
     def __post_init__(self) -> None:
-        rules.VPC_ID.check("vpc_id", self.vpc_id)
-        rules.SUBNET_ID.check("subnet_id", self.subnet_id)
+        forms.VPC_ID.check("vpc_id", self.vpc_id)
+        forms.SUBNET_ID.check("subnet_id", self.subnet_id)
 
     @classmethod
     def of(cls, vpc: ec2.IVpc, subnet: ec2.ISubnet) -> BuildNetwork:
@@ -80,6 +80,7 @@ class FunctionCode:
     source: FunctionCodeSource
     image_uri: str | None = None
     network: BuildNetwork | None = None
+    layer_bucket: str | None = None
 
     @classmethod
     def build_in_account(cls, *, network: BuildNetwork | None = None) -> FunctionCode:
@@ -93,7 +94,7 @@ class FunctionCode:
         the official template copies ``public.ecr.aws/parallelcluster/pcluster-api``."""
         return cls(
             FunctionCodeSource.COPY_OF_IMAGE,
-            image_uri=rules.CONTAINER_IMAGE_URI.check("image_uri", image_uri),
+            image_uri=forms.CONTAINER_IMAGE_URI.check("image_uri", image_uri),
             network=network,
         )
 
@@ -101,7 +102,7 @@ class FunctionCode:
     def from_ecr_image_uri(cls, image_uri: str) -> FunctionCode:
         """The function runs this private ECR image (``<account>.dkr.ecr.<region>.<domain>/<repository>:<tag>``
         or ``@sha256:<digest>``); nothing is built."""
-        return cls(FunctionCodeSource.ECR_IMAGE, image_uri=rules.ECR_IMAGE_URI.check("image_uri", image_uri))
+        return cls(FunctionCodeSource.ECR_IMAGE, image_uri=forms.ECR_IMAGE_URI.check("image_uri", image_uri))
 
     @classmethod
     def from_ecr_image(cls, repository: ecr.IRepository, *, tag_or_digest: str) -> FunctionCode:
@@ -115,15 +116,18 @@ class FunctionCode:
         return cls(FunctionCodeSource.LOCAL_DOCKER)
 
     @classmethod
-    def official_layer(cls) -> FunctionCode:
+    def official_layer(cls, *, bucket_name: str | None = None) -> FunctionCode:
         """The official ParallelCluster Lambda layer of the version, on python3.12, as AWS's own API
-        template runs it since ParallelCluster 3.6: no image and no build."""
-        return cls(FunctionCodeSource.OFFICIAL_LAYER)
+        template runs it since ParallelCluster 3.6: no image and no build.
 
-    @property
-    def builds_in_account(self) -> bool:
-        """Whether EC2 Image Builder makes the image in the account."""
-        return self.source in (FunctionCodeSource.BUILD_IN_ACCOUNT, FunctionCodeSource.COPY_OF_IMAGE)
+        :param bucket_name: The bucket that holds the layer under AWS's key
+            (``parallelcluster/<version>/layers/aws-parallelcluster/lambda-layer.zip``), as AWS's
+            template's ``CustomBucket`` (marked "debug only" there) names one. Default: the
+            Region's ``<region>-aws-parallelcluster``.
+        """
+        if bucket_name is not None:
+            forms.S3_BUCKET_NAME.check("bucket_name", bucket_name)
+        return cls(FunctionCodeSource.OFFICIAL_LAYER, layer_bucket=bucket_name)
 
 
 @dataclass(frozen=True)
@@ -133,18 +137,18 @@ class FsxS3Access:
     bucket_arns: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.bucket_arns != (rules.ALL_BUCKETS,):
+        if self.bucket_arns != (forms.ALL_BUCKETS,):
             if not self.bucket_arns:
-                raise rules.InvalidSettingError("fsx_s3_access", "at least one bucket", "")
-            if rules.ALL_BUCKETS in self.bucket_arns:
-                raise rules.InvalidSettingError("bucket_arns", "'*' alone or a list of S3 bucket ARNs", ",".join(self.bucket_arns))
+                raise forms.InvalidSettingError("fsx_s3_access", "at least one bucket", "")
+            if forms.ALL_BUCKETS in self.bucket_arns:
+                raise forms.InvalidSettingError("bucket_arns", "'*' alone or a list of S3 bucket ARNs", ",".join(self.bucket_arns))
             for arn in self.bucket_arns:
-                rules.S3_BUCKET_ARN.check("bucket_arns", arn)
+                forms.S3_BUCKET_ARN.check("bucket_arns", arn)
 
     @classmethod
     def all_buckets(cls) -> FsxS3Access:
         """Every bucket (``FsxS3Buckets=*``)."""
-        return cls((rules.ALL_BUCKETS,))
+        return cls((forms.ALL_BUCKETS,))
 
     @classmethod
     def buckets(cls, *buckets: s3.IBucket) -> FsxS3Access:
@@ -214,7 +218,7 @@ class CustomDomain:
     hosted_zone: route53.IHostedZone | None = None
 
     def __post_init__(self) -> None:
-        rules.DOMAIN_NAME.check("domain_name", self.domain_name)
+        forms.DOMAIN_NAME.check("domain_name", self.domain_name)
 
 
 @dataclass(frozen=True)
@@ -237,8 +241,3 @@ class ApiEndpoint:
     def private(cls, vpc_endpoint: ec2.IInterfaceVpcEndpoint) -> ApiEndpoint:
         """A private API, answering only through this ``execute-api`` interface VPC endpoint."""
         return cls(vpc_endpoint=vpc_endpoint)
-
-    @property
-    def vpc_endpoint_id(self) -> str | None:
-        return self.vpc_endpoint.vpc_endpoint_id if self.vpc_endpoint is not None else None
-

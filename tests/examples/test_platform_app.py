@@ -14,7 +14,7 @@ import cfnlint.api
 import pytest
 
 from constructs_lib import audit
-from pcluster_api_client import outputs
+from stacks import outputs
 from tests.conftest import ACCOUNT, ROOT, TEST_REGION, cdk_json_context, render
 
 pytestmark = pytest.mark.xdist_group("examples")
@@ -52,8 +52,8 @@ class Synthesized:
     def logical_id(self, construct: Any) -> str:
         """The logical id of an L1 resource, or of an L2 construct's resource, in its own stack's template."""
         resource = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
-        stack = cdk.Stack.of(resource)
-        return stack.resolve(stack.get_logical_id(resource))
+        # The element's own id: the one a construct may have overridden (AWS's template's ids).
+        return cdk.Stack.of(resource).resolve(resource.logical_id)
 
     def ref(self, construct: Any) -> dict[str, str]:
         return {"Ref": self.logical_id(construct)}
@@ -174,9 +174,10 @@ def test_the_user_api_answers_on_the_custom_domain_of_the_network_zone(synthesiz
     assert domain["DomainName"] == example.API_DOMAIN_NAME
     assert domain["EndpointConfiguration"]["Types"] == ["REGIONAL"]
     assert synthesized.from_network(domain["RegionalCertificateArn"]) == synthesized.ref(network.certificate)
-    record = synthesized.only(synthesized.user, "AWS::Route53::RecordSet")["Properties"]
-    assert synthesized.from_network(record["HostedZoneId"]) == synthesized.ref(network.zone)
-    assert record["Name"] == f"{example.API_DOMAIN_NAME}."
+    records = synthesized.only(synthesized.user, "AWS::Route53::RecordSetGroup")["Properties"]
+    assert synthesized.from_network(records["HostedZoneId"]) == synthesized.ref(network.zone)
+    (record,) = records["RecordSets"]
+    assert (record["Name"], record["Type"]) == (example.API_DOMAIN_NAME, "A")
     domain_id = synthesized.logical_id(synthesized.platform_stack.user_api.domain)
     assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": [domain_id, "RegionalDomainName"]}
     # The certificate names the API's domain and is validated in the same zone.

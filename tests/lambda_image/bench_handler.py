@@ -87,9 +87,7 @@ class TimedRecorder(invoke_handler.CallRecorder):
 def main(request_path, results_path):
     with open(request_path, encoding="utf-8") as f:
         request = json.load(f)
-    for name in invoke_handler.UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(invoke_handler.LAMBDA_ENV)
+    invoke_handler.lambda_environment()
     os.environ["AWS_ENDPOINT_URL"] = request["endpoint"]
     moto_pid = request["moto_pid"]
 

@@ -42,6 +42,7 @@ it passes to CreateStack by URL, and the nested stacks' templates). Results go
 to a file: the handler logs to stdout/stderr.
 """
 
+import contextlib
 import datetime
 import json
 import os
@@ -335,34 +336,64 @@ def _seed(calls, values):
     return saved
 
 
-def main(request_path, results_path):
-    with open(request_path, encoding="utf-8") as f:
-        request = json.load(f)
+def lambda_environment():
+    """The environment the Lambda runtime gives the function (LAMBDA_ENV), nothing of the developer's (UNSET)."""
     for name in UNSET:
         os.environ.pop(name, None)
     os.environ.update(LAMBDA_ENV)
 
-    recording = bool(request.get("record_calls"))
-    if request.get("mock_aws"):
-        if request.get("amis"):
-            # moto loads the AMIs of this file, all owned by "amazon", instead of its own list.
-            amis = os.path.abspath("moto-amis.json")
-            with open(amis, "w", encoding="utf-8") as f:
-                json.dump(request["amis"], f)
-            os.environ["MOTO_AMIS_PATH"] = amis
-        # As in a real account, the AWS managed policies exist (ParallelCluster attaches some).
-        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
+def moto_settings(amis):
+    """What moto's account holds from the start (read as moto loads its backends): ``amis``, AWS's managed policies."""
+    if amis:
+        # moto loads the AMIs of this file, all owned by "amazon", instead of its own list.
+        path = os.path.abspath("moto-amis.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(amis, f)
+        os.environ["MOTO_AMIS_PATH"] = path
+    # As in a real account, the AWS managed policies exist (ParallelCluster attaches some).
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
+
+@contextlib.contextmanager
+def mocked_account(request):
+    """moto's mock_aws() holding the account of a mock_aws request; yields the values its seed calls saved.
+
+    The account: "amis", AWS's managed policies, the "seed" calls with "values", and with
+    "record_calls" the recorder, answering from "stubs" and creating stand-ins ("stand_in_stacks",
+    with "stand_in_outputs").
+
+    With "moto_endpoint" (a moto server's URL), the account is the server's, which other processes
+    share (its "amis" and policies are the server's own settings): every AWS call goes there.
+    """
+    if request.get("moto_endpoint"):
+        os.environ["AWS_ENDPOINT_URL"] = request["moto_endpoint"]
+        mock = contextlib.nullcontext()
+    else:
+        moto_settings(request.get("amis"))
         from moto import mock_aws
 
-        with mock_aws():
-            saved = _seed(request.get("seed", []), request.get("values", {}))
-            if recording:
-                # mock_aws() replaced boto3's default session: install on the one the handler will use.
-                RECORDER.install(
-                    _substitute(request.get("stubs", []), saved),
-                    request.get("stand_in_stacks", False),
-                    _substitute(request.get("stand_in_outputs", {}), saved),
-                )
+        mock = mock_aws()
+    with mock:
+        saved = _seed(request.get("seed", []), request.get("values", {}))
+        if request.get("record_calls"):
+            # mock_aws() replaced boto3's default session: install on the one the handler will use.
+            RECORDER.install(
+                _substitute(request.get("stubs", []), saved),
+                request.get("stand_in_stacks", False),
+                _substitute(request.get("stand_in_outputs", {}), saved),
+            )
+        yield saved
+
+
+def main(request_path, results_path):
+    with open(request_path, encoding="utf-8") as f:
+        request = json.load(f)
+    lambda_environment()
+
+    recording = bool(request.get("record_calls"))
+    if request.get("mock_aws"):
+        with mocked_account(request) as saved:
             results = _invoke_all(_substitute(request["events"], saved), request.get("without_node", []), recording)
             results["seeded"] = saved
     else:

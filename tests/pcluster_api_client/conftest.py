@@ -1,4 +1,4 @@
-"""Fixtures of the ``pcluster-api`` tests: fake AWS (moto) and the local SigV4-checking API."""
+"""Fixtures of the ``pcluster-api`` tests: fake AWS (moto), the local SigV4-checking API, and the real handler behind it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from tests.lambda_image import venv
+from tests.pcluster_api_client import handler_front
 from tests.pcluster_api_client.support import REGION, FakeApi, serve_api
 
 
@@ -44,3 +46,11 @@ def api() -> Iterator[FakeApi]:
     """The local API server, on an ephemeral loopback port, stopped at teardown."""
     with serve_api() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def real_handler() -> Iterator[handler_front.HandlerFront]:
+    """The real API handler of the default version, under moto, behind a local API Gateway (handler_front.py),
+    in tests/lambda_image's venvs of that version (built once, then reused from .cache/)."""
+    with handler_front.serve(venv.ensure_venvs()) as front:
+        yield front

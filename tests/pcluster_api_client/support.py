@@ -4,7 +4,8 @@ The API is a local HTTP server that checks every request the way API Gateway's A
 authorization does: it recomputes the SigV4 signature from what it received (method, path,
 decoded and re-encoded query, the signed headers, body) with the secret of the access key in
 the Authorization header, and answers 403 when the signatures differ. Correctly signed
-requests get the answer of their path (see :func:`_reply`).
+requests get the answer a test scripted (``FakeApi.script``), else the answer of their path (see
+:func:`_reply`); handler_front.py serves the real handler's answers through the same server.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,7 +72,7 @@ FAKE_INVOKE_URL = f"https://abc123.execute-api.{REGION}.amazonaws.com{STAGE}"
 # Parsing botocore's JSON models (endpoints, services) is most of a session's cost: share it.
 LOADER = create_loader()
 
-# Paged answers by path and nextToken (None: the first page), shaped like the API's.
+# Paged answers to GET requests by path and nextToken (None: the first page), shaped like the API's.
 PAGES: dict[str, dict[str | None, tuple[int, dict[str, Any]]]] = {
     # list-images: an empty page that still has a token, and a token that needs escaping.
     "/v3/images/custom": {
@@ -118,11 +119,18 @@ class FakeApi:
 
     url: str
     seen: list[Seen] = field(default_factory=list)
+    #: Scripted answers by (method, path without the stage): each request takes the next one, the
+    #: last one repeats.
+    script: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
     #: Set at teardown: answers that wait (slow paths) stop waiting.
     stop: threading.Event = field(default_factory=threading.Event)
 
     def paths(self) -> list[str]:
         return [seen.path for seen in self.seen]
+
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path without the stage) of each request received, in order."""
+        return [(seen.method, seen.path.removeprefix(STAGE)) for seen in self.seen]
 
     def tokens(self) -> list[str | None]:
         """The nextToken of each request received, in order."""
@@ -195,7 +203,10 @@ def _reply(api: FakeApi, method: str, path: str, query: dict[str, list[str]], bo
     """The API's answer to a correctly signed request: chosen behaviours by path, else an echo."""
     route = path.removeprefix(STAGE)
     token = query.get("nextToken", [None])[-1]
-    if route in PAGES:
+    script = api.script.get((method, route))
+    if script:
+        return _json_reply(*(script.pop(0) if len(script) > 1 else script[0]))
+    if method == "GET" and token in PAGES.get(route, {}):
         return _json_reply(*PAGES[route][token])
     if route == "/v3/text-after-first-page":
         if token is None:
@@ -237,7 +248,10 @@ def _reply(api: FakeApi, method: str, path: str, query: dict[str, list[str]], bo
     return _json_reply(200, echo)
 
 
-def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+Answer = Callable[[FakeApi, str, str, dict[str, list[str]], bytes, str], Reply]
+
+
+def _handler(api: FakeApi, answer: Answer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -245,7 +259,7 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query, keep_blank_values=True)
             if failure is None:
-                reply = _reply(api, self.command, parts.path, query, body, access_key)
+                reply = answer(api, self.command, parts.path, query, body, access_key)
             else:
                 reply = _json_reply(403, {"message": failure})
             signed = AUTHORIZATION.match(self.headers.get("Authorization", ""))
@@ -273,14 +287,18 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_api(tls: ssl.SSLContext | None = None) -> Iterator[FakeApi]:
-    """The local API server, on an ephemeral loopback port, stopped at exit; over TLS with ``tls``."""
+def serve_api(tls: ssl.SSLContext | None = None, answer: Answer = _reply) -> Iterator[FakeApi]:
+    """The local API server, on an ephemeral loopback port, stopped at exit; over TLS with ``tls``.
+
+    ``answer`` answers the correctly signed requests (method, path as received, decoded query,
+    body, access key): by default the stand-in answers of :func:`_reply`.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     scheme = "http" if tls is None else "https"
     fake = FakeApi(url=f"{scheme}://127.0.0.1:{server.server_address[1]}{STAGE}")
-    server.RequestHandlerClass = _handler(fake)
+    server.RequestHandlerClass = _handler(fake, answer)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
@@ -314,7 +332,7 @@ def full_stack() -> dict[str, str]:
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, session: Any = None) -> tuple[int, str, str]:
     """Run the command on stack ``STACK``; return (exit code, stdout, stderr)."""
-    code = cli.main(["--stack-name", STACK, "--timeout", "5", *argv], session=session or new_session())
+    code = cli.main(["--stack-name", STACK, "--read-timeout", "5", *argv], session=session or new_session())
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err

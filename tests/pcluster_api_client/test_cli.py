@@ -5,6 +5,7 @@ Stacks whose resources moto cannot model (a custom domain) use botocore's Stubbe
 
 from __future__ import annotations
 
+import datetime
 import json
 import ssl
 from pathlib import Path
@@ -43,7 +44,7 @@ from tests.pcluster_api_client.support import (
 def test_get_prints_json_signed_with_the_assumed_role(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     stack_outputs = full_stack()
 
-    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/clusters", "--query", f"region={REGION}")
+    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/clusters", "--query-param", f"region={REGION}")
 
     assert (code, err) == (0, "")
     answer = json.loads(out)
@@ -63,7 +64,7 @@ def test_query_values_needing_escaping_are_signed(api: FakeApi, capsys: pytest.C
     query.append(("clusterStatus", "UPDATE_COMPLETE"))
 
     code, out, err = run(
-        capsys, "--endpoint-url", api.url, "get", "/v3/clusters", *(f"--query={k}={v}" for k, v in query)
+        capsys, "--endpoint-url", api.url, "get", "/v3/clusters", *(f"--query-param={k}={v}" for k, v in query)
     )
 
     assert (code, err) == (0, "")
@@ -90,7 +91,7 @@ def test_post_body_is_signed(
         api.url,
         "POST",
         "/v3/clusters",
-        "--query",
+        "--query-param",
         f"region={REGION}",
         "--body",
         f"@{path}" if from_file else json.dumps(body),
@@ -136,7 +137,7 @@ def test_get_follows_next_token_through_empty_pages_and_merges_them(
 ) -> None:
     full_stack()
 
-    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/images/custom", "--query", f"region={REGION}")
+    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/images/custom", "--query-param", f"region={REGION}")
 
     assert (code, err) == (0, "")
     assert json.loads(out) == {"images": [{"imageId": "a"}, {"imageId": "b"}]}
@@ -160,7 +161,7 @@ def test_no_paginate_prints_the_first_page_with_its_token(api: FakeApi, capsys: 
 def test_the_callers_next_token_is_where_the_pages_start(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     full_stack()
 
-    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/images/custom", "--query", "nextToken=t1")
+    code, out, err = run(capsys, "--endpoint-url", api.url, "GET", "/v3/images/custom", "--query-param", "nextToken=t1")
 
     assert (code, err) == (0, "")
     assert json.loads(out) == {"images": [{"imageId": "b"}]}
@@ -230,6 +231,7 @@ def test_a_later_page_that_is_not_json_is_an_error(api: FakeApi, capsys: pytest.
 @pytest.mark.usefixtures("aws")
 def test_only_get_answers_are_followed(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     full_stack()
+    api.script[("POST", "/v3/images/custom")] = [(200, {"images": [], "nextToken": "t1"})]
 
     code, out, _ = run(capsys, "--endpoint-url", api.url, "POST", "/v3/images/custom", "--body", "{}")
 
@@ -313,7 +315,7 @@ def sent_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_requests_go_to_the_invoke_url_output(sent_urls: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     full_stack()
 
-    code, _, err = run(capsys, "GET", "/v3/clusters", "--query", f"region={REGION}")
+    code, _, err = run(capsys, "GET", "/v3/clusters", "--query-param", f"region={REGION}")
 
     assert (code, err) == (0, "")
     assert sent_urls == [f"{FAKE_INVOKE_URL}/v3/clusters?region={REGION}"]
@@ -408,7 +410,7 @@ def test_the_stacks_custom_domain_is_accepted_and_the_session_named_after_the_ca
     sent_urls: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     responses = _custom_domain_stack("https://pcluster.example.com", "pcluster.example.com")
-    credentials = {"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2026-01-01T01:00:00Z"}
+    credentials = {"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": datetime.datetime(2099, 1, 1, 1, tzinfo=datetime.UTC)}
     caller = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/jane.doe@example.com"
     responses["sts"] = [
         ("get_caller_identity", {"UserId": "AROA:jane", "Account": "123456789012", "Arn": caller}, {}),
@@ -578,7 +580,7 @@ def test_the_tls_handshake_counts_as_connecting(capsys: pytest.CaptureFixture[st
     with silent_port() as port:
         url = f"https://127.0.0.1:{port}/prod"
         (code, out, err), seconds = elapsed(
-            run, capsys, "--endpoint-url", url, "--connect-timeout", "0.5", "--timeout", "5", "GET", "/v3/clusters"
+            run, capsys, "--endpoint-url", url, "--connect-timeout", "0.5", "--read-timeout", "5", "GET", "/v3/clusters"
         )
 
     assert (code, out) == (errors.EXIT_UNREACHABLE, "")
@@ -616,7 +618,7 @@ def test_read_timeout(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     full_stack()
 
     (code, out, err), seconds = elapsed(
-        run, capsys, "--endpoint-url", api.url, "--no-assume-role", "--timeout", "0.5", "GET", "/v3/slow"
+        run, capsys, "--endpoint-url", api.url, "--no-assume-role", "--read-timeout", "0.5", "GET", "/v3/slow"
     )
 
     assert (code, out) == (errors.EXIT_UNREACHABLE, "")
@@ -631,7 +633,7 @@ def test_a_trickling_answer_must_end_in_time(
 ) -> None:
     """Bytes every 0.1 s, about 2.6 s in all: no read waits 0.5 s, yet the answer is late."""
     full_stack()
-    argv = ["--endpoint-url", api.url, "--no-assume-role", "--connect-timeout", "0.5", "--timeout", timeout]
+    argv = ["--endpoint-url", api.url, "--no-assume-role", "--connect-timeout", "0.5", "--read-timeout", timeout]
 
     (code, out, err), seconds = elapsed(run, capsys, *argv, "GET", "/v3/drip")
 
@@ -670,11 +672,12 @@ def test_an_answer_over_the_size_limit_is_refused(api: FakeApi, capsys: pytest.C
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--query", "region", "GET", "/v3/clusters"], "--query 'region': expected KEY=VALUE"),
+        (["--query-param", "region", "GET", "/v3/clusters"], "--query-param 'region': expected KEY=VALUE"),
+        (["GET", "/v3/clusters", "--query", "region"], "--query 'region': expected KEY=VALUE"),
         (["--body", "{not json", "POST", "/v3/clusters"], "--body is not valid JSON"),
         (["--body", "@/nonexistent/create.json", "POST", "/v3/clusters"], "--body: cannot read"),
         (["GET", "v3/clusters"], "must start with '/'"),
-        (["GET", "/v3/clusters?region=eu-west-1"], "query parameters go in --query"),
+        (["GET", "/v3/clusters?region=eu-west-1"], "query parameters go in --query-param"),
         (["--endpoint-url", "http://example.com/prod", "GET", "/v3/clusters"], "must be called over https"),
         (["--endpoint-url", "http://localhost:8080/prod", "GET", "/v3/clusters"], "must be called over https"),
         (["--endpoint-url", "ftp://127.0.0.1/prod", "GET", "/v3/clusters"], "must be called over https"),
@@ -699,7 +702,7 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str], fragm
     [
         (["TRACE", "/v3/clusters"], "invalid choice: 'TRACE'"),
         (["--max-pages", "0", "GET", "/v3/clusters"], "--max-pages: expected a whole number of at least 1"),
-        (["--timeout", "0", "GET", "/v3/clusters"], "--timeout: expected a positive number of seconds"),
+        (["--read-timeout", "0", "GET", "/v3/clusters"], "--read-timeout: expected a positive number of seconds"),
         (["--connect-timeout", "nan", "GET", "/v3/clusters"], "--connect-timeout: expected a positive number"),
     ],
 )

@@ -1,13 +1,18 @@
-"""Role session names derived from the caller, checked against STS's own model of the parameter."""
+"""Role session names derived from the caller, checked against STS's own model of the parameter; role credentials."""
 
 from __future__ import annotations
 
+import datetime
 import re
+from typing import Any
 
 import botocore.session
 import pytest
+from botocore.stub import Stubber
 
-from pcluster_api_client.identity import FALLBACK_SESSION_NAME, SESSION_NAME, session_name_for
+from pcluster_api_client.identity import FALLBACK_SESSION_NAME, SESSION_NAME, assume_role, session_name_for
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/ParallelClusterApi-UserRole"
 
 
 def sts_session_name_rule() -> tuple[re.Pattern[str], int, int]:
@@ -57,3 +62,27 @@ def test_the_session_name_check_is_stss(name: str) -> None:
     sts_accepts = bool(pattern.fullmatch(name)) and shortest <= len(name) <= longest
 
     assert bool(SESSION_NAME.fullmatch(name)) == sts_accepts
+
+
+def _credentials(key: str, minutes_left: int) -> dict[str, Any]:
+    expiration = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=minutes_left)
+    return {"AccessKeyId": key, "SecretAccessKey": "secret", "SessionToken": "token", "Expiration": expiration}
+
+
+@pytest.mark.parametrize(("minutes_left", "keys"), [(60, ["ASIAFIRSTEXAMPLE01"]), (5, ["ASIAFIRSTEXAMPLE01", "ASIASECONDEXAMPLE2"])])
+def test_role_credentials_are_renewed_before_they_expire(minutes_left: int, keys: list[str]) -> None:
+    """A long --wait outlives the role session (an hour by default): the credentials assume the role again."""
+    sts = botocore.session.get_session().create_client(
+        "sts", region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    expected = {"RoleArn": ROLE_ARN, "RoleSessionName": "ci"}
+    with Stubber(sts) as stubber:
+        stubber.add_response("assume_role", {"Credentials": _credentials("ASIAFIRSTEXAMPLE01", minutes_left)}, expected)
+        if len(keys) > 1:
+            stubber.add_response("assume_role", {"Credentials": _credentials("ASIASECONDEXAMPLE2", 60)}, expected)
+
+        credentials = assume_role(sts, ROLE_ARN, "ci")
+        signed_with = [credentials.get_frozen_credentials().access_key for _ in range(3)]
+
+        stubber.assert_no_pending_responses()
+    assert signed_with == [keys[-1]] * 3

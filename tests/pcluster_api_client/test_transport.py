@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
-from pcluster_api_client.cli import request_target
+from pcluster_api_client.operations import request_target
 from pcluster_api_client.transport import Transport, sign_request
 from tests.pcluster_api_client.support import CALLER_KEY, CALLER_SECRET, REGION, FakeApi
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.helper_function import inline_source
-from pcluster_api_client import outputs as output_names
 from pcluster_api_client.endpoint import DOMAIN_NAME_TYPE, check_invoke_url
+from stacks import outputs as output_names
 from tests.conftest import CONFIGURATIONS, ROOT, TEST_REGION, render, synthesize
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default.template.json"
@@ -88,8 +88,7 @@ def test_no_user_role_output_without_user_role():
 
 def test_lambda_outputs(default):
     assert outputs()["ParallelClusterLambdaArn"]["Value"] == {"Fn::GetAtt": ["ParallelClusterFunction", "Arn"]}
-    log_group = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["LoggingConfig"]["LogGroup"]
-    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == log_group
+    assert outputs()["ParallelClusterLambdaLogGroup"]["Value"] == {"Ref": "ParallelClusterFunctionLogGroup"}
 
 
 def test_every_configuration_synthesizes():

@@ -8,7 +8,6 @@ the same settings: resources, properties, policies, logical ids, creation order 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import tempfile
 from pathlib import Path
@@ -19,11 +18,14 @@ import pytest
 import yaml
 
 from constructs_lib import InvalidSettingError, audit
+from constructs_lib.parallelcluster_api.plan import OfficialDomain
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
+from stacks.options import UNUSED_PARAMETERS
 from stacks.portable_template import parameters
 from stacks.settings import Settings
 from tests.cloudformation import Deployment, Refused
 from tests.conftest import ACCOUNT, BOUNDARY_ARN, CONFIGURATIONS, PSEUDO_PARAMETERS, TEST_REGION, synthesize
+from tests.stacks.portable import portable
 from tools import portable_template
 from tools.configurations import synthesize_settings
 
@@ -33,28 +35,27 @@ ACCEPTED_LINT_RULES = {"W3005"}
 TEMPLATE_PARAMETERS = {parameter.name for parameter in parameters(TEST_REGION, "3.16.1")}
 
 
-@functools.cache
-def portable(region: str = TEST_REGION, version: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The template ``make template REGION=<region> [VERSION=<version>]`` writes, read back from its YAML;
-    and the audit report."""
-    outdir = Path(tempfile.mkdtemp(prefix="portable-test-"))
-    template = portable_template.synthesize(region, version, outdir=outdir)
-    written = yaml.safe_load(portable_template.to_yaml(template))
-    assert written == template, "the YAML file holds the synthesized template"
-    return written, json.loads((outdir / "validation-report.json").read_text())
+# The app builds the function's image in the account unless told otherwise; the template runs the layer.
+APP_CODE_DEFAULT = {"LambdaImageSource": "imagebuilder"}
+
+
+def app_settings(name: str) -> dict[str, str]:
+    # The stack's name is chosen when the template is deployed.
+    return {key: value for key, value in CONFIGURATIONS[name].items() if key != "StackName"}
 
 
 def parameter_sets() -> dict[str, dict[str, str]]:
-    """Each configuration of the app that the template's parameters can express (all but a locally
-    built image and principals named in the resource policy), the seed's defaults first."""
+    """The template's parameter values for each configuration of the app that they can express (all
+    but a locally built image and principals named in the resource policy), the seed's defaults
+    first; the app's default code is said explicitly."""
     allowed = {parameter.name: parameter.allowed_values for parameter in parameters(TEST_REGION, "3.16.1")}
     sets = {}
-    for name, settings in CONFIGURATIONS.items():
-        template_settings = {key: value for key, value in settings.items() if key != "StackName"}
-        if set(template_settings) <= TEMPLATE_PARAMETERS and all(
-            allowed[key] is None or value in allowed[key] for key, value in template_settings.items()
+    for name in CONFIGURATIONS:
+        settings = app_settings(name)
+        if set(settings) <= TEMPLATE_PARAMETERS and all(
+            allowed[key] is None or value in allowed[key] for key, value in settings.items()
         ):
-            sets[name] = template_settings
+            sets[name] = {**APP_CODE_DEFAULT, **settings}
     return sets
 
 
@@ -62,10 +63,10 @@ PARAMETER_SETS = parameter_sets()
 
 
 def app_template(name: str) -> dict[str, Any]:
-    settings = PARAMETER_SETS[name]
+    settings = app_settings(name)
     if settings == CONFIGURATIONS[name]:
         return synthesize(name).template
-    # The stack's name is chosen when the template is deployed; the app with the default one.
+    # The app with the default stack name.
     return synthesize_settings(settings, Path(tempfile.mkdtemp(prefix="cdk-test-")))[1]
 
 
@@ -135,8 +136,9 @@ def test_the_parameter_sets_set_every_parameter():
     """Each option is tried: every parameter takes a value other than its default in some set."""
     defaults = {parameter.name: parameter.default for parameter in parameters(TEST_REGION, "3.16.1")}
     tried = {key for settings in PARAMETER_SETS.values() for key, value in settings.items() if value != defaults[key]}
-    assert tried == TEMPLATE_PARAMETERS
-    assert PARAMETER_SETS["default"] == {}, "the seed's defaults"
+    # AWS's parameters that have no use here accept only their empty default.
+    assert tried == TEMPLATE_PARAMETERS - set(UNUSED_PARAMETERS)
+    assert PARAMETER_SETS["default"] == APP_CODE_DEFAULT, "the seed's defaults"
     assert set(PARAMETER_SETS["parallelcluster-ui"]) >= {
         "CreateApiUserRole", "EnableIamAdminAccess", "PermissionsBoundaryPolicy", "IAMRoleAndPolicyPrefix",
         "ApiDefinitionS3Uri", "VpcEndpointId", "ParallelClusterFunctionAdditionalPolicies",
@@ -148,7 +150,24 @@ def test_the_comparison_sees_a_difference():
     template, _ = portable()
     changed = copy.deepcopy(template)
     changed["Resources"]["ParallelClusterFunction"]["Properties"]["MemorySize"] = 1024
-    assert comparable(deployed(changed)) != comparable(Deployment(app_template("default"), {}, PSEUDO_PARAMETERS))
+    expected = comparable(Deployment(app_template("default"), {}, PSEUDO_PARAMETERS))
+    assert comparable(deployed(template, PARAMETER_SETS["default"])) == expected
+    assert comparable(deployed(changed, PARAMETER_SETS["default"])) != expected
+
+
+def test_the_template_runs_aws_layer_by_default():
+    """As AWS's template does since ParallelCluster 3.6: the app with LambdaImageSource=layer."""
+    template, _ = portable()
+    assert template["Parameters"]["LambdaImageSource"]["Default"] == "layer"
+    assert comparable(deployed(template)) == comparable(Deployment(app_template("layer"), {}, PSEUDO_PARAMETERS))
+
+
+def test_a_named_image_overrides_the_default_layer():
+    template, _ = portable()
+    image_uri = f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"
+    resources = deployed(template, {"EcrImageUri": image_uri}).resources()
+    assert resources["ParallelClusterFunction"]["Properties"]["Code"] == {"ImageUri": image_uri}
+    assert "PclusterLayer" not in resources
 
 
 def test_the_template_needs_no_bootstrap_and_no_asset():
@@ -177,6 +196,18 @@ def test_cfn_lint_reports_nothing_in_every_partition(region):
     assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
 
 
+def test_the_template_for_a_stack_with_aws_custom_domain_is_clean_and_keeps_that_domain():
+    """make template OFFICIAL_DOMAIN=<domain>,<zone>: SAM's logical ids for those values, and no other domain."""
+    domain = OfficialDomain("pcluster.example.com", "Z0123456789ABCDEFGHIJ")
+    template, report = portable(TEST_REGION, domain)
+    matches = cfnlint.api.lint(json.dumps(template), regions=[TEST_REGION])
+    assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
+    assert {plugin["conclusion"] for plugin in report["pluginReports"]} == {"success"}
+    assert template["Parameters"]["CustomDomainName"]["Default"] == domain.domain_name
+    with pytest.raises(Refused, match="CustomDomainName: .*this template keeps the custom domain pcluster.example.com"):
+        deployed(template, {"CustomDomainName": "other.example.com"})
+
+
 def test_every_cdk_nag_pack_and_cdk_template_validation_pass():
     _, report = portable()
     conclusions = {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
@@ -186,7 +217,7 @@ def test_every_cdk_nag_pack_and_cdk_template_validation_pass():
 @pytest.mark.parametrize("version", [v for v in SUPPORTED_PARALLELCLUSTER_VERSIONS if v != DEFAULT_PARALLELCLUSTER_VERSION])
 def test_the_template_of_every_other_served_version(version):
     """``make template VERSION=...``: lint and audit clean, and what the app makes of that version."""
-    template, report = portable(TEST_REGION, version)
+    template, report = portable(TEST_REGION, version=version)
     assert template["Description"].startswith(f"AWS ParallelCluster API {version}")
     matches = cfnlint.api.lint(json.dumps(template), regions=[TEST_REGION])
     assert [f"{match.rule.id} {match.message}" for match in matches if match.rule.id not in ACCEPTED_LINT_RULES] == []
@@ -252,8 +283,11 @@ def test_bad_values_are_refused_by_the_parameter_constraints(values, refused):
         {"ImageBuilderVpcId": "vpc-0123456789abcdef0"},
         {"VpcEndpointId": "vpce-0123456789abcdef0", "CustomDomainName": "api.example.com",
          "CustomDomainCertificate": f"arn:aws:acm:{TEST_REGION}:{ACCOUNT}:certificate/0f4e7c52"},
-        {"LambdaImageSource": "layer", "EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/api:1"},
+        {"LambdaImageSource": "layer", "ImageBuilderVpcId": "vpc-0123456789abcdef0", "ImageBuilderSubnetId": "subnet-0123456789abcdef0"},
         {"EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/api:1", "PublicEcrImageUri": "public.ecr.aws/x/y:1"},
+        {"CustomBucket": "my-layers", "LambdaImageSource": "imagebuilder"},
+        {"CustomBucket": "my-layers", "EcrImageUri": f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/api:1"},
+        {"PoliciesTemplateUri": "s3://my-bucket/policies.yaml"},
         {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/r", "EnableIamAdminAccess": "true"},
         {"ParallelClusterFunctionRole": f"arn:aws:iam::{ACCOUNT}:role/r",
          "ParallelClusterFunctionAdditionalPolicies": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
@@ -270,16 +304,23 @@ def test_contradicting_values_are_refused_by_a_rule_in_the_apps_words(values):
 
 
 def test_other_defaults_are_checked_and_written(tmp_path, capsys):
-    """DEFAULTS= gives the ParallelCluster UI's nested stack the layer, which it does not pass."""
-    assert portable_template.main(["--region", TEST_REGION, "--output-dir", str(tmp_path), "--default", "LambdaImageSource=layer"]) == 0
+    """DEFAULTS= gives a deployer who cannot pass parameters (a nested stack) other defaults."""
+    assert portable_template.main(["--region", TEST_REGION, "--output-dir", str(tmp_path), "--default", "LambdaImageSource=imagebuilder"]) == 0
     written = yaml.safe_load((tmp_path / TEST_REGION / "parallelcluster-api.yaml").read_text())
-    assert written["Parameters"]["LambdaImageSource"]["Default"] == "layer"
+    assert written["Parameters"]["LambdaImageSource"]["Default"] == "imagebuilder"
     function = deployed(written).resources()["ParallelClusterFunction"]["Properties"]
-    assert function["Handler"] == "pcluster.api.awslambda.entrypoint.lambda_handler" and "Layers" in function
+    assert function["PackageType"] == "Image" and "Layers" not in function
     capsys.readouterr()
     assert portable_template.main(["--region", TEST_REGION, "--default", "LambdaImageSource=asset"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
-    assert line == "error: LambdaImageSource: expected imagebuilder or layer; got 'asset'"
+    assert line == "error: LambdaImageSource: expected layer or imagebuilder; got 'asset'"
+
+
+@pytest.mark.parametrize("value", ["pcluster.example.com", "pcluster.example.com,example.com", "Not A Domain,Z0123456789"])
+def test_make_template_names_a_bad_official_domain_in_one_line(value, capsys):
+    assert portable_template.main(["--region", TEST_REGION, "--official-domain", value, "--output-dir", tempfile.mkdtemp()]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"error: --official-domain: expected DOMAIN,HOSTED_ZONE_ID, e.g. api.example.com,Z0123456789ABCDEFGHIJ; got {value!r}"
 
 
 def test_make_template_names_a_bad_region_in_one_line(capsys):

@@ -12,8 +12,10 @@ from constructs_lib.api_image import locks
 from constructs_lib.validation import InvalidSettingError
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
 from stacks import ParallelClusterApiStack
+from stacks.options import OPTIONS
 from stacks.settings import Settings
 from tests.conftest import BOUNDARY_ARN, CERTIFICATE_ARN, VPC_ENDPOINT_ID, cdk_json_context
+from tests.stacks.official_facts import api_facts
 
 OFFICIAL_PARAMETERS = {
     "Region",
@@ -34,6 +36,8 @@ OFFICIAL_PARAMETERS = {
     "ImageBuilderVpcId",
     "ImageBuilderSubnetId",
     "ParallelClusterFunctionAdditionalPolicies",
+    "CustomBucket",
+    "PoliciesTemplateUri",
 }
 
 
@@ -50,20 +54,9 @@ def refusal(**context: object) -> InvalidSettingError:
 
 
 def test_every_official_parameter_is_a_setting():
-    ours = {
-        "ParallelClusterVersion",
-        "StackName",
-        "LambdaImageSource",
-        "AllowedPrincipalArns",
-        "AllowCrossAccountPrincipals",
-        "ApiGatewayAccountRole",
-        "WebAclArn",
-        "LogsKmsKeyArn",
-        "AlarmTopicArn",
-        "ReservedConcurrency",
-        "NagPacks",
-    }
-    assert OFFICIAL_PARAMETERS | ours == set(Settings.keys())
+    assert OFFICIAL_PARAMETERS <= set(Settings.keys())
+    # Those of AWS's 3.11.1 template, as recorded (tests/stacks/official/).
+    assert set(api_facts()["parameters"]) <= OFFICIAL_PARAMETERS
 
 
 def test_defaults_are_the_constructs_own_written_once():
@@ -166,7 +159,6 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("EnableIamAdminAccess", "yes", "true or false"),
         ("EnableIamAdminAccess", "True", "true or false"),
         ("CreateApiUserRole", "1", "true or false"),
-        ("EnableFSxS3Access", "", "true or false"),
         ("ParallelClusterFunctionRole", "pcluster-role", "an IAM role ARN"),
         ("ParallelClusterFunctionRole", "arn:aws:iam::123:role/x", "an IAM role ARN"),
         ("ParallelClusterFunctionRole", BOUNDARY_ARN, "an IAM role ARN"),
@@ -205,6 +197,8 @@ def test_an_unknown_setting_is_refused_with_the_closest_known_key(typo, suggesti
         ("CreateApiUserRole", 0, "true or false"),
         ("AllowedPrincipalArns", "arn:aws:iam::123456789012:user/alice", "an IAM role ARN"),
         ("NagPacks", "AwsSolutions,PCI", "comma-separated cdk-nag packs among"),
+        ("CustomBucket", "My_Bucket", "an S3 bucket name"),
+        ("PoliciesTemplateUri", "s3://my-bucket/policies.yaml", "no value (the function's policies are built into this stack"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, value, expected):
@@ -215,6 +209,7 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
         "CustomDomainName": {"CustomDomainCertificate": CERTIFICATE_ARN},
         "ImageBuilderVpcId": {"ImageBuilderSubnetId": "subnet-0123456789abcdef0"},
         "ImageBuilderSubnetId": {"ImageBuilderVpcId": "vpc-0123456789abcdef0"},
+        "CustomBucket": {"LambdaImageSource": "layer"},
     }
     error = refusal(**{key: value, **partners.get(key, {})})
     message = str(error)
@@ -253,6 +248,12 @@ def test_a_bad_value_is_refused_in_one_line_naming_the_key_and_the_form(key, val
             "EcrImageUri",
             "no value when LambdaImageSource is layer (the function runs the official layer)",
         ),
+        ({"CustomBucket": "my-layers"}, "LambdaImageSource", "layer when CustomBucket is set"),
+        (
+            {"CustomBucket": "my-layers", "EcrImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1"},
+            "EcrImageUri",
+            "no value when CustomBucket is set (CustomBucket is where the official layer comes from)",
+        ),
         (
             {"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},
             "EnableIamAdminAccess",
@@ -288,3 +289,55 @@ def test_every_supported_version_has_a_locked_image_environment():
     """A version is supported once its permissions were checked and its image environment locked."""
     assert set(SUPPORTED_PARALLELCLUSTER_VERSIONS) <= set(locks.locked_versions())
     assert DEFAULT_PARALLELCLUSTER_VERSION in SUPPORTED_PARALLELCLUSTER_VERSIONS
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.key)
+def test_an_empty_value_means_not_set_for_every_option(option):
+    """The same for every key (README, Configuration): the construct's default."""
+    settings = parse(**{option.key: ""})
+    assert getattr(settings, option.field) is None
+    assert settings.api_props(cdk.Stack()) == {}
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        # A contradiction shows the refused value as the context held it, not as Python reads it.
+        ({"ParallelClusterFunctionRole": "arn:aws:iam::123456789012:role/r", "EnableIamAdminAccess": "true"},
+         "EnableIamAdminAccess: expected no value when ParallelClusterFunctionRole is set (the stack creates no "
+         "ParallelCluster policy for a role it does not own); got 'true'"),
+        ({"AllowCrossAccountPrincipals": "true"}, "AllowedPrincipalArns: expected a value when AllowCrossAccountPrincipals is set; got nothing"),
+        ({"EnableFSxS3Access": True}, "FsxS3Buckets: expected a value when EnableFSxS3Access is set; got nothing"),
+    ],
+)
+def test_a_refusal_shows_the_value_as_typed(context, expected):
+    assert str(refusal(**context)) == expected
+
+
+@pytest.mark.parametrize(
+    ("principals", "deploy_account", "expected"),
+    [
+        ("arn:aws:iam::210987654321:role/portal", "123456789012",
+         "AllowedPrincipalArns: expected roles of the account the stack deploys to, 123456789012 (a role of another "
+         "account, here 210987654321, needs AllowCrossAccountPrincipals=true); got 'arn:aws:iam::210987654321:role/portal'"),
+        # Without credentials the CDK CLI knows no account: roles of two accounts cannot both be the stack's.
+        ("arn:aws:iam::123456789012:role/ci,arn:aws:iam::210987654321:role/portal", None,
+         "AllowedPrincipalArns: expected roles of one account, the stack's (a role of another account, here "
+         "210987654321, needs AllowCrossAccountPrincipals=true); got 'arn:aws:iam::123456789012:role/ci,arn:aws:iam::210987654321:role/portal'"),
+    ],
+)
+def test_a_role_of_another_account_is_refused_without_cross_account_principals(principals, deploy_account, expected):
+    app = cdk.App(context={**cdk_json_context(), "AllowedPrincipalArns": principals})
+    with pytest.raises(InvalidSettingError) as error:
+        ParallelClusterApiStack.from_app_context(app, deploy_region="eu-west-1", deploy_account=deploy_account)
+    assert str(error.value) == expected
+
+
+def test_roles_of_the_stacks_account_or_allowed_other_accounts_pass():
+    for context, account in (
+        ({"AllowedPrincipalArns": "arn:aws:iam::123456789012:role/ci"}, "123456789012"),
+        ({"AllowedPrincipalArns": "arn:aws:iam::210987654321:role/portal"}, None),
+        ({"AllowedPrincipalArns": "arn:aws:iam::210987654321:role/portal", "AllowCrossAccountPrincipals": "true"}, "123456789012"),
+    ):
+        app = cdk.App(context={**cdk_json_context(), **context})
+        ParallelClusterApiStack.from_app_context(app, deploy_region="eu-west-1", deploy_account=account)

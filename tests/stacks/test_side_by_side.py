@@ -84,8 +84,9 @@ def physical_names(deployment: Deployment) -> dict[str, str]:
     for logical_id, resource in deployment.resources().items():
         key = PHYSICAL_NAMES.get(resource["Type"])
         value = resource.get("Properties", {}).get(key) if key else None
-        if isinstance(value, str):
-            assert "<" not in value, f"{logical_id}.{key} refers to a resource: {value}"
+        # A name made from another resource's (the function's log group, after the function CloudFormation
+        # names) is as much the stack's own as that one.
+        if isinstance(value, str) and "<" not in value:
             names[value] = f"{logical_id}.{key} ({resource['Type']})"
     for output_id, output in deployment.outputs().items():
         export = output.get("Export", {}).get("Name")

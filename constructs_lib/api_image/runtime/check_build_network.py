@@ -32,8 +32,8 @@ named in ``Reason``: this resource only refuses what it knows cannot work. Prope
 * Create / Update: the checks; FAILED with the reason and the setting to change.
 * Delete: nothing to do, SUCCESS.
 
-Physical id: ``image-build-preflight``. The response is sent in all cases (``finally``); if the PUT
-itself fails the handler raises, so Lambda's asynchronous retries send it.
+Physical id: ``image-build-preflight``, the only one this resource ever had: Create returns it,
+Update and Delete echo it. The request's dispatch and its reply: ``custom_resource``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ from typing import Any, NamedTuple
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from cfn_response import FAILED, REPLY_MS
+from custom_resource import Outcome, Request, serve
 from time_budget import OutOfTime, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
@@ -79,32 +80,30 @@ class InternetPath(NamedTuple):
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one custom resource request and PUT the response; returns the response body."""
-    request_type = event.get("RequestType")
-    physical_id = event.get("PhysicalResourceId") or PHYSICAL_ID
-    status, reason = FAILED, "No outcome"
+    return serve(event, context, create_or_update=_check, delete=_delete, default_id=PHYSICAL_ID)
+
+
+def _network(properties: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The ``VpcId`` and ``SubnetId`` properties (both or neither): the build's network, None for the default VPC."""
+    vpc_id, subnet_id = properties.get("VpcId") or None, properties.get("SubnetId") or None
+    if (vpc_id is None) != (subnet_id is None):
+        raise ValueError(f"VpcId and SubnetId go together, got {vpc_id!r} and {subnet_id!r}")
+    return vpc_id, subnet_id
+
+
+def _check(request: Request) -> Outcome:
+    """Create / Update: the checks."""
+    vpc_id, subnet_id = _network(request.properties)
     try:
-        if request_type == "Delete":
-            status, reason = SUCCESS, "Nothing to delete"
-        elif request_type in ("Create", "Update"):
-            properties = event.get("ResourceProperties") or {}
-            vpc_id, subnet_id = properties.get("VpcId") or None, properties.get("SubnetId") or None
-            if (vpc_id is None) != (subnet_id is None):
-                raise ValueError(f"VpcId and SubnetId go together, got {vpc_id!r} and {subnet_id!r}")
-            physical_id = PHYSICAL_ID
-            reason = "The image build can start: " + "; ".join(_preflight(vpc_id, subnet_id, context))
-            status = SUCCESS
-        else:
-            raise ValueError(f"Unknown RequestType {request_type!r}")
+        notes = _preflight(vpc_id, subnet_id, request.context)
     except BuildWouldFail as problem:
         LOGGER.error("The image build would fail: %s", problem)
-        reason = f"The image build would fail: {problem} (README: Troubleshooting the image build)"
-    except Exception as error:  # noqa: BLE001 - reported to CloudFormation below
-        LOGGER.exception("%s request failed", request_type)
-        status = SUCCESS if request_type == "Delete" else FAILED
-        reason = f"{request_type} failed: {type(error).__name__}: {error}"
-    finally:
-        body = send_response(event, status, reason, physical_id)
-    return body
+        return Outcome(f"The image build would fail: {problem} (README: Troubleshooting the image build)", status=FAILED)
+    return Outcome("The image build can start: " + "; ".join(notes))
+
+
+def _delete(request: Request) -> str:
+    return "Nothing to delete"
 
 
 def _preflight(vpc_id: str | None, subnet_id: str | None, context: Any) -> list[str]:

@@ -1,8 +1,6 @@
 """CloudFormation custom resource that deletes the images an Image Builder pipeline built.
 
-Images made by pipeline runs are not stack resources, so nothing else removes them. Raw custom
-resource protocol: the ``ServiceToken`` is this function's ARN, CloudFormation invokes it
-asynchronously and waits for the JSON response PUT to the pre-signed S3 ``ResponseURL``.
+Images made by pipeline runs are not stack resources, so nothing else removes them.
 
 Properties: ``ImagePipelineArn``.
 
@@ -24,8 +22,7 @@ Properties: ``ImagePipelineArn``.
   DELETE_FAILED, and retrying it repeats the calls that were throttled. The retries make leftovers
   rare (five minutes of them), the reply makes them visible.
 
-No environment variables. The response is sent in all cases (``finally``); if the PUT itself
-fails the handler raises, so Lambda's asynchronous retries (the handler is idempotent) send it.
+No environment variables. The request's dispatch and its reply: ``custom_resource``.
 """
 
 from __future__ import annotations
@@ -37,7 +34,8 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from cfn_response import REPLY_MS
+from custom_resource import Outcome, Request, serve
 from time_budget import OutOfTime, can_wait, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
@@ -63,31 +61,34 @@ SLEEP: Callable[[float], None] = time.sleep
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one custom resource request and PUT the response; returns the response body."""
-    request_type = event.get("RequestType")
-    physical_id = event.get("PhysicalResourceId") or f"images-cleanup-{event.get('RequestId')}"
-    status, reason = FAILED, "No outcome"
-    try:
-        if request_type == "Delete":
-            reason = _delete_images(_pipeline_arn_of(physical_id), context)
-            status = SUCCESS
-        elif request_type in ("Create", "Update"):
-            pipeline_arn = (event.get("ResourceProperties") or {}).get("ImagePipelineArn")
-            if not isinstance(pipeline_arn, str) or not pipeline_arn.startswith("arn:"):
-                raise ValueError(f"ImagePipelineArn must be an image pipeline ARN, got {pipeline_arn!r}")
-            physical_id = pipeline_arn + PHYSICAL_ID_SUFFIX
-            status, reason = SUCCESS, f"The images of {pipeline_arn} will be deleted with this resource"
-        else:
-            raise ValueError(f"Unknown RequestType {request_type!r}")
-    except Exception as error:  # noqa: BLE001 - reported to CloudFormation below
-        LOGGER.exception("%s request failed", request_type)
-        # Never block the deletion of the stack (or the rollback of a failed creation).
-        status = SUCCESS if request_type == "Delete" else FAILED
-        reason = f"{request_type} failed: {type(error).__name__}: {error}"
-        if request_type == "Delete":
-            reason += "; images of the pipeline may be left behind"
-    finally:
-        body = send_response(event, status, reason, physical_id)
-    return body
+    return serve(
+        event,
+        context,
+        identify=_identify,
+        create_or_update=_create_or_update,
+        delete=_delete,
+        default_id=f"images-cleanup-{event.get('RequestId')}",
+        left_by_a_failed_delete="images of the pipeline may be left behind",
+    )
+
+
+def _identify(request: Request) -> str:
+    return _pipeline_arn(request) + PHYSICAL_ID_SUFFIX
+
+
+def _create_or_update(request: Request) -> Outcome:
+    return Outcome(f"The images of {_pipeline_arn(request)} will be deleted with this resource")
+
+
+def _delete(request: Request) -> str:
+    return _delete_images(_pipeline_arn_of(request.physical_id), request.context)
+
+
+def _pipeline_arn(request: Request) -> str:
+    pipeline_arn = request.properties.get("ImagePipelineArn")
+    if not isinstance(pipeline_arn, str) or not pipeline_arn.startswith("arn:"):
+        raise ValueError(f"ImagePipelineArn must be an image pipeline ARN, got {pipeline_arn!r}")
+    return pipeline_arn
 
 
 def _pipeline_arn_of(physical_id: str) -> str | None:

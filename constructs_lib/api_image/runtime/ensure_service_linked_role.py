@@ -4,9 +4,7 @@ The KMS key of the image build notifications must name Image Builder's service-l
 key policy (Image Builder user guide, "Encrypted SNS topics"), and KMS refuses a key policy whose
 principal does not exist yet (KMS API reference, CreateKey: "The principals in the key policy must
 exist and be visible to KMS"). Image Builder creates its role only with its first resource, so in a
-fresh account the key would come first and fail: this resource runs before the key. Raw custom
-resource protocol: the ``ServiceToken`` is this function's ARN, CloudFormation invokes it
-asynchronously and waits for the JSON response PUT to the pre-signed S3 ``ResponseURL``.
+fresh account the key would come first and fail: this resource runs before the key.
 
 Properties: ``ServiceName`` (``imagebuilder.amazonaws.com``) and ``RoleName``
 (``AWSServiceRoleForImageBuilder``), the role IAM creates for that service.
@@ -20,9 +18,8 @@ Properties: ``ServiceName`` (``imagebuilder.amazonaws.com``) and ``RoleName``
 * Delete: nothing. The role is the account's, shared by every Image Builder resource, and Image
   Builder would create it again anyway; deleting it would break other users of Image Builder.
 
-Physical id: ``<ServiceName>/<RoleName>``. The response is sent in all cases (``finally``); if the
-PUT itself fails the handler raises, so Lambda's asynchronous retries (the handler is idempotent)
-send it. No environment variables.
+Physical id: ``<ServiceName>/<RoleName>``. The request's dispatch and its reply:
+``custom_resource``. No environment variables.
 """
 
 from __future__ import annotations
@@ -34,7 +31,8 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from cfn_response import REPLY_MS
+from custom_resource import Outcome, Request, serve
 from time_budget import check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
@@ -55,33 +53,28 @@ class RoleUnavailable(Exception):
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one custom resource request and PUT the response; returns the response body."""
-    request_type = event.get("RequestType")
-    properties = event.get("ResourceProperties") or {}
-    physical_id = event.get("PhysicalResourceId") or "service-linked-role"
-    status, reason = FAILED, "No outcome"
-    data: dict[str, str] = {}
-    try:
-        service_name, role_name = _checked(properties)
-        if request_type == "Delete":
-            status = SUCCESS
-            reason = (
-                f"{role_name} is kept: the account's Image Builder resources share it, and Image Builder "
-                "would create it again anyway"
-            )
-        elif request_type in ("Create", "Update"):
-            physical_id = f"{service_name}/{role_name}"
-            reason, arn = _ensure(service_name, role_name, context)
-            status, data = SUCCESS, {"Arn": arn}
-        else:
-            raise ValueError(f"Unknown RequestType {request_type!r}")
-    except Exception as error:  # noqa: BLE001 - reported to CloudFormation below
-        LOGGER.exception("%s request failed", request_type)
-        # A Delete never fails: there is nothing to undo.
-        status = SUCCESS if request_type == "Delete" else FAILED
-        reason = f"{request_type} failed: {type(error).__name__}: {error}"
-    finally:
-        body = send_response(event, status, reason, physical_id, data)
-    return body
+    return serve(
+        event,
+        context,
+        identify=_identify,
+        create_or_update=_create_or_update,
+        delete=_delete,
+        default_id="service-linked-role",
+    )
+
+
+def _identify(request: Request) -> str:
+    return "/".join(_checked(request.properties))
+
+
+def _create_or_update(request: Request) -> Outcome:
+    reason, arn = _ensure(*_checked(request.properties), request.context)
+    return Outcome(reason, {"Arn": arn})
+
+
+def _delete(request: Request) -> str:
+    _, role_name = _checked(request.properties)
+    return f"{role_name} is kept: the account's Image Builder resources share it, and Image Builder would create it again anyway"
 
 
 def _checked(properties: dict[str, Any]) -> tuple[str, str]:

@@ -4,9 +4,7 @@ API Gateway writes the access and execution logs of REST and WebSocket API stage
 account has a CloudWatch role ARN in its API Gateway settings (``GetAccount`` ->
 ``cloudwatchRoleArn``). That setting is shared by every API of the account in the Region, so this
 resource never overwrites a role somebody else set, and never leaves other APIs without the role
-they log through. Raw custom resource protocol: the ``ServiceToken`` is this function's ARN,
-CloudFormation invokes it asynchronously and waits for the JSON response PUT to the pre-signed S3
-``ResponseURL``.
+they log through.
 
 Properties: ``RoleArn``, the role the stack offers to the account. The stack creates it on a path
 dedicated to these roles, one per Region (``/parallelcluster-api/apigateway-account/<region>/``),
@@ -54,9 +52,8 @@ Update as a replacement and send Delete for the old id in the cleanup phase, whi
 account's role just set (or hand it over).
 
 Every AWS call is made only while the longest it can take still leaves the time to reply
-(``time_budget``). The response is sent in all cases (``finally``); if the PUT itself fails the
-handler raises, so Lambda's asynchronous retries (the handler is idempotent) send it. No
-environment variables.
+(``time_budget``). The request's dispatch and its reply: ``custom_resource``. No environment
+variables.
 """
 
 from __future__ import annotations
@@ -69,7 +66,8 @@ from typing import Any, NamedTuple
 import boto3
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NetworkError
-from cfn_response import FAILED, REPLY_MS, SUCCESS, send_response
+from cfn_response import REPLY_MS
+from custom_resource import Outcome, Request, serve
 from time_budget import OutOfTime, can_wait, check_time, client_config
 
 LOGGER = logging.getLogger(__name__)
@@ -131,43 +129,31 @@ class HandOver(NamedTuple):
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one custom resource request and PUT the response; returns the response body."""
-    request_type = event.get("RequestType")
-    physical_id = event.get("PhysicalResourceId") or PHYSICAL_ID
-    status, reason = FAILED, "No outcome"
-    data: dict[str, str] = {}
-    try:
-        if request_type == "Delete":
-            reason = _delete(_role_arn(event.get("ResourceProperties")), context)
-            status = SUCCESS
-        elif request_type in ("Create", "Update"):
-            role_arn = _role_arn(event.get("ResourceProperties"))
-            if role_arn is None:
-                value = (event.get("ResourceProperties") or {}).get("RoleArn")
-                raise ValueError(f"RoleArn must be an IAM role ARN, got {value!r}")
-            old_role_arn = _role_arn(event.get("OldResourceProperties")) if request_type == "Update" else None
-            reason, data = _ensure(role_arn, old_role_arn, context)
-            status = SUCCESS
-        else:
-            raise ValueError(f"Unknown RequestType {request_type!r}")
-    except Exception as error:  # noqa: BLE001 - reported to CloudFormation below
-        LOGGER.exception("%s request failed", request_type)
-        data = {}
-        if request_type == "Delete":
-            # Never block the deletion of the stack (or the rollback of a failed creation).
-            status = SUCCESS
-            reason = (f"Delete failed: {type(error).__name__}: {error}; the account's API Gateway CloudWatch "
-                      "role setting and this stack's role were left as they were (see the function's log)")
-        else:
-            status = FAILED
-            reason = f"{request_type} failed: {type(error).__name__}: {error}"
-    finally:
-        body = send_response(event, status, reason, physical_id, data)
-    return body
+    return serve(
+        event,
+        context,
+        create_or_update=_create_or_update,
+        delete=_delete_request,
+        default_id=PHYSICAL_ID,
+        left_by_a_failed_delete="the account's API Gateway CloudWatch role setting and this stack's role were left "
+        "as they were (see the function's log)",
+    )
 
 
-def _role_arn(properties: dict[str, Any] | None) -> str | None:
+def _create_or_update(request: Request) -> Outcome:
+    role_arn = _role_arn(request.properties)
+    if role_arn is None:
+        raise ValueError(f"RoleArn must be an IAM role ARN, got {request.properties.get('RoleArn')!r}")
+    return Outcome(*_ensure(role_arn, _role_arn(request.old_properties), request.context))
+
+
+def _delete_request(request: Request) -> str:
+    return _delete(_role_arn(request.properties), request.context)
+
+
+def _role_arn(properties: dict[str, Any]) -> str | None:
     """The ``RoleArn`` property when it looks like an IAM role ARN, else None."""
-    value = (properties or {}).get("RoleArn")
+    value = properties.get("RoleArn")
     if isinstance(value, str) and value.startswith("arn:") and ":role/" in value:
         return value
     return None

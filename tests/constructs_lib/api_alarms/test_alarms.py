@@ -118,7 +118,13 @@ def test_the_construct_refuses_a_topic_that_is_not_an_sns_topic():
 @pytest.mark.xdist_group("portable_template")
 @pytest.mark.parametrize(
     ("values", "alarm_count"),
-    [({}, 9), ({"AlarmTopicArn": ALARM_TOPIC_ARN}, 9), ({"LambdaImageSource": "layer", "ApiGatewayAccountRole": "none"}, 3)],
+    [
+        ({"LambdaImageSource": "imagebuilder"}, 9),
+        ({"LambdaImageSource": "imagebuilder", "AlarmTopicArn": ALARM_TOPIC_ARN}, 9),
+        # The template's default code is the layer: no image build, no updater.
+        ({}, 4),
+        ({"ApiGatewayAccountRole": "none"}, 3),
+    ],
 )
 def test_the_portable_templates_alarms_follow_its_parameters(values, alarm_count):
     """Where a parameter leaves a helper out, its alarm goes too; the topic parameter sets the actions."""

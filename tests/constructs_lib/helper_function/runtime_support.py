@@ -104,15 +104,10 @@ def page(
 class FakeContext:
     """A Lambda context whose remaining time follows ``remaining_ms``, one value a call (the last repeats)."""
 
-    function_name = "DeletePipelineImages"
-    log_stream_name = "2025/01/01/[$LATEST]0123456789abcdef"
-
     def __init__(self, *remaining_ms: int) -> None:
         self._remaining = list(remaining_ms or [300_000])
-        self.calls = 0
 
     def get_remaining_time_in_millis(self) -> int:
-        self.calls += 1
         return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
 
 

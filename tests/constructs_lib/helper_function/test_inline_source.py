@@ -71,3 +71,33 @@ def test_the_same_import_in_both_files_is_fine(tmp_path: Path) -> None:
     namespace: dict = {}
     exec(compile(inline_source(module), "index", "exec"), namespace)  # noqa: S102 - our own code
     assert namespace["handler"](None, None) == '"SUCCESS"'
+
+
+def test_a_shared_module_is_spliced_once_where_it_is_first_imported(tmp_path: Path) -> None:
+    """custom_resource imports cfn_response: a handler that imports both gets each once."""
+    both = _handler(tmp_path, "from cfn_response import REPLY_MS\nfrom custom_resource import serve\n\ndef handler(e, c):\n    return serve, REPLY_MS\n")
+    text = inline_source(both)
+
+    assert [line for line in text.splitlines() if line.startswith("# ---- ")] == [
+        "# ---- cfn_response.py, shared by this project's custom resources ----",
+        "# ---- end of cfn_response.py ----",
+        "# ---- custom_resource.py, shared by this project's custom resources ----",
+        "# ---- end of custom_resource.py ----",
+    ]
+    assert text.count("def send_response(") == 1
+
+
+def test_a_module_imported_through_another_is_spliced_inside_it(tmp_path: Path) -> None:
+    only_skeleton = _handler(tmp_path, "from custom_resource import Outcome\n\ndef handler(e, c):\n    return Outcome('done')\n")
+    text = inline_source(only_skeleton)
+    namespace: dict = {}
+    exec(compile(text, "index", "exec"), namespace)  # noqa: S102 - our own code
+
+    assert text.index("# ---- custom_resource.py") < text.index("# ---- cfn_response.py") < text.index("def serve(")
+    assert namespace["handler"](None, None) == ("done", None, "SUCCESS")
+
+
+def test_a_name_a_nested_module_binds_is_refused_too(tmp_path: Path) -> None:
+    module = _handler(tmp_path, "from custom_resource import serve\nMAX_BODY_BYTES = 10\n\ndef handler(e, c):\n    pass\n")
+    with pytest.raises(ValueError, match="both define MAX_BODY_BYTES"):
+        inline_source(module)

@@ -65,25 +65,34 @@ def test_given_image_uri_means_no_repository():
     assert image_uri == f"{ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/pcluster-api:3.16.1"
 
 
-def function_log_group_id(synthesized) -> str:
-    return synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+FUNCTION_LOG_GROUP_ID = "ParallelClusterFunctionLogGroup"
 
 
-def test_log_group_is_the_functions_own_with_30_days_retention(default):
-    log_group_id = function_log_group_id(default)
-    log_group = default.template["Resources"][log_group_id]
+def test_log_group_is_where_lambda_logs_the_function_with_30_days_retention(default):
+    """As AWS's template has it: the function's default log group, under AWS's logical id."""
+    log_group = default.template["Resources"][FUNCTION_LOG_GROUP_ID]
     function = default.template["Resources"]["ParallelClusterFunction"]["Properties"]
-    function_name = render(function["FunctionName"])
-    assert function_name == f"ParallelClusterFunction-{STACK_UUID}"
-    assert len(function_name) <= 64
-    assert render(log_group["Properties"]["LogGroupName"]) == f"/aws/lambda/{function_name}"
+    # CloudFormation names the function; Lambda logs to /aws/lambda/<function name> by default.
+    assert "FunctionName" not in function and "LoggingConfig" not in function
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Join": ["", ["/aws/lambda/", {"Ref": "ParallelClusterFunction"}]]}
     assert log_group["Properties"]["RetentionInDays"] == 30
-    assert log_group["DeletionPolicy"] == "Delete"
-    assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
+    # A function of another package type is a new function: the group it replaces keeps its logs.
+    assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == ("Delete", "Retain")
     # No CDK log-retention helper function: every log group is a resource with its retention.
     assert default.resources("Custom::LogRetention") == {}
     for group in default.resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30 and group["DeletionPolicy"] == "Delete"
+
+
+def test_the_api_serves_requests_once_the_function_may_write_its_logs(default):
+    """The function does not wait for its role's policy (which names its log group): the stage does."""
+    (policy_id,) = [
+        logical_id for logical_id, policy in default.resources("AWS::IAM::ManagedPolicy").items()
+        if f"<{FUNCTION_LOG_GROUP_ID}.Arn>" in json.dumps(render(policy["Properties"]["PolicyDocument"]))
+    ]
+    assert policy_id not in default.template["Resources"]["ParallelClusterFunction"].get("DependsOn", [])
+    (stage,) = default.resources("AWS::ApiGateway::Stage").values()
+    assert policy_id in stage["DependsOn"]
 
 
 # --- Roles ---------------------------------------------------------------------------------
@@ -152,10 +161,11 @@ def function_policies(configuration: str = "default") -> dict[str, dict]:
     synthesized = synthesize(configuration)
     role_id = synthesized.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
     stack = synthesized.stack
+    # The role's own policy (its logs and X-Ray) is tested on its own.
     by_logical_id = {
         stack.resolve(policy.node.default_child.ref)["Ref"]: policy.node.id
         for policy in stack.api.node.children
-        if isinstance(policy, iam.ManagedPolicy)
+        if isinstance(policy, iam.ManagedPolicy) and policy is not stack.api.function_role.managed_policy
     }
     return {
         by_logical_id[policy_id]: policy
@@ -215,7 +225,7 @@ def test_no_aws_batch_grants_for_a_release_without_the_batch_scheduler():
 
 def test_function_writes_only_its_own_log_group_and_traces(default):
     role_id = default.template["Resources"]["ParallelClusterFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
-    log_group_id = function_log_group_id(default)
+    log_group_id = FUNCTION_LOG_GROUP_ID
     (runtime,) = [p for p in policies_of(default, role_id) if p["Properties"]["Description"].startswith("Permissions of")]
     statements = render(runtime["Properties"]["PolicyDocument"]["Statement"])
     granted = sorted((tuple(sorted(s["Action"])), s["Resource"]) for s in statements)
@@ -391,7 +401,7 @@ def test_construct_attributes_are_the_underlying_resources(default):
         (lambda: {"parallelcluster_version": "3.15.0"}, "parallelcluster_version: expected a ParallelCluster version this project serves"),
         (lambda: {"region": "moon-1"}, "region: expected '*' or a Region name"),
         (lambda: {"iam_role_and_policy_prefix": "eleven-char"}, "iam_role_and_policy_prefix: expected at most 10"),
-        (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive number"),
+        (lambda: {"reserved_concurrent_executions": 0}, "reserved_concurrent_executions: expected a positive whole number"),
         (lambda: {"web_acl_arn": "arn:aws:waf::1:webacl/x"}, "web_acl_arn: expected a regional AWS WAF web ACL ARN"),
         (lambda: {"api_definition_s3_uri": "https://example.com/spec"}, "api_definition_s3_uri: expected an S3 URI"),
         (lambda: {"function_code": FunctionCode.from_ecr_image_uri("public.ecr.aws/x/y:1")}, "image_uri: expected a private ECR image URI"),
@@ -534,14 +544,12 @@ def test_layer_source_builds_nothing():
     assert "ParallelClusterDockerUpdateImagePipeline" not in synthesized.template["Outputs"]
 
 
-def test_layer_function_has_a_name_of_its_own_and_the_same_permissions():
-    """PackageType is create-only: a switch replaces the function, which needs another name."""
+def test_a_switch_between_layer_and_image_redeploys_the_api_and_keeps_the_permissions():
+    """PackageType is create-only: a switch makes a new function (a new ARN), so the API needs a new
+    deployment, a snapshot of its integrations; CloudFormation names each function."""
     layer, image = synthesize("layer"), synthesize("default")
-    name = render(layer.template["Resources"]["ParallelClusterFunction"]["Properties"]["FunctionName"])
-    assert name == f"ParallelClusterLayerFunction-{STACK_UUID.split('-')[0]}"
-    assert name != render(image.template["Resources"]["ParallelClusterFunction"]["Properties"]["FunctionName"])
-    log_group = layer.template["Resources"][function_log_group_id(layer)]["Properties"]
-    assert render(log_group["LogGroupName"]) == f"/aws/lambda/{name}"
+    assert "FunctionName" not in layer.template["Resources"]["ParallelClusterFunction"]["Properties"]
+    assert set(layer.resources("AWS::ApiGateway::Deployment")).isdisjoint(image.resources("AWS::ApiGateway::Deployment"))
     assert function_policies("layer").keys() == function_policies("default").keys()
     for policy_id, policy in function_policies("layer").items():
         assert policy["Properties"]["PolicyDocument"] == function_policies("default")[policy_id]["Properties"]["PolicyDocument"]

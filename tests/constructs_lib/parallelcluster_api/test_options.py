@@ -46,11 +46,22 @@ def test_custom_domain_is_regional_tls12_and_mapped_to_prod():
 
 def test_custom_domain_with_zone_gets_an_alias_record_and_is_the_invoke_url():
     synthesized = synthesize("custom-domain-zone-prefix")
-    record = synthesized.only("AWS::Route53::RecordSet")["Properties"]
-    assert record["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
-    assert record["Name"] == "pcluster.example.com."
-    assert record["Type"] == "A"
-    assert "AliasTarget" in record
+    records = synthesized.only("AWS::Route53::RecordSetGroup")["Properties"]
+    assert records["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
+    (domain_id,) = synthesized.resources("AWS::ApiGateway::DomainName")
+    # The record SAM makes for AWS's template: one A alias record of the domain's name.
+    assert records["RecordSets"] == [
+        {
+            "Name": "pcluster.example.com",
+            "Type": "A",
+            "AliasTarget": {
+                "DNSName": {"Fn::GetAtt": [domain_id, "RegionalDomainName"]},
+                "HostedZoneId": {"Fn::GetAtt": [domain_id, "RegionalHostedZoneId"]},
+            },
+        }
+    ]
+    (mapping,) = synthesized.resources("AWS::ApiGateway::BasePathMapping").values()
+    assert "BasePath" not in mapping["Properties"], "the domain's root, as SAM maps it"
     outputs = synthesized.template["Outputs"]
     assert outputs["ParallelClusterApiInvokeUrl"]["Value"] == "https://pcluster.example.com"
     assert "ParallelClusterApiDomainTarget" not in outputs
@@ -58,7 +69,7 @@ def test_custom_domain_with_zone_gets_an_alias_record_and_is_the_invoke_url():
 
 def test_custom_domain_without_zone_gives_the_dns_target_and_no_record():
     synthesized = synthesize("custom-domain-no-zone")
-    assert synthesized.resources("AWS::Route53::RecordSet") == {}
+    assert synthesized.resources("AWS::Route53::RecordSetGroup") == {}
     (domain_id,) = synthesized.resources("AWS::ApiGateway::DomainName")
     target = synthesized.template["Outputs"]["ParallelClusterApiDomainTarget"]["Value"]
     assert target == {"Fn::GetAtt": [domain_id, "RegionalDomainName"]}

@@ -96,22 +96,3 @@ def evaluate_release(
 def gaps(outcomes: list[Outcome]) -> list[Outcome]:
     """Denied authorizations that no withheld entry covers."""
     return [outcome for outcome in outcomes if not outcome.decision.allowed and not outcome.withheld]
-
-
-def over_grants(policies: Mapping[str, Mapping[str, Any]], outcomes: list[Outcome]) -> dict[str, list[str]]:
-    """Allowed action patterns that no authorization of the release's own calls needs, by statement.
-
-    Information only: the CloudFormation stacks the function creates need many more actions
-    (their resources are created with the function's credentials), which this static check does not see.
-    """
-    needed = {outcome.action for outcome in outcomes}
-    unused: dict[str, list[str]] = {}
-    for name, document in policies.items():
-        for statement in document["Statement"]:
-            if statement["Effect"] != "Allow" or "Action" not in statement:
-                continue
-            patterns = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            for pattern in patterns:
-                if not any(iam_policy.glob_match(pattern, action, ignore_case=True) for action in needed):
-                    unused.setdefault(f"{name}/{statement.get('Sid')}", []).append(pattern)
-    return unused

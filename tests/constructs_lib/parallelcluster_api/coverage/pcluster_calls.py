@@ -132,9 +132,6 @@ class Extraction:
     def reachable_calls(self) -> list[StaticCall]:
         return [call for call in self.calls if self.reachability[call.wrapper].reachable]
 
-    def unreachable_calls(self) -> list[StaticCall]:
-        return [call for call in self.calls if not self.reachability[call.wrapper].reachable]
-
 
 # --- The release -------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Names of the stack outputs users query with ``describe-stacks`` (the official template's names).
 
-The one source of these names: the stack (``stacks``) creates its outputs under them and
-``pcluster-api`` reads them, so this module imports nothing of the CDK.
+The stack (:func:`stacks.parallelcluster_api_stack.declare_outputs`) creates its outputs under
+them. The API client, a distribution of its own, reads two of them by the same names
+(``pcluster_api_client/outputs.py``; ``tests/pcluster_api_client/test_outputs.py`` checks they agree).
 """
 
 INVOKE_URL = "ParallelClusterApiInvokeUrl"

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import boto3
-from botocore.credentials import ReadOnlyCredentials
+from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import NoCredentialsError
 
 # STS AssumeRole's RoleSessionName: 2 to 64 characters matching [\w+=,.@-]; STS's \w is ASCII
@@ -42,17 +42,28 @@ def caller_session_name(sts: Any) -> str:
     return session_name_for(sts.get_caller_identity()["Arn"])
 
 
-def assume_role(sts: Any, role_arn: str, session_name: str) -> ReadOnlyCredentials:
-    """Temporary credentials of ``role_arn`` (STS AssumeRole; ``sts``: a boto3 client)."""
-    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return ReadOnlyCredentials(
-        credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
-    )
+def assume_role(sts: Any, role_arn: str, session_name: str) -> Credentials:
+    """Temporary credentials of ``role_arn`` (STS AssumeRole; ``sts``: a boto3 client).
+
+    They assume the role again shortly before they expire (botocore's refresh windows), so that a
+    ``--wait`` longer than the role's session lasts keeps signing with valid credentials.
+    """
+
+    def fetch() -> dict[str, Any]:
+        credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    return RefreshableCredentials.create_from_metadata(fetch(), fetch, "sts-assume-role")
 
 
-def caller_credentials(session: boto3.session.Session) -> ReadOnlyCredentials:
-    """The credentials the boto3 session resolved for the caller."""
+def caller_credentials(session: boto3.session.Session) -> Credentials:
+    """The credentials the boto3 session resolved for the caller (they refresh themselves where their source can)."""
     credentials = session.get_credentials()
     if credentials is None:
         raise NoCredentialsError()
-    return credentials.get_frozen_credentials()
+    return credentials
