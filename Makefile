@@ -66,8 +66,11 @@ test: setup lint
 lock: setup
 	$(PYTHON) -m tools.lock_image $(if $(VERSION),--version $(VERSION))
 
+# Synth time, then the API's latency in the image and in a plain install (minutes; its last line
+# compares cold create-cluster). BENCH_RUNS, BENCH_WARM, BENCH_VERSIONS: see tools/handler_bench.py.
 bench: setup
 	$(PYTHON) -m tools.synth_bench
+	$(PYTHON) -m tools.handler_bench
 
 audit: setup
 	$(PYTHON) -m tools.audit_report

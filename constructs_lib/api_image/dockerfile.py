@@ -4,8 +4,9 @@ EC2 Image Builder builds a container recipe from Dockerfile text alone, without 
 so the recipe cannot `COPY` files from this repository. The Dockerfile of `lambda_image/` becomes
 the recipe's template with three changes: its `FROM` image becomes the recipe's parent image, the
 version build argument gets the version as its default (Image Builder passes no build arguments),
-and `COPY locks/${PARALLELCLUSTER_VERSION}.txt` becomes a `RUN` that writes that version's lock, byte
-for byte, in the image.
+and each `COPY` becomes a `RUN` that writes the file, byte for byte, in the image:
+`COPY locks/${PARALLELCLUSTER_VERSION}.txt` that version's lock, any other `COPY <file> <path>` that
+file of `lambda_image/`.
 
 The lock does not travel as text: `DockerfileTemplateData` holds at most 16000 characters (the
 CloudFormation schema of `AWS::ImageBuilder::ContainerRecipe`), and the lock of 3.16.1 (104 hashed
@@ -93,6 +94,10 @@ def build_recipe_dockerfile(parallelcluster_version: str, directory: Path = LAMB
         (copy_line, f"RUN {write_file_command(lock, copy_line.group(1))}"),
     ):
         template = template.replace(line.group(0), replacement, 1)
+    for other_copy in re.finditer(r"^COPY\s+(\S+)\s+(\S+)\s*$", template, flags=re.MULTILINE):
+        source, destination = other_copy.groups()
+        content = (directory / source).read_bytes()
+        template = template.replace(other_copy.group(0), f"RUN {write_file_command(content, destination)}", 1)
     # Comments speak of `docker build`; the recipe keeps the instructions only.
     instructions = [line for line in template.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     parent_image, template_data = from_line.group(1), "\n".join(instructions) + "\n"

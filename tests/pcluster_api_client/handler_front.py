@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import select
 import subprocess
 import tempfile
@@ -134,15 +133,11 @@ class HandlerFront:
         return text
 
 
-def _environment(tmp: str) -> dict[str, str]:
-    """As batches.py runs the handler: nothing of the caller's AWS or Python settings, Node.js on PATH.
-
-    Temporary files (jsii's runtime among them) go to ``tmp``, removed with it.
+def _environment(venvs: venv.LambdaVenvs, tmp: str) -> dict[str, str]:
+    """As batches.py runs the handler: the image's environment, nothing of the caller's AWS or Python
+    settings, Node.js on PATH. Temporary files (jsii's runtime among them) go to ``tmp``, removed with it.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "MOTO_"))}
-    env["PATH"] = os.pathsep.join([batches.node_dir(), "/usr/bin", "/bin"])
-    env["TMPDIR"] = tmp
-    return env
+    return batches.driver_environment({**venvs.image_environment(), "TMPDIR": tmp})
 
 
 @contextmanager
@@ -157,7 +152,7 @@ def handler_process(venvs: venv.LambdaVenvs, request: dict[str, Any], tmp: str) 
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,
-            env=_environment(tmp),
+            env=_environment(venvs, tmp),
             cwd=tmp,
         )
         handler = HandlerProcess(process, log, threading.Lock())

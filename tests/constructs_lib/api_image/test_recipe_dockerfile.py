@@ -15,23 +15,38 @@ from constructs_lib.api_image.dockerfile import (
     PARENT_IMAGE_PLACEHOLDER,
     build_recipe_dockerfile,
 )
+from tools.image_python import copied_files
 
 
-def write_lock_step(template_data: str) -> str:
-    """The recipe's `RUN` that writes the lock, as the shell command it runs."""
-    (command,) = [line for line in template_data.splitlines() if line.startswith("RUN python3 -c ")]
-    return command.removeprefix("RUN ")
+def write_file_step(template_data: str, destination: str) -> str:
+    """The recipe's `RUN` that writes ``destination``, as the shell command it runs."""
+    (command,) = [line.removeprefix("RUN ") for line in template_data.splitlines()
+                  if line.startswith("RUN python3 -c ") and line.endswith(f" > {destination}")]
+    return command
+
+
+def run_write_step(command: str, destination: str, tmp_path) -> bytes:
+    """Run the step by a shell, as Image Builder's build runs it, and return what it wrote."""
+    words = shlex.split(command)
+    assert words[0] == "python3" and words[-2:] == [">", destination]
+    written = tmp_path / "written"
+    subprocess.run(["sh", "-c", command.replace(destination, shlex.quote(str(written)))], check=True, timeout=30)
+    return written.read_bytes()
 
 
 @pytest.mark.parametrize("version", locks.locked_versions())
 def test_recipe_writes_exactly_the_lock_of_its_version(version, tmp_path):
-    """The step, run by a shell as Image Builder's build runs it, writes the lock byte for byte."""
-    command = write_lock_step(build_recipe_dockerfile(version).template_data)
-    words = shlex.split(command)
-    assert words[0] == "python3" and words[-2:] == [">", "/tmp/requirements.txt"]
-    written = tmp_path / "requirements.txt"
-    subprocess.run(["sh", "-c", command.replace("/tmp/requirements.txt", shlex.quote(str(written)))], check=True, timeout=30)
-    assert written.read_bytes() == locks.lock_file(version).read_bytes()
+    command = write_file_step(build_recipe_dockerfile(version).template_data, "/tmp/requirements.txt")
+    assert run_write_step(command, "/tmp/requirements.txt", tmp_path) == locks.lock_file(version).read_bytes()
+
+
+def test_recipe_writes_exactly_each_file_the_dockerfile_copies(tmp_path):
+    copies = copied_files()
+    assert copies, "the Dockerfile copies no file of lambda_image/ besides the lock"
+    template = build_recipe_dockerfile("3.16.1").template_data
+    for source, destination in copies:
+        written = run_write_step(write_file_step(template, destination), destination, tmp_path)
+        assert written == source.read_bytes(), source
 
 
 def test_recipe_installs_the_lock_with_hash_checking():
@@ -53,7 +68,8 @@ def test_recipe_fits_the_container_recipe_schema(version):
 
 def test_recipe_changes_with_the_lock(tmp_path):
     """A new lock must make a new recipe (recipes are immutable, named after their content)."""
-    (tmp_path / "Dockerfile").write_text((LAMBDA_IMAGE_DIR / "Dockerfile").read_text())
+    for name in ("Dockerfile", "jsii_runtime.py"):
+        (tmp_path / name).write_text((LAMBDA_IMAGE_DIR / name).read_text())
     (tmp_path / "locks").mkdir()
     (tmp_path / "locks" / "3.16.1.txt").write_bytes(locks.lock_file("3.16.1").read_bytes())
     before = build_recipe_dockerfile("3.16.1", tmp_path)

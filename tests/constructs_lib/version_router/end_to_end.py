@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ from unittest import mock
 from urllib.parse import unquote
 
 from constructs_lib.versions import SUPPORTED_PARALLELCLUSTER_VERSIONS, release
+from tests.constructs_lib.version_router import moto_server as moto_server_module
 from tests.constructs_lib.version_router import support
 from tests.constructs_lib.version_router.support import ROUTER_SOURCE, cluster_stack, function_arn, load_router
 from tests.lambda_image import invoke_handler, scenarios, venv
@@ -116,25 +116,8 @@ def handler_account(version: str, endpoint: str, seeded: dict[str, Any]) -> dict
 @contextmanager
 def moto_server(tmp: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """The moto server (moto_server.py) until exit: its endpoint and the values its seed saved."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-    with open(Path(tmp, "moto-server.log"), "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.constructs_lib.version_router.moto_server"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tmp,
-            env={**env, "PYTHONPATH": str(ROOT), "TMPDIR": tmp},
-        )
-        try:
-            assert process.stdin is not None and process.stdout is not None
-            process.stdin.write(json.dumps(moto_account()) + "\n")
-            process.stdin.flush()
-            line = process.stdout.readline()
-            if not line:
-                raise AssertionError(f"the moto server did not start:\n{Path(tmp, 'moto-server.log').read_text()[-4000:]}")
-            started = json.loads(line)
-            yield started["endpoint"], started["seeded"]
-        finally:
-            process.kill()
-            process.wait()
+    with moto_server_module.started(moto_account(), tmp) as (_, endpoint, seeded):
+        yield endpoint, seeded
 
 
 class FakeLambda:
