@@ -68,8 +68,11 @@ lock: setup
 
 # Synth time, then the API's latency in the image and in a plain install (minutes; its last line
 # compares cold create-cluster). BENCH_RUNS, BENCH_WARM, BENCH_VERSIONS: see tools/handler_bench.py.
+# Synth time, the version router's warm overhead, then the API's latency per operation (its last line
+# is the cold create-cluster ratio of the image to a plain install).
 bench: setup
 	$(PYTHON) -m tools.synth_bench
+	$(PYTHON) -m tests.constructs_lib.version_router.bench
 	$(PYTHON) -m tools.handler_bench
 
 audit: setup
